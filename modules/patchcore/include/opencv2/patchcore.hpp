@@ -1,0 +1,210 @@
+// This file is part of the cv::patchcore module.
+#ifndef OPENCV_PATCHCORE_HPP
+#define OPENCV_PATCHCORE_HPP
+
+#include <opencv2/core.hpp>
+
+#include <functional>
+
+/**
+@defgroup patchcore PatchCore industrial anomaly detection
+
+Implementation of PatchCore (Roth et al., "Towards Total Recall in Industrial Anomaly Detection", CVPR 2022).
+A Detector is trained on images of good parts only: an ImageNet CNN (run through cv::dnn) describes every
+image location by a locally aware patch vector, a greedy coreset of all training vectors forms the memory bank,
+and at inspection time the distance of each patch to its nearest bank vector is its anomaly score. The image
+score is the largest patch score; the anomaly map is the patch-score grid, upsampled and smoothed, returned in the
+input image's own coordinates.
+
+Threading model: `train`, `read`, `clear` and setters modify the detector and must not run concurrently with
+anything else on the same object. `predict` is const and may be called from several threads on one trained
+detector; results do not depend on how calls are interleaved.
+*/
+
+namespace cv {
+namespace patchcore {
+
+//! @addtogroup patchcore
+//! @{
+
+/** @brief How the memory bank is subsampled after training. */
+enum CoresetMethod
+{
+    CORESET_GREEDY = 0, //!< approximate greedy k-centre selection in a random projection (the paper's method)
+    CORESET_RANDOM = 1, //!< uniform random subset of the same size
+    CORESET_NONE = 2    //!< keep every training patch vector
+};
+
+/** @brief Distance used for patch scores. */
+enum DistanceMetric
+{
+    DISTANCE_L2_SQUARED = 0, //!< squared Euclidean distance, as the authors' implementation reports
+    DISTANCE_L2 = 1          //!< Euclidean distance, as the paper writes it
+};
+
+/** @brief Image resampling used when pre-processing shrinks or enlarges an image. */
+enum ResizeMethod
+{
+    RESIZE_PIL_BILINEAR = 0, //!< antialiased bilinear with PIL's arithmetic (what the reference pipeline uses)
+    RESIZE_AREA = 1,         //!< cv::INTER_AREA when shrinking, cv::INTER_LINEAR when enlarging
+    RESIZE_LINEAR = 2        //!< cv::INTER_LINEAR, no antialiasing
+};
+
+/** @brief Every setting of a Detector. Defaults reproduce the authors' implementation.
+
+Parameters are saved with a trained detector and checked when it is loaded.
+*/
+struct CV_EXPORTS_W_SIMPLE Params
+{
+    /** @brief Sets every field to its documented default. */
+    CV_WRAP Params();
+
+    /** @brief Path to the ONNX backbone (e.g. resnet50v2_to_layer3.onnx). Required. */
+    CV_PROP_RW String modelPath;
+    /** @brief Names of the backbone outputs to tap, shallowest first; the first sets the feature grid.
+    Default: layer2, layer3 (raw stage outputs). */
+    CV_PROP_RW std::vector<String> layers;
+    /** @brief Shorter image side after resizing (default 256). */
+    CV_PROP_RW int resizeSize;
+    /** @brief Side of the square centre crop fed to the backbone (default 224). */
+    CV_PROP_RW int cropSize;
+    /** @brief Resampling used by pre-processing, a ResizeMethod (default RESIZE_PIL_BILINEAR). */
+    CV_PROP_RW int resizeMethod;
+    /** @brief Per-channel mean subtracted after scaling to [0,1], in RGB order (default ImageNet's). */
+    CV_PROP_RW Scalar mean;
+    /** @brief Per-channel standard deviation, in RGB order (default ImageNet's). */
+    CV_PROP_RW Scalar stdev;
+    /** @brief Neighbourhood side p of locally aware patch features (odd, default 3). */
+    CV_PROP_RW int patchSize;
+    /** @brief Dimension each tap's neighbourhood vector is pooled to (default 1024). */
+    CV_PROP_RW int pretrainEmbedDim;
+    /** @brief Dimension of the final patch vector (default 1024). */
+    CV_PROP_RW int targetEmbedDim;
+    /** @brief Memory-bank subsampling, a CoresetMethod (default CORESET_GREEDY). */
+    CV_PROP_RW int coresetMethod;
+    /** @brief Fraction of training patch vectors kept by the coreset, in (0, 1] (default 0.1). */
+    CV_PROP_RW double coresetRatio;
+    /** @brief Dimension of the random projection used by greedy selection (default 128; 0 = no projection). */
+    CV_PROP_RW int projectionDim;
+    /** @brief Number of random start points of greedy selection (default 10). */
+    CV_PROP_RW int numStarts;
+    /** @brief Number of nearest bank vectors averaged into a patch score (default 1). */
+    CV_PROP_RW int k;
+    /** @brief Patch distance, a DistanceMetric (default DISTANCE_L2_SQUARED). */
+    CV_PROP_RW int metric;
+    /** @brief Apply the paper's Eq. 7 reweighting of the image score (default false). */
+    CV_PROP_RW bool reweight;
+    /** @brief Size b of the bank neighbourhood used by Eq. 7 (default 9). */
+    CV_PROP_RW int reweightNeighbours;
+    /** @brief Standard deviation of the Gaussian that smooths the anomaly map, in crop pixels (default 4). */
+    CV_PROP_RW double sigma;
+    /** @brief Seed of every random choice (projection, start points, random coreset); results are deterministic. */
+    CV_PROP_RW int seed;
+    /** @brief Number of images the backbone processes at once (default 4). */
+    CV_PROP_RW int batchSize;
+    /** @brief cv::dnn backend id for the backbone (default cv::dnn::DNN_BACKEND_OPENCV). */
+    CV_PROP_RW int backend;
+    /** @brief cv::dnn target id for the backbone (default cv::dnn::DNN_TARGET_CPU). */
+    CV_PROP_RW int target;
+    /** @brief Store the ONNX bytes inside saved files so that they load without the model file (default true). */
+    CV_PROP_RW bool embedModel;
+
+    /** @brief Writes every field under the current node of @p fs. */
+    void write(FileStorage& fs) const;
+    /** @brief Reads fields from @p node; missing fields keep their defaults, invalid values throw. */
+    void read(const FileNode& node);
+    /** @brief Throws cv::Exception naming the first invalid field. */
+    void validate() const;
+};
+
+/** @brief What a long operation reports through the progress callback. */
+struct CV_EXPORTS Progress
+{
+    String stage; //!< "backbone", "coreset", "search", ...
+    int done;     //!< units of work finished in this stage
+    int total;    //!< units of work in this stage
+    String message; //!< a human-readable line, e.g. which backend runs the backbone
+};
+
+/** @brief Progress callback. Return false to cancel: the operation then throws cv::Exception (code StsAbort)
+and leaves the detector as it was. Called from the thread that runs the operation. */
+typedef std::function<bool(const Progress&)> ProgressCallback;
+
+/** @brief PatchCore anomaly detector.
+
+@code
+cv::patchcore::Params p;
+p.modelPath = "resnet50v2_to_layer3.onnx";
+auto det = cv::patchcore::Detector::create(p);
+det->train(goodImages);
+cv::Mat map;
+double score = det->predict(image, map);
+det->save("part.pcb");
+auto again = cv::patchcore::Detector::load("part.pcb");
+@endcode
+*/
+class CV_EXPORTS_W Detector : public Algorithm
+{
+public:
+    /** @brief Creates an untrained detector. Throws if @p params is invalid or the backbone cannot be loaded. */
+    CV_WRAP static Ptr<Detector> create(const Params& params = Params());
+
+    /** @brief Loads a detector saved by save(): binary (".pcb") or FileStorage (".yml", ".yml.gz", ".xml", ".json").
+    The backbone comes from the embedded ONNX bytes when present, otherwise from the saved path, whose SHA-256 must
+    match the one recorded at training time. */
+    CV_WRAP static Ptr<Detector> load(const String& filename);
+
+    /** @brief Builds the memory bank from images of good parts, replacing any previous training.
+    @param images vector of images (any size; 8U, 16U or 32F; 1, 3 or 4 channels in OpenCV's BGR(A) order). */
+    CV_WRAP virtual void train(InputArrayOfArrays images) = 0;
+
+    /** @brief Scores one image.
+    @param image image as accepted by train().
+    @param anomalyMap optional CV_32F map of patch distances in @p image's own size; pixels outside the part of the
+    image that the backbone saw (the centre crop) hold 0.
+    @return image anomaly score (largest patch score, Eq. 7-reweighted when enabled). */
+    CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const = 0;
+
+    /** @brief Scores many images, batching the backbone. Maps are returned only if @p anomalyMaps is not noArray(). */
+    CV_WRAP virtual void predictBatch(InputArrayOfArrays images, CV_OUT std::vector<double>& scores,
+                                      OutputArrayOfArrays anomalyMaps = noArray()) const = 0;
+
+    /** @brief Patch scores of one image on the feature grid (e.g. 28 x 28 at crop 224), CV_32F. */
+    CV_WRAP virtual void computePatchScores(InputArray image, OutputArray patchScores) const = 0;
+
+    /** @brief Patch vectors of one image, one row per grid position (row = y * gridWidth + x), CV_32F. */
+    CV_WRAP virtual void computeEmbedding(InputArray image, OutputArray embedding) const = 0;
+
+    /** @brief Saves to @p filename: ".pcb" gives the compact binary format, anything else FileStorage (YAML/XML/JSON,
+    optionally ".gz"). The file is written completely to a temporary name first and then renamed. */
+    CV_WRAP virtual void save(const String& filename) const CV_OVERRIDE = 0;
+
+    /** @brief The parameters the detector was created with. */
+    virtual Params getParams() const = 0;
+    /** @brief Number of vectors in the memory bank (0 before training). */
+    CV_WRAP virtual int getMemoryBankSize() const = 0;
+    /** @brief A copy of the memory bank, one CV_32F row per vector. */
+    CV_WRAP virtual Mat getMemoryBank() const = 0;
+    /** @brief Size of the feature grid (patch-score map) for the configured crop. Requires a trained detector. */
+    CV_WRAP virtual Size getFeatureGridSize() const = 0;
+    /** @brief Sets the progress callback (an empty function removes it). */
+    virtual void setProgressCallback(const ProgressCallback& callback) = 0;
+
+    /** @brief True before training. */
+    CV_WRAP virtual bool empty() const CV_OVERRIDE = 0;
+    /** @brief Forgets the memory bank; the parameters and the backbone stay. */
+    CV_WRAP virtual void clear() CV_OVERRIDE = 0;
+    /** @brief Writes parameters, backbone reference and memory bank into an open FileStorage. */
+    virtual void write(FileStorage& fs) const CV_OVERRIDE = 0;
+    /** @brief Reads what write() wrote, replacing the current state (validated before anything changes). */
+    CV_WRAP virtual void read(const FileNode& node) CV_OVERRIDE = 0;
+    /** @brief "PatchCore.Detector". */
+    CV_WRAP virtual String getDefaultName() const CV_OVERRIDE;
+};
+
+//! @}
+
+} // namespace patchcore
+} // namespace cv
+
+#endif // OPENCV_PATCHCORE_HPP

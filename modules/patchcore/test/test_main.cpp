@@ -1,0 +1,49 @@
+#include "test_precomp.hpp"
+
+#include <cstdlib>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace opencv_test {
+
+std::string dataRoot()
+{
+    const char* env = std::getenv("PATCHCORE_DATA_ROOT");
+    if (env && *env)
+        return env;
+#ifdef PATCHCORE_DEFAULT_DATA_ROOT
+    return PATCHCORE_DEFAULT_DATA_ROOT;
+#else
+    return "../shared";
+#endif
+}
+
+std::string dataPath(const std::string& relative)
+{
+    return dataRoot() + "/" + relative;
+}
+
+bool dataExists(const std::string& relative)
+{
+    struct stat st;
+    return ::stat(dataPath(relative).c_str(), &st) == 0;
+}
+
+std::string tempDir()
+{
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/patchcore_test_XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data()))
+        throw std::runtime_error("cannot create a temporary folder from " + pattern);
+    return std::string(buf.data());
+}
+
+} // namespace opencv_test
+
+int main(int argc, char** argv)
+{
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}

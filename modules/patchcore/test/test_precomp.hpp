@@ -1,0 +1,35 @@
+// Shared helpers of the module's tests.
+#ifndef OPENCV_PATCHCORE_TEST_PRECOMP_HPP
+#define OPENCV_PATCHCORE_TEST_PRECOMP_HPP
+
+#include <gtest/gtest.h>
+
+#include "opencv2/patchcore.hpp"
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <string>
+
+namespace opencv_test {
+
+/** The data root: $PATCHCORE_DATA_ROOT, else the CMake-time default (../shared beside the project). */
+std::string dataRoot();
+/** dataRoot() + "/" + relative. */
+std::string dataPath(const std::string& relative);
+/** True if dataPath(relative) exists (file or folder). */
+bool dataExists(const std::string& relative);
+/** A fresh empty folder under the system temp dir, unique per test process. */
+std::string tempDir();
+
+} // namespace opencv_test
+
+/** Skips the current test, with a message naming what is missing, when shared data is absent. */
+#define PATCHCORE_REQUIRE_DATA(relative)                                                                 \
+    do {                                                                                                 \
+        if (!::opencv_test::dataExists(relative))                                                        \
+            GTEST_SKIP() << "SKIPPED: needs " << ::opencv_test::dataPath(relative)                       \
+                         << " (set PATCHCORE_DATA_ROOT to the folder holding models/ and datasets/)";    \
+    } while (0)
+
+#endif
