@@ -4,6 +4,7 @@
 
 #include "precomp.hpp"
 
+#include <array>
 #include <functional>
 #include <map>
 
@@ -13,6 +14,8 @@ namespace detail {
 
 /** SHA-256 of a byte range, as 64 lowercase hex digits (same as `sha256sum`). */
 std::string sha256Hex(const void* data, size_t size);
+/** SHA-256 of a byte range, as the 32 raw digest bytes (what the container stores). */
+std::array<uint8_t, 32> sha256(const void* data, size_t size);
 /** SHA-256 of a whole file; throws cv::Exception if the file cannot be read. */
 std::string sha256File(const std::string& path);
 

@@ -126,7 +126,7 @@ struct CV_EXPORTS Progress
     String message; //!< a human-readable line, e.g. which backend runs the backbone
 };
 
-/** @brief Progress callback. Return false to cancel: the operation then throws cv::Exception (code StsAbort)
+/** @brief Progress callback. Return false to cancel: the operation then throws cv::Exception (code Error::StsError, message containing "cancelled")
 and leaves the detector as it was. Called from the thread that runs the operation. */
 typedef std::function<bool(const Progress&)> ProgressCallback;
 

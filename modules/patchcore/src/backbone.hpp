@@ -1,0 +1,41 @@
+// Backbone: an ONNX CNN run through cv::dnn, returning the requested intermediate outputs (taps).
+#ifndef OPENCV_PATCHCORE_BACKBONE_HPP
+#define OPENCV_PATCHCORE_BACKBONE_HPP
+
+#include "precomp.hpp"
+#include <opencv2/dnn.hpp>
+
+#include <mutex>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+class Backbone
+{
+public:
+    /** Loads the network from ONNX bytes (so a saved detector can carry its own model) and checks that every tap
+     *  exists. `origin` names the bytes' source in error messages. */
+    Backbone(const std::vector<uchar>& onnxBytes, const std::string& origin, const std::vector<String>& taps,
+             int backend, int target);
+
+    /** Runs an NCHW CV_32F blob and returns one 4-D blob (N x C x h x w) per tap, in tap order. Thread-safe:
+     *  cv::dnn::Net keeps per-run state, so runs on one network are serialised. */
+    std::vector<Mat> forward(const Mat& blob) const;
+
+    /** Human-readable description of the backend/target actually used (for the progress log). */
+    const std::string& description() const { return description_; }
+
+private:
+    mutable dnn::Net net_;
+    mutable std::mutex mutex_;
+    std::vector<String> taps_;
+    std::string origin_;
+    std::string description_;
+};
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif

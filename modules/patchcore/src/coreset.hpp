@@ -1,0 +1,43 @@
+// Memory-bank subsampling: approximate greedy k-centre coreset, random subset, or everything.
+#ifndef OPENCV_PATCHCORE_CORESET_HPP
+#define OPENCV_PATCHCORE_CORESET_HPP
+
+#include "precomp.hpp"
+
+#include <functional>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+/** Reports (done, total); returns false to cancel. */
+typedef std::function<bool(int done, int total)> StepCallback;
+
+/** Number of vectors the coreset keeps: int(n * ratio) as the reference computes it, at least 1. */
+int coresetSize(int n, double ratio);
+
+/** inDim x outDim CV_32F matrix with entries uniform in [-1/sqrt(inDim), 1/sqrt(inDim)), from cv::RNG(seed). */
+Mat randomProjection(int inDim, int outDim, uint64 seed);
+
+/** rows * projection, computed blockwise in parallel (rows: N x D CV_32F, projection: D x d). */
+Mat projectRows(const Mat& rows, const Mat& projection);
+
+/** `count` distinct indices in [0, n) drawn from cv::RNG(seed). */
+std::vector<int> randomIndices(int n, int count, uint64 seed);
+
+/** Greedy k-centre selection on already projected vectors (N x d CV_32F): each point starts at the mean Euclidean
+ *  distance to the `starts` (which are not selected themselves); then `count` times the point farthest from
+ *  everything selected so far is selected (lowest index on ties). Selection stops early when every remaining point
+ *  coincides with a selected one, so indices are distinct. */
+std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
+                               const StepCallback& onStep = StepCallback());
+
+/** The whole subsampling stage as configured by `params` (method, ratio, projection, starts, seed).
+ *  Returns the selected row indices of `bank` in selection order. */
+std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif

@@ -1,0 +1,94 @@
+// DetectorImpl: wires the stages together; one instance per trained model.
+#ifndef OPENCV_PATCHCORE_DETECTOR_IMPL_HPP
+#define OPENCV_PATCHCORE_DETECTOR_IMPL_HPP
+
+#include "precomp.hpp"
+#include "backbone.hpp"
+#include "preprocess.hpp"
+#include "search.hpp"
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+/** Version of the saved-file layout written by this library (FileStorage and binary alike). */
+const int kFormatVersion = 1;
+/** Name of the FileStorage node that holds a detector. */
+const char* const kNodeName = "opencv_patchcore_Detector";
+
+/** Everything that defines a trained detector apart from the backbone network itself. */
+struct DetectorState
+{
+    Params params;
+    std::vector<uchar> modelBytes; // the ONNX file's bytes
+    std::string modelSha256;
+    Mat bank;                      // memory bank, one CV_32F row per vector
+    Size grid;                     // feature grid of one image
+};
+
+class DetectorImpl CV_FINAL : public Detector
+{
+public:
+    /** Validates `params`, reads and checksums the backbone, builds the network. */
+    explicit DetectorImpl(const Params& params);
+    /** Adopts a complete state (from a file); builds the network from its bytes. */
+    explicit DetectorImpl(DetectorState state);
+
+    void train(InputArrayOfArrays images) CV_OVERRIDE;
+    double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE;
+    void predictBatch(InputArrayOfArrays images, std::vector<double>& scores,
+                      OutputArrayOfArrays anomalyMaps) const CV_OVERRIDE;
+    void computePatchScores(InputArray image, OutputArray patchScores) const CV_OVERRIDE;
+    void computeEmbedding(InputArray image, OutputArray embedding) const CV_OVERRIDE;
+
+    void save(const String& filename) const CV_OVERRIDE;
+    void write(FileStorage& fs) const CV_OVERRIDE;
+    void read(const FileNode& node) CV_OVERRIDE;
+
+    Params getParams() const CV_OVERRIDE { return state_.params; }
+    int getMemoryBankSize() const CV_OVERRIDE { return state_.bank.rows; }
+    Mat getMemoryBank() const CV_OVERRIDE { return state_.bank.clone(); }
+    Size getFeatureGridSize() const CV_OVERRIDE;
+    void setProgressCallback(const ProgressCallback& callback) CV_OVERRIDE { progress_ = callback; }
+    bool empty() const CV_OVERRIDE { return state_.bank.empty(); }
+    void clear() CV_OVERRIDE;
+
+    /** Folder of the file being loaded: where a backbone missing at its saved path is looked for. */
+    void setLoadFolder(const std::string& folder) { loadFolder_ = folder; }
+
+private:
+    struct ImageResult
+    {
+        Mat embedding;   // grid.area() x dim
+        Size grid;       // feature grid the embedding's rows cover
+        CropGeometry geometry;
+    };
+
+    void adopt(DetectorState state);
+    void requireTrained(const char* operation) const;
+    bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
+    /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
+    std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
+    /** Patch scores (grid-shaped CV_32F) and image score of one embedding. */
+    double score(const Mat& embedding, Mat& patchScores) const;
+
+    DetectorState state_;
+    Ptr<Backbone> backbone_;
+    ExactSearch search_;
+    ProgressCallback progress_;
+    std::string loadFolder_;
+};
+
+/** Serialisation of a DetectorState (detector_io.cpp). */
+void writeState(FileStorage& fs, const DetectorState& state, bool withBank);
+DetectorState readState(const FileNode& node);
+void saveBinary(const std::string& path, const DetectorState& state);
+DetectorState loadBinary(const std::string& path);
+/** Finds and checks the backbone bytes of a state read from a file that did not embed them. */
+void resolveModel(DetectorState& state, const std::string& loadFolder);
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif

@@ -1,0 +1,283 @@
+// Saving and loading detectors: FileStorage (readable) and the binary container (fast, self-contained).
+#include "detector_impl.hpp"
+#include "serialization.hpp"
+
+#include <cstring>
+#include <sys/stat.h>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+namespace {
+
+const uint32_t kBinaryFormatVersion = static_cast<uint32_t>(kFormatVersion);
+
+bool endsWith(const std::string& s, const std::string& suffix)
+{
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool fileExists(const std::string& path)
+{
+    struct stat st;
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string baseName(const std::string& path)
+{
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string folderOf(const std::string& path)
+{
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+[[noreturn]] void badFile(const std::string& what)
+{
+    CV_Error(Error::StsParseError, "patchcore: invalid detector file: " + what);
+}
+
+void checkBank(const DetectorState& state)
+{
+    const Params& p = state.params;
+    if (state.bank.empty())
+        return;
+    if (state.bank.type() != CV_32F || state.bank.dims != 2 || state.bank.cols != p.targetEmbedDim)
+        badFile("the memory bank must be a CV_32F matrix with targetEmbedDim (" + std::to_string(p.targetEmbedDim) +
+                ") columns");
+    if (state.grid.width <= 0 || state.grid.height <= 0)
+        badFile("the feature grid size is missing or not positive");
+    if (p.k > state.bank.rows)
+        badFile("k = " + std::to_string(p.k) + " exceeds the memory bank size " + std::to_string(state.bank.rows));
+    if (!checkRange(state.bank))
+        badFile("the memory bank holds NaN or infinite values");
+}
+
+} // namespace
+
+void writeState(FileStorage& fs, const DetectorState& state, bool withBank)
+{
+    fs << "format_version" << kFormatVersion;
+    fs << "params" << "{";
+    state.params.write(fs);
+    fs << "}";
+    fs << "model_sha256" << state.modelSha256;
+    fs << "model_size" << static_cast<double>(state.modelBytes.size());
+    fs << "feature_grid" << state.grid;
+    fs << "bank_rows" << state.bank.rows;
+    fs << "bank_cols" << state.bank.cols;
+    if (withBank && !state.bank.empty())
+        fs << "memory_bank" << state.bank;
+}
+
+DetectorState readState(const FileNode& node)
+{
+    if (node.empty() || !node.isMap())
+        badFile("no detector node (expected '" + std::string(kNodeName) + "')");
+    const FileNode version = node["format_version"];
+    if (version.empty() || !version.isInt())
+        badFile("format_version is missing");
+    if (static_cast<int>(version) > kFormatVersion || static_cast<int>(version) < 1)
+        CV_Error(Error::StsParseError, "patchcore: the detector file has format version " +
+                                           std::to_string(static_cast<int>(version)) + "; this library reads " +
+                                           "versions 1 to " + std::to_string(kFormatVersion) +
+                                           " (saved by a newer version of cv::patchcore?)");
+    DetectorState state;
+    state.params.read(node["params"]);
+    if (!node["model_sha256"].isString())
+        badFile("model_sha256 is missing");
+    state.modelSha256 = static_cast<std::string>(node["model_sha256"]);
+    if (!node["feature_grid"].empty())
+        node["feature_grid"] >> state.grid;
+    const FileNode bank = node["memory_bank"];
+    if (!bank.empty())
+    {
+        bank >> state.bank;
+        const int rows = static_cast<int>(node["bank_rows"]), cols = static_cast<int>(node["bank_cols"]);
+        if (state.bank.rows != rows || state.bank.cols != cols)
+            badFile("the memory bank's size does not match bank_rows x bank_cols");
+    }
+    return state;
+}
+
+void resolveModel(DetectorState& state, const std::string& loadFolder)
+{
+    if (state.modelBytes.empty())
+    {
+        // The model may have moved together with the detector file: look beside it before giving up.
+        std::vector<std::string> candidates{state.params.modelPath};
+        if (!loadFolder.empty())
+            candidates.push_back(loadFolder + "/" + baseName(state.params.modelPath));
+        for (const std::string& c : candidates)
+        {
+            if (!c.empty() && fileExists(c))
+            {
+                state.modelBytes = readFileBytes(c);
+                state.params.modelPath = c;
+                break;
+            }
+        }
+        if (state.modelBytes.empty())
+            CV_Error(Error::StsObjectNotFound, "patchcore: the detector's backbone '" + state.params.modelPath +
+                                                   "' was not found (also looked in '" + loadFolder +
+                                                   "'); copy it there or save the detector as .pcb, "
+                                                   "which embeds the model");
+    }
+    const std::string actual = sha256Hex(state.modelBytes.data(), state.modelBytes.size());
+    if (actual != state.modelSha256)
+        CV_Error(Error::StsBadArg, "patchcore: the backbone '" + state.params.modelPath +
+                                       "' is not the one the detector was trained with (SHA-256 " + actual +
+                                       ", expected " + state.modelSha256 + ")");
+    checkBank(state);
+}
+
+void saveBinary(const std::string& path, const DetectorState& state)
+{
+    FileStorage fs(".yml", FileStorage::WRITE | FileStorage::MEMORY);
+    fs << kNodeName << "{";
+    writeState(fs, state, false);
+    fs << "}";
+    const std::string header = fs.releaseAndGetString();
+    Sections sections;
+    sections["header"] = std::vector<uchar>(header.begin(), header.end());
+    std::vector<uchar>& bank = sections["bank"];
+    bank.resize(state.bank.total() * sizeof(float));
+    for (int r = 0; r < state.bank.rows; ++r)
+    {
+        const float* row = state.bank.ptr<float>(r);
+        for (int c = 0; c < state.bank.cols; ++c)
+        {
+            uint32_t bits;
+            std::memcpy(&bits, row + c, sizeof(bits));
+            uchar* out = bank.data() + (static_cast<size_t>(r) * state.bank.cols + c) * 4;
+            for (int b = 0; b < 4; ++b)
+                out[b] = static_cast<uchar>(bits >> (8 * b)); // little endian on every host
+        }
+    }
+    if (state.params.embedModel)
+        sections["model"] = state.modelBytes;
+    writeContainer(path, kBinaryFormatVersion, sections);
+}
+
+DetectorState loadBinary(const std::string& path)
+{
+    uint32_t version = 0;
+    Sections sections = readContainer(path, kBinaryFormatVersion, &version);
+    if (!sections.count("header") || !sections.count("bank"))
+        badFile("'" + path + "' lacks its header or memory-bank section");
+    const std::vector<uchar>& headerBytes = sections["header"];
+    DetectorState state;
+    try
+    {
+        FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
+        state = readState(fs[kNodeName]);
+    }
+    catch (const cv::Exception& e)
+    {
+        badFile("'" + path + "' has an unreadable header: " + e.err);
+    }
+    const FileStorage meta(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
+    const int rows = static_cast<int>(meta[kNodeName]["bank_rows"]);
+    const int cols = static_cast<int>(meta[kNodeName]["bank_cols"]);
+    const std::vector<uchar>& bank = sections["bank"];
+    if (rows < 0 || cols < 0 || static_cast<double>(rows) * cols * 4 != static_cast<double>(bank.size()))
+        badFile("'" + path + "' has a memory bank of the wrong size");
+    if (rows > 0)
+    {
+        state.bank.create(rows, cols, CV_32F);
+        for (size_t i = 0; i < state.bank.total(); ++i)
+        {
+            const uchar* in = bank.data() + i * 4;
+            const uint32_t bits = static_cast<uint32_t>(in[0]) | (static_cast<uint32_t>(in[1]) << 8) |
+                                  (static_cast<uint32_t>(in[2]) << 16) | (static_cast<uint32_t>(in[3]) << 24);
+            std::memcpy(state.bank.ptr<float>() + i, &bits, sizeof(bits));
+        }
+    }
+    if (sections.count("model"))
+        state.modelBytes = std::move(sections["model"]);
+    return state;
+}
+
+void DetectorImpl::write(FileStorage& fs) const
+{
+    writeState(fs, state_, true);
+}
+
+void DetectorImpl::read(const FileNode& node)
+{
+    DetectorState state;
+    try
+    {
+        state = readState(node);
+    }
+    catch (const cv::Exception& e)
+    {
+        if (e.code == Error::StsParseError || e.code == Error::StsBadArg)
+            throw;
+        badFile(e.err);
+    }
+    resolveModel(state, loadFolder_);
+    adopt(std::move(state));
+}
+
+void DetectorImpl::save(const String& filename) const
+{
+    if (filename.empty())
+        CV_Error(Error::StsBadArg, "patchcore: save() needs a file name");
+    if (endsWith(filename, ".pcb"))
+    {
+        saveBinary(filename, state_);
+        return;
+    }
+    writeFileAtomically(filename, [&](const std::string& tmpPath) {
+        FileStorage fs(tmpPath, FileStorage::WRITE);
+        if (!fs.isOpened())
+            CV_Error(Error::StsError, "patchcore: cannot write '" + tmpPath + "'");
+        fs << kNodeName << "{";
+        write(fs);
+        fs << "}";
+        fs.release();
+    });
+}
+
+} // namespace detail
+
+Ptr<Detector> Detector::load(const String& filename)
+{
+    using namespace detail;
+    if (filename.empty())
+        CV_Error(Error::StsBadArg, "patchcore: load() needs a file name");
+    if (!fileExists(filename))
+        CV_Error(Error::StsObjectNotFound, "patchcore: detector file '" + filename + "' does not exist");
+    DetectorState state;
+    if (isContainerFile(filename))
+    {
+        state = loadBinary(filename);
+    }
+    else
+    {
+        try
+        {
+            FileStorage fs(filename, FileStorage::READ);
+            if (!fs.isOpened())
+                badFile("'" + filename + "' is neither a .pcb file nor a readable YAML/XML/JSON file");
+            FileNode node = fs[kNodeName];
+            state = readState(node);
+        }
+        catch (const cv::Exception& e)
+        {
+            if (e.code == Error::StsParseError && e.err.find("patchcore:") == 0)
+                throw;
+            badFile("'" + filename + "' cannot be parsed: " + e.err);
+        }
+    }
+    resolveModel(state, folderOf(filename));
+    return makePtr<DetectorImpl>(std::move(state));
+}
+
+} // namespace patchcore
+} // namespace cv
