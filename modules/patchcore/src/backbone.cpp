@@ -1,5 +1,7 @@
 #include "backbone.hpp"
 
+#include <cstring>
+
 namespace cv {
 namespace patchcore {
 namespace detail {
@@ -53,31 +55,48 @@ Backbone::Backbone(const std::vector<uchar>& onnxBytes, const std::string& origi
 
 std::vector<Mat> Backbone::forward(const Mat& blob) const
 {
-    CV_Assert(blob.dims == 4 && blob.type() == CV_32F);
-    std::vector<Mat> outputs;
+    CV_Assert(blob.dims == 4 && blob.type() == CV_32F && blob.isContinuous());
+    const int n = blob.size[0];
+    std::vector<Mat> outputs(taps_.size());
+    // One image per run: cv::dnn's CPU kernels are no faster batched here, and an image's features must not depend
+    // on which other images share its batch (predict() and predictBatch() give identical results).
+    for (int i = 0; i < n; ++i)
     {
-        std::lock_guard<std::mutex> lock(mutex_);
-        net_.setInput(blob);
-        try
+        const int single[4] = {1, blob.size[1], blob.size[2], blob.size[3]};
+        const Mat one(4, single, CV_32F, const_cast<float*>(blob.ptr<float>(i)));
+        std::vector<Mat> taps;
         {
-            net_.forward(outputs, taps_);
+            std::lock_guard<std::mutex> lock(mutex_);
+            net_.setInput(one);
+            try
+            {
+                net_.forward(taps, taps_);
+            }
+            catch (const cv::Exception& e)
+            {
+                CV_Error(Error::StsError, "patchcore: the backbone '" + origin_ + "' failed on an input of " +
+                                              std::to_string(blob.size[2]) + " x " + std::to_string(blob.size[3]) +
+                                              " pixels: " + e.err);
+            }
+            for (size_t t = 0; t < taps.size(); ++t)
+            {
+                const Mat& m = taps[t];
+                if (m.dims != 4 || m.size[0] != 1 || m.type() != CV_32F)
+                    CV_Error(Error::StsBadArg, "patchcore: backbone output '" + taps_[t] +
+                                                   "' is not an N x C x H x W float tensor; tap convolutional "
+                                                   "feature maps");
+                if (i == 0)
+                {
+                    const int shape[4] = {n, m.size[1], m.size[2], m.size[3]};
+                    outputs[t].create(4, shape, CV_32F);
+                }
+                // Copied out under the lock: the network reuses its output buffers on the next run.
+                if (m.size[1] != outputs[t].size[1] || m.size[2] != outputs[t].size[2] || m.size[3] != outputs[t].size[3])
+                    CV_Error(Error::StsInternal, "patchcore: backbone output '" + taps_[t] + "' changed shape within a batch");
+                const Mat contiguous = m.isContinuous() ? m : m.clone();
+                std::memcpy(outputs[t].ptr<float>(i), contiguous.ptr<float>(), contiguous.total() * sizeof(float));
+            }
         }
-        catch (const cv::Exception& e)
-        {
-            CV_Error(Error::StsError, "patchcore: the backbone '" + origin_ + "' failed on an input of " +
-                                          std::to_string(blob.size[2]) + " x " + std::to_string(blob.size[3]) +
-                                          " pixels: " + e.err);
-        }
-        // The network reuses its output buffers on the next run.
-        for (Mat& m : outputs)
-            m = m.clone();
-    }
-    for (size_t i = 0; i < outputs.size(); ++i)
-    {
-        const Mat& m = outputs[i];
-        if (m.dims != 4 || m.size[0] != blob.size[0] || m.type() != CV_32F)
-            CV_Error(Error::StsBadArg, "patchcore: backbone output '" + taps_[i] +
-                                           "' is not an N x C x H x W float tensor; tap convolutional feature maps");
     }
     return outputs;
 }

@@ -440,7 +440,16 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
     std::string tmpPath;
     for (int attempt = 0;; attempt++)
     {
-        tmpPath = cv::format("%s.tmp-%d-%llu", path.c_str(), currentProcessId(), tempCounter.fetch_add(1));
+        // The tag goes before the extensions so that writers which choose a format by name (FileStorage's
+        // ".yml.gz") see the same name ending as the final file.
+        const size_t nameStart = path.find_last_of("/\\") == std::string::npos ? 0 : path.find_last_of("/\\") + 1;
+        size_t dot = path.find('.', nameStart + 1);
+        if (dot == std::string::npos)
+            dot = path.size();
+        tmpPath = path.substr(0, dot) +
+                  cv::format(".tmp-%d-%llu", currentProcessId(),
+                             static_cast<unsigned long long>(tempCounter.fetch_add(1))) +
+                  path.substr(dot);
         int fd = createExclusive(tmpPath);
         if (fd >= 0)
         {

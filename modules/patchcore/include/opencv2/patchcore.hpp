@@ -100,7 +100,8 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double sigma;
     /** @brief Seed of every random choice (projection, start points, random coreset); results are deterministic. */
     CV_PROP_RW int seed;
-    /** @brief Number of images the backbone processes at once (default 4). */
+    /** @brief Number of images pre-processed and embedded together (default 4). The backbone still runs them one at
+    a time, so that an image's result never depends on the other images of its batch. */
     CV_PROP_RW int batchSize;
     /** @brief cv::dnn backend id for the backbone (default cv::dnn::DNN_BACKEND_OPENCV). */
     CV_PROP_RW int backend;
