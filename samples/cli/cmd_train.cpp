@@ -1,0 +1,53 @@
+// patchcore train: good images in a folder -> saved detector.
+#include "common.hpp"
+#include "dataset_folders.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <iostream>
+
+namespace patchcore_samples {
+
+int commandTrain(int argc, const char* const* argv)
+{
+    const std::string keys = std::string("{help h |   | print this help }"
+                                         "{@images |   | folder of good images (e.g. <category>/train/good) }"
+                                         "{out o   | detector.pcb | where to save: .pcb (binary) or .yml[.gz] }") +
+                             kDetectorOptions;
+    cv::CommandLineParser parser(argc, argv, keys);
+    parser.about("patchcore train: build a detector from images of good parts");
+    if (parser.has("help") || parser.get<std::string>("@images").empty())
+    {
+        parser.printMessage();
+        return parser.has("help") ? 0 : 1;
+    }
+    const cv::patchcore::Params params = paramsFromOptions(parser);
+    const std::string out = parser.get<std::string>("out");
+    if (!parser.check())
+    {
+        parser.printErrors();
+        return 1;
+    }
+    const std::vector<std::string> files = listImages(parser.get<std::string>("@images"));
+    if (files.empty())
+        CV_Error(cv::Error::StsObjectNotFound, "no images in '" + parser.get<std::string>("@images") + "'");
+    std::vector<cv::Mat> images;
+    for (const std::string& f : files)
+    {
+        images.push_back(cv::imread(f, cv::IMREAD_UNCHANGED));
+        if (images.back().empty())
+            CV_Error(cv::Error::StsError, "cannot read image '" + f + "'");
+    }
+    std::cerr << "training on " << images.size() << " images\n";
+    Stopwatch watch;
+    auto det = cv::patchcore::Detector::create(params);
+    det->setProgressCallback(consoleProgress());
+    det->train(images);
+    const double seconds = watch.seconds();
+    det->save(out);
+    std::cout << "trained in " << seconds << " s; memory bank " << det->getMemoryBankSize() << " vectors; saved "
+              << out << "\n";
+    return 0;
+}
+
+} // namespace patchcore_samples

@@ -1,0 +1,126 @@
+#include "common.hpp"
+
+#include <opencv2/core/utils/filesystem.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+namespace patchcore_samples {
+
+const char* const kDetectorOptions =
+    "{model    | <data>/models/resnet50v2_to_layer3.onnx | backbone ONNX file }"
+    "{layers   | layer2,layer3 | comma-separated backbone outputs to tap, shallowest first }"
+    "{resize   | 256   | shorter image side after resizing }"
+    "{crop     | 224   | side of the centre crop fed to the backbone }"
+    "{coreset  | greedy | memory-bank subsampling: greedy, random or none }"
+    "{ratio    | 0.1   | fraction of patch vectors the coreset keeps }"
+    "{k        | 1     | nearest neighbours averaged into a patch score }"
+    "{metric   | l2sq  | patch distance: l2sq (reference) or l2 }"
+    "{reweight | false | apply the paper's Eq. 7 image-score reweighting }"
+    "{sigma    | 4     | Gaussian sigma of the anomaly map, in crop pixels }"
+    "{seed     | 0     | seed of every random choice }"
+    "{dims     | 1024  | pretrain and target embedding dimension }";
+
+std::string dataRoot()
+{
+    const char* env = std::getenv("PATCHCORE_DATA_ROOT");
+    if (env && *env)
+        return env;
+    return PATCHCORE_DEFAULT_DATA_ROOT;
+}
+
+namespace {
+
+std::string withDataRoot(std::string value)
+{
+    const std::string tag = "<data>";
+    if (value.compare(0, tag.size(), tag) == 0)
+        value = dataRoot() + value.substr(tag.size());
+    return value;
+}
+
+std::vector<cv::String> splitList(const std::string& s)
+{
+    std::vector<cv::String> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+} // namespace
+
+cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
+{
+    cv::patchcore::Params p;
+    p.modelPath = withDataRoot(parser.get<std::string>("model"));
+    p.layers = splitList(parser.get<std::string>("layers"));
+    p.resizeSize = parser.get<int>("resize");
+    p.cropSize = parser.get<int>("crop");
+    const std::string coreset = parser.get<std::string>("coreset");
+    if (coreset == "greedy")
+        p.coresetMethod = cv::patchcore::CORESET_GREEDY;
+    else if (coreset == "random")
+        p.coresetMethod = cv::patchcore::CORESET_RANDOM;
+    else if (coreset == "none")
+        p.coresetMethod = cv::patchcore::CORESET_NONE;
+    else
+        CV_Error(cv::Error::StsBadArg, "--coreset must be greedy, random or none, not '" + coreset + "'");
+    p.coresetRatio = parser.get<double>("ratio");
+    p.k = parser.get<int>("k");
+    const std::string metric = parser.get<std::string>("metric");
+    if (metric != "l2sq" && metric != "l2")
+        CV_Error(cv::Error::StsBadArg, "--metric must be l2sq or l2, not '" + metric + "'");
+    p.metric = metric == "l2" ? cv::patchcore::DISTANCE_L2 : cv::patchcore::DISTANCE_L2_SQUARED;
+    p.reweight = parser.get<bool>("reweight");
+    p.sigma = parser.get<double>("sigma");
+    p.seed = parser.get<int>("seed");
+    p.pretrainEmbedDim = p.targetEmbedDim = parser.get<int>("dims");
+    return p;
+}
+
+cv::patchcore::ProgressCallback consoleProgress()
+{
+    return [](const cv::patchcore::Progress& p) {
+        if (!p.message.empty())
+            std::cerr << "  " << p.message << "\n";
+        else if (p.total > 0)
+            std::cerr << "\r  " << p.stage << ": " << p.done << " / " << p.total << (p.done == p.total ? "\n" : "")
+                      << std::flush;
+        return true;
+    };
+}
+
+cv::Mat overlay(const cv::Mat& image, const cv::Mat& anomalyMap, double vmax)
+{
+    cv::Mat bgr;
+    if (image.channels() == 1)
+        cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR);
+    else if (image.channels() == 4)
+        cv::cvtColor(image, bgr, cv::COLOR_BGRA2BGR);
+    else
+        bgr = image;
+    if (bgr.depth() != CV_8U)
+    {
+        double lo, hi;
+        cv::minMaxLoc(bgr.reshape(1), &lo, &hi);
+        bgr.convertTo(bgr, CV_8U, hi > lo ? 255.0 / (hi - lo) : 1.0, hi > lo ? -lo * 255.0 / (hi - lo) : 0.0);
+    }
+    cv::Mat scaled, heat, out;
+    anomalyMap.convertTo(scaled, CV_8U, vmax > 0 ? 255.0 / vmax : 0.0);
+    cv::applyColorMap(scaled, heat, cv::COLORMAP_JET);
+    cv::addWeighted(bgr, 0.55, heat, 0.45, 0, out);
+    return out;
+}
+
+void makeFolders(const std::string& path)
+{
+    if (!cv::utils::fs::createDirectories(path))
+        CV_Error(cv::Error::StsError, "cannot create folder '" + path + "'");
+}
+
+} // namespace patchcore_samples
