@@ -271,7 +271,14 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
 
 double DetectorImpl::predict(InputArray image, OutputArray anomalyMap) const
 {
+    return predictMap(image, anomalyMap, FRAME_IMAGE);
+}
+
+double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int frame) const
+{
     requireTrained("predict()");
+    if (frame != FRAME_IMAGE && frame != FRAME_WORKING)
+        CV_Error(Error::StsBadArg, "patchcore: frame must be FRAME_IMAGE or FRAME_WORKING");
     const Mat img = image.getMat();
     if (img.empty())
         CV_Error(Error::StsBadArg, "patchcore: predict() was given an empty image (did cv::imread fail?)");
@@ -282,10 +289,37 @@ double DetectorImpl::predict(InputArray image, OutputArray anomalyMap) const
     if (anomalyMap.needed())
     {
         const CropGeometry& g = result[0].geometry;
-        mapToInputFrame(computeAnomalyMap(patchScores, g.crop.size(), state_.params.sigma), g, 0.f)
-            .copyTo(anomalyMap);
+        const Mat working = computeAnomalyMap(patchScores, g.crop.size(), state_.params.sigma);
+        if (frame == FRAME_WORKING)
+            working.copyTo(anomalyMap);
+        else
+            mapToInputFrame(working, g, 0.f).copyTo(anomalyMap);
     }
     return s;
+}
+
+void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
+{
+    const Mat src = image.getMat();
+    if (src.empty() || src.channels() != 1)
+        CV_Error(Error::StsBadArg, "patchcore: toWorkingFrame() takes a non-empty single-channel image (a mask)");
+    const Params& p = state_.params;
+    const CropGeometry g = computeCropGeometry(src.size(), p.resizeSize, p.cropSize);
+    // 8-bit masks are resized in 8 bits, as the reference resizes its PIL masks, then scaled to [0, 1].
+    Mat resized;
+    double scale = 1.0;
+    if (src.depth() == CV_8U)
+    {
+        resized = resizeImage(src, g.resized, p.resizeMethod);
+        scale = 1.0 / 255;
+    }
+    else
+    {
+        Mat f;
+        src.convertTo(f, CV_32F, src.depth() == CV_16U ? 1.0 / 65535 : 1.0);
+        resized = resizeImage(f, g.resized, p.resizeMethod);
+    }
+    resized(g.crop).convertTo(out, CV_32F, scale);
 }
 
 void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores) const

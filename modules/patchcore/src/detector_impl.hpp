@@ -38,6 +38,8 @@ public:
     double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE;
     void predictBatch(InputArrayOfArrays images, std::vector<double>& scores,
                       OutputArrayOfArrays anomalyMaps) const CV_OVERRIDE;
+    double predictMap(InputArray image, OutputArray anomalyMap, int frame) const CV_OVERRIDE;
+    void toWorkingFrame(InputArray image, OutputArray out) const CV_OVERRIDE;
     void computePatchScores(InputArray image, OutputArray patchScores) const CV_OVERRIDE;
     void computeEmbedding(InputArray image, OutputArray embedding) const CV_OVERRIDE;
 

@@ -85,6 +85,30 @@ TEST_F(DetectorApi, TrainsAndPredictsInTheImageFrame)
     EXPECT_GT(map.at<float>(256, 256), 0.f);
 }
 
+TEST_F(DetectorApi, WorkingFrameMapsAndMasks)
+{
+    cv::Mat working, image;
+    const double s1 = det->predictMap(test[0], working, cv::patchcore::FRAME_WORKING);
+    const double s2 = det->predict(test[0], image);
+    EXPECT_EQ(s1, s2);
+    ASSERT_EQ(working.size(), cv::Size(224, 224));
+    // 512 -> 256 is an exact halving, so the working map's pixel (y, x) sits at input pixel 2 (y + 16) + 0.5.
+    EXPECT_NEAR(image.at<float>(2 * (100 + 16), 2 * (60 + 16)), working.at<float>(100, 60),
+                0.05 * working.at<float>(100, 60));
+    EXPECT_THROW(det->predictMap(test[0], working, 5), cv::Exception);
+
+    cv::Mat mask = cv::Mat::zeros(512, 512, CV_8U), out;
+    mask(cv::Rect(200, 100, 100, 60)).setTo(255);
+    det->toWorkingFrame(mask, out);
+    ASSERT_EQ(out.size(), cv::Size(224, 224));
+    ASSERT_EQ(out.type(), CV_32F);
+    // Rect x in [200, 300) -> resized [100, 150) -> crop [84, 134); y in [100, 160) -> [50, 80) -> [34, 64).
+    EXPECT_EQ(cv::countNonZero(out > 0.5), 50 * 30);
+    EXPECT_GT(out.at<float>(40, 100), 0.99f);
+    EXPECT_EQ(out.at<float>(10, 10), 0.f);
+    EXPECT_THROW(det->toWorkingFrame(test[0], out), cv::Exception) << "3 channels is not a mask";
+}
+
 TEST_F(DetectorApi, BatchPredictionEqualsSinglePrediction)
 {
     std::vector<double> scores;

@@ -50,6 +50,13 @@ enum ResizeMethod
     RESIZE_LINEAR = 2        //!< cv::INTER_LINEAR, no antialiasing
 };
 
+/** @brief Coordinate frame of an anomaly map. */
+enum MapFrame
+{
+    FRAME_IMAGE = 0,  //!< the input image's own size and coordinates
+    FRAME_WORKING = 1 //!< the pre-processed image the backbone saw (e.g. the 224 x 224 centre crop of the resized image)
+};
+
 /** @brief Every setting of a Detector. Defaults reproduce the authors' implementation.
 
 Parameters are saved with a trained detector and checked when it is loaded.
@@ -165,6 +172,15 @@ public:
     image that the backbone saw (the centre crop) hold 0.
     @return image anomaly score (largest patch score, Eq. 7-reweighted when enabled). */
     CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const = 0;
+
+    /** @brief Scores one image and returns its map in the chosen frame, a MapFrame. FRAME_WORKING is the frame the
+    authors' evaluation uses (maps and masks after the same resize and crop); FRAME_IMAGE is what predict() returns. */
+    CV_WRAP virtual double predictMap(InputArray image, OutputArray anomalyMap, int frame) const = 0;
+
+    /** @brief Applies the detector's geometric pre-processing (resize, crop) to a single-channel image such as a
+    ground-truth mask, giving a CV_32F image in FRAME_WORKING scaled to [0, 1] (8U / 255, 16U / 65535, float as is).
+    A mask pixel counts as anomalous where the result is > 0.5, as in the reference evaluation. */
+    CV_WRAP virtual void toWorkingFrame(InputArray image, OutputArray out) const = 0;
 
     /** @brief Scores many images, batching the backbone. Maps are returned only if @p anomalyMaps is not noArray(). */
     CV_WRAP virtual void predictBatch(InputArrayOfArrays images, CV_OUT std::vector<double>& scores,
