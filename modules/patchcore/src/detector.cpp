@@ -48,11 +48,25 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
     return out;
 }
 
+/** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
+void checkSupported(const Params& p)
+{
+    if (p.inputMode != INPUT_CENTER_CROP)
+        CV_Error(Error::StsNotImplemented, "patchcore: only inputMode = INPUT_CENTER_CROP is implemented");
+    if (p.searchMethod != SEARCH_EXACT)
+        CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
+    if (p.bankFp16)
+        CV_Error(Error::StsNotImplemented, "patchcore: bankFp16 is not implemented");
+    if (p.coresetDevice == DEVICE_CUDA || p.searchDevice == DEVICE_CUDA)
+        CV_Error(Error::StsNotImplemented, "patchcore: this build has no CUDA support; use DEVICE_CPU or DEVICE_AUTO");
+}
+
 } // namespace
 
 DetectorImpl::DetectorImpl(const Params& params)
 {
     params.validate();
+    checkSupported(params);
     if (params.modelPath.empty())
         CV_Error(Error::StsBadArg, "patchcore: Params::modelPath is empty; set it to the backbone's .onnx file");
     DetectorState state;
@@ -64,6 +78,7 @@ DetectorImpl::DetectorImpl(const Params& params)
 
 DetectorImpl::DetectorImpl(DetectorState state)
 {
+    checkSupported(state.params);
     adopt(std::move(state));
 }
 

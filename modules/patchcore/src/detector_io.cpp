@@ -246,7 +246,7 @@ void DetectorImpl::save(const String& filename) const
 
 } // namespace detail
 
-Ptr<Detector> Detector::load(const String& filename)
+Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
 {
     using namespace detail;
     if (filename.empty())
@@ -274,6 +274,11 @@ Ptr<Detector> Detector::load(const String& filename)
                 throw;
             badFile("'" + filename + "' cannot be parsed: " + e.err);
         }
+    }
+    if (!modelPath.empty())
+    {
+        state.modelBytes = readFileBytes(modelPath);
+        state.params.modelPath = modelPath;
     }
     resolveModel(state, folderOf(filename));
     return makePtr<DetectorImpl>(std::move(state));

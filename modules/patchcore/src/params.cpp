@@ -29,7 +29,15 @@ Params::Params()
       batchSize(4),
       backend(dnn::DNN_BACKEND_OPENCV),
       target(dnn::DNN_TARGET_CPU),
-      embedModel(true)
+      embedModel(true),
+      inputMode(INPUT_CENTER_CROP),
+      tileScale(1.0),
+      tileOverlap(0.25),
+      coresetDevice(DEVICE_AUTO),
+      searchDevice(DEVICE_AUTO),
+      searchMethod(SEARCH_EXACT),
+      bankFp16(false),
+      memoryBudgetMB(0)
 {
 }
 
@@ -59,6 +67,14 @@ void Params::write(FileStorage& fs) const
     fs << "backend" << backend;
     fs << "target" << target;
     fs << "embedModel" << static_cast<int>(embedModel);
+    fs << "inputMode" << inputMode;
+    fs << "tileScale" << tileScale;
+    fs << "tileOverlap" << tileOverlap;
+    fs << "coresetDevice" << coresetDevice;
+    fs << "searchDevice" << searchDevice;
+    fs << "searchMethod" << searchMethod;
+    fs << "bankFp16" << static_cast<int>(bankFp16);
+    fs << "memoryBudgetMB" << memoryBudgetMB;
 }
 
 namespace {
@@ -142,6 +158,14 @@ void Params::read(const FileNode& node)
     readIfPresent(node, "backend", p.backend);
     readIfPresent(node, "target", p.target);
     readBool(node, "embedModel", p.embedModel);
+    readIfPresent(node, "inputMode", p.inputMode);
+    readIfPresent(node, "tileScale", p.tileScale);
+    readIfPresent(node, "tileOverlap", p.tileOverlap);
+    readIfPresent(node, "coresetDevice", p.coresetDevice);
+    readIfPresent(node, "searchDevice", p.searchDevice);
+    readIfPresent(node, "searchMethod", p.searchMethod);
+    readBool(node, "bankFp16", p.bankFp16);
+    readIfPresent(node, "memoryBudgetMB", p.memoryBudgetMB);
     p.validate();
     *this = p;
 }
@@ -176,6 +200,16 @@ void Params::validate() const
     require(reweightNeighbours >= 1, "reweightNeighbours must be >= 1");
     require(std::isfinite(sigma) && sigma >= 0 && sigma <= 1000, "sigma must be in [0, 1000]");
     require(batchSize >= 1 && batchSize <= 1024, "batchSize must be in [1, 1024]");
+    require(inputMode >= INPUT_CENTER_CROP && inputMode <= INPUT_TILES, "inputMode must be a cv::patchcore::InputMode");
+    require(std::isfinite(tileScale) && tileScale > 0 && tileScale <= 16, "tileScale must be in (0, 16]");
+    require(std::isfinite(tileOverlap) && tileOverlap >= 0 && tileOverlap <= 0.9, "tileOverlap must be in [0, 0.9]");
+    require(coresetDevice >= DEVICE_AUTO && coresetDevice <= DEVICE_CUDA,
+            "coresetDevice must be a cv::patchcore::ComputeDevice");
+    require(searchDevice >= DEVICE_AUTO && searchDevice <= DEVICE_CUDA,
+            "searchDevice must be a cv::patchcore::ComputeDevice");
+    require(searchMethod == SEARCH_EXACT || searchMethod == SEARCH_APPROXIMATE,
+            "searchMethod must be a cv::patchcore::SearchMethod");
+    require(std::isfinite(memoryBudgetMB) && memoryBudgetMB >= 0, "memoryBudgetMB must be >= 0 (0 = no bound)");
 }
 
 } // namespace patchcore

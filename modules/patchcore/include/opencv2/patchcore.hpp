@@ -50,6 +50,30 @@ enum ResizeMethod
     RESIZE_LINEAR = 2        //!< cv::INTER_LINEAR, no antialiasing
 };
 
+/** @brief Where a stage runs. */
+enum ComputeDevice
+{
+    DEVICE_AUTO = 0, //!< CUDA when the library was built with it and a device is present, otherwise the CPU
+    DEVICE_CPU = 1,  //!< always the CPU (Eigen + oneTBB)
+    DEVICE_CUDA = 2  //!< CUDA; an error if the library was built without it or no device is present
+};
+
+/** @brief Nearest-neighbour search used for patch scores. */
+enum SearchMethod
+{
+    SEARCH_EXACT = 0,      //!< exact search (GEMM-based, re-ranked in double precision)
+    SEARCH_APPROXIMATE = 1 //!< tree over a low-dimensional projection with exact re-ranking of candidates
+};
+
+/** @brief How an image becomes the backbone's input. */
+enum InputMode
+{
+    INPUT_CENTER_CROP = 0, //!< shorter side to resizeSize, centre crop cropSize (the reference; the border is not seen)
+    INPUT_RESIZE = 1,      //!< the whole frame resized to cropSize x cropSize (aspect ratio not kept)
+    INPUT_ASPECT = 2,      //!< the whole frame, shorter side to cropSize, aspect ratio kept (feature grid follows it)
+    INPUT_TILES = 3        //!< overlapping cropSize tiles of the image scaled by tileScale; one bank, maps stitched
+};
+
 /** @brief Coordinate frame of an anomaly map. */
 enum MapFrame
 {
@@ -116,6 +140,23 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW int target;
     /** @brief Store the ONNX bytes inside saved files so that they load without the model file (default true). */
     CV_PROP_RW bool embedModel;
+    /** @brief How images become backbone input, an InputMode (default INPUT_CENTER_CROP, as the reference). */
+    CV_PROP_RW int inputMode;
+    /** @brief INPUT_TILES: image scale before tiling (default 1 = native resolution). */
+    CV_PROP_RW double tileScale;
+    /** @brief INPUT_TILES: overlap of neighbouring tiles as a fraction of cropSize, in [0, 0.9] (default 0.25). */
+    CV_PROP_RW double tileOverlap;
+    /** @brief Device of the greedy coreset selection, a ComputeDevice (default DEVICE_AUTO). */
+    CV_PROP_RW int coresetDevice;
+    /** @brief Device of the nearest-neighbour search, a ComputeDevice (default DEVICE_AUTO). */
+    CV_PROP_RW int searchDevice;
+    /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_EXACT). */
+    CV_PROP_RW int searchMethod;
+    /** @brief Store the memory bank as 16-bit floats (half the memory; scores change slightly) (default false). */
+    CV_PROP_RW bool bankFp16;
+    /** @brief Upper bound on the memory training may use, in MiB; 0 = no bound (default 0). Training fails early,
+    with a message saying what would fit, when the bound cannot be met. */
+    CV_PROP_RW double memoryBudgetMB;
 
     /** @brief Writes every field under the current node of @p fs. */
     void write(FileStorage& fs) const;
@@ -159,8 +200,9 @@ public:
 
     /** @brief Loads a detector saved by save(): binary (".pcb") or FileStorage (".yml", ".yml.gz", ".xml", ".json").
     The backbone comes from the embedded ONNX bytes when present, otherwise from the saved path, whose SHA-256 must
-    match the one recorded at training time. */
-    CV_WRAP static Ptr<Detector> load(const String& filename);
+    match the one recorded at training time. @p modelPath, when given, is used instead of the saved path (for a file
+    without an embedded model that has moved to another machine); its SHA-256 is checked all the same. */
+    CV_WRAP static Ptr<Detector> load(const String& filename, const String& modelPath = String());
 
     /** @brief Builds the memory bank from images of good parts, replacing any previous training.
     @param images vector of images (any size; 8U, 16U or 32F; 1, 3 or 4 channels in OpenCV's BGR(A) order). */
