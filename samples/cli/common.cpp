@@ -21,7 +21,11 @@ const char* const kDetectorOptions =
     "{reweight | false | apply the paper's Eq. 7 image-score reweighting }"
     "{sigma    | 4     | Gaussian sigma of the anomaly map, in crop pixels }"
     "{seed     | 0     | seed of every random choice }"
-    "{dims     | 1024  | pretrain and target embedding dimension }";
+    "{dims     | 1024  | pretrain and target embedding dimension }"
+    "{mode     | crop  | input mode: crop (reference centre crop), resize (whole frame squashed), aspect (whole frame, "
+    "aspect kept) or tiles }"
+    "{tile-scale   | 1    | tiles mode: image scale before tiling }"
+    "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }";
 
 std::string dataRoot()
 {
@@ -80,6 +84,16 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.sigma = parser.get<double>("sigma");
     p.seed = parser.get<int>("seed");
     p.pretrainEmbedDim = p.targetEmbedDim = parser.get<int>("dims");
+    const std::string mode = parser.get<std::string>("mode");
+    const char* const modes[] = {"crop", "resize", "aspect", "tiles"};
+    p.inputMode = -1;
+    for (int m = 0; m < 4; ++m)
+        if (mode == modes[m])
+            p.inputMode = m; // same order as cv::patchcore::InputMode
+    if (p.inputMode < 0)
+        CV_Error(cv::Error::StsBadArg, "--mode must be crop, resize, aspect or tiles, not '" + mode + "'");
+    p.tileScale = parser.get<double>("tile-scale");
+    p.tileOverlap = parser.get<double>("tile-overlap");
     return p;
 }
 

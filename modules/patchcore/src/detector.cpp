@@ -3,6 +3,7 @@
 #include "coreset.hpp"
 #include "embedding.hpp"
 #include "serialization.hpp"
+#include "stitching.hpp"
 
 #include <tbb/parallel_for.h>
 
@@ -51,8 +52,6 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
 /** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
 void checkSupported(const Params& p)
 {
-    if (p.inputMode != INPUT_CENTER_CROP)
-        CV_Error(Error::StsNotImplemented, "patchcore: only inputMode = INPUT_CENTER_CROP is implemented");
     if (p.searchMethod != SEARCH_EXACT)
         CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
     if (p.bankFp16)
@@ -137,15 +136,61 @@ std::vector<DetectorImpl::ImageResult> DetectorImpl::extract(const std::vector<M
     tbb::parallel_for(size_t(0), n, [&](size_t i) {
         inputs[i] = preprocessImage(images[begin + i], p, &results[i].geometry);
     });
-    const std::vector<Mat> taps = backbone_->forward(packBlob(inputs));
-    const Size grid = featureGridSize(taps);
-    tbb::parallel_for(size_t(0), n, [&](size_t i) {
-        results[i].grid = grid;
-        results[i].embedding = embedPatches(taps, static_cast<int>(i), p.patchSize, p.pretrainEmbedDim,
-                                            p.targetEmbedDim);
-    });
+    for (size_t i = 0; i < n; ++i)
+    {
+        const std::vector<Rect>& windows = results[i].geometry.windows;
+        results[i].windows.resize(windows.size());
+        tbb::parallel_for(size_t(0), windows.size(), [&](size_t w) {
+            // The backbone serialises its runs; embedding one window overlaps with running the next.
+            const std::vector<Mat> taps = backbone_->forward(packBlob({inputs[i](windows[w])}));
+            WindowResult& r = results[i].windows[w];
+            r.grid = featureGridSize(taps);
+            r.embedding = embedPatches(taps, 0, p.patchSize, p.pretrainEmbedDim, p.targetEmbedDim);
+        });
+    }
     return results;
 }
+
+namespace {
+
+/** A growing matrix of patch vectors: amortised doubling, so that training needs no count known in advance. */
+class RowCollector
+{
+public:
+    explicit RowCollector(int cols) : cols_(cols) {}
+    void append(const Mat& rows)
+    {
+        CV_Assert(rows.cols == cols_ && rows.type() == CV_32F);
+        const double needed = static_cast<double>(used_) + rows.rows;
+        if (needed > static_cast<double>(std::numeric_limits<int>::max()))
+            CV_Error(Error::StsNoMem, "patchcore: the training images give more than 2^31 patch vectors, more than "
+                                      "one bank can index; train on fewer images or a smaller working frame");
+        if (needed > storage_.rows)
+        {
+            Mat bigger(static_cast<int>(std::min<double>(std::numeric_limits<int>::max(),
+                                                         std::max(needed, storage_.rows * 1.5))),
+                       cols_, CV_32F);
+            if (used_ > 0)
+                storage_.rowRange(0, used_).copyTo(bigger.rowRange(0, used_));
+            storage_ = bigger;
+        }
+        rows.copyTo(storage_.rowRange(used_, used_ + rows.rows));
+        used_ += rows.rows;
+    }
+    void reserve(double rows)
+    {
+        if (used_ == 0 && rows > storage_.rows && rows < std::numeric_limits<int>::max())
+            storage_.create(static_cast<int>(rows), cols_, CV_32F);
+    }
+    Mat rows() const { return storage_.rowRange(0, used_); }
+
+private:
+    int cols_;
+    int used_ = 0;
+    Mat storage_;
+};
+
+} // namespace
 
 void DetectorImpl::train(InputArrayOfArrays imagesArg)
 {
@@ -155,32 +200,26 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
     if (!report("backbone", 0, total, "backbone: " + backbone_->description()))
         CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
 
-    Mat all;
+    RowCollector collector(p.targetEmbedDim);
     Size grid;
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
-        std::vector<ImageResult> batch = extract(images, begin, end);
-        if (all.empty())
+        const std::vector<ImageResult> batch = extract(images, begin, end);
+        if (begin == 0)
         {
-            grid = batch[0].grid;
-            const double rows = static_cast<double>(grid.area()) * total;
-            if (rows > static_cast<double>(std::numeric_limits<int>::max()))
-                CV_Error(Error::StsNoMem, "patchcore: " + std::to_string(total) + " training images give " +
-                                              std::to_string(rows) + " patch vectors, more than one bank can index; "
-                                              "train on fewer images or a smaller cropSize");
-            all.create(grid.area() * total, p.targetEmbedDim, CV_32F);
+            grid = batch[0].windows[0].grid;
+            // Exact for the fixed-size modes; a first guess for the others.
+            collector.reserve(static_cast<double>(batch[0].windows.size()) * grid.area() * total);
         }
-        for (size_t i = 0; i < batch.size(); ++i)
-        {
-            const Mat& e = batch[i].embedding;
-            const int rows = e.rows;
-            e.copyTo(all.rowRange(static_cast<int>(begin + i) * rows, static_cast<int>(begin + i + 1) * rows));
-        }
+        for (const ImageResult& r : batch)
+            for (const WindowResult& w : r.windows)
+                collector.append(w.embedding);
         if (!report("backbone", static_cast<int>(end), total))
             CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
     }
 
+    const Mat all = collector.rows();
     const std::vector<int> selected = selectCoreset(all, p, [this](int done, int count) {
         return report("coreset", done, count);
     });
@@ -200,49 +239,66 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
                              " patch vectors");
 }
 
-double DetectorImpl::score(const Mat& embedding, Mat& patchScores) const
+DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
 {
     const Params& p = state_.params;
-    Mat distSq, indices;
-    search_.knn(embedding, p.k, distSq, indices);
-    patchScores.create(state_.grid, CV_32F);
-    float* out = patchScores.ptr<float>();
-    int worst = 0;
-    for (int r = 0; r < distSq.rows; ++r)
+    Scores out;
+    float worstScore = -1.f;
+    int worstWindow = 0, worstPatch = 0, worstNearest = 0;
+    for (size_t w = 0; w < image.windows.size(); ++w)
     {
-        double sum = 0;
-        for (int j = 0; j < p.k; ++j)
+        const WindowResult& win = image.windows[w];
+        Mat distSq, indices;
+        search_.knn(win.embedding, p.k, distSq, indices);
+        Mat grid(win.grid, CV_32F);
+        float* scores = grid.ptr<float>();
+        for (int r = 0; r < distSq.rows; ++r)
         {
-            const double d = distSq.at<float>(r, j);
-            sum += p.metric == DISTANCE_L2 ? std::sqrt(d) : d;
+            double sum = 0;
+            for (int j = 0; j < p.k; ++j)
+            {
+                const double d = distSq.at<float>(r, j);
+                sum += p.metric == DISTANCE_L2 ? std::sqrt(d) : d;
+            }
+            scores[r] = static_cast<float>(sum / p.k);
+            if (scores[r] > worstScore)
+            {
+                worstScore = scores[r];
+                worstWindow = static_cast<int>(w);
+                worstPatch = r;
+                worstNearest = indices.at<int>(r, 0);
+            }
         }
-        out[r] = static_cast<float>(sum / p.k);
-        if (out[r] > out[worst])
-            worst = r;
+        out.patchScores.push_back(grid);
     }
-    double imageScore = out[worst];
+    out.image = worstScore;
     if (p.reweight)
     {
         // Paper Eq. 7, in anomalib's form: 1 - softmax over the Euclidean distances from the worst test patch to
         // its nearest bank vector m* and m*'s neighbours in the bank, taken at m*.
-        const int nearest = indices.at<int>(worst, 0);
+        const Mat worst = image.windows[worstWindow].embedding.row(worstPatch);
         const int b = std::min(p.reweightNeighbours, state_.bank.rows);
         Mat support, supportIdx;
-        search_.knn(state_.bank.row(nearest), b, support, supportIdx);
+        search_.knn(state_.bank.row(worstNearest), b, support, supportIdx);
         std::vector<double> dist(b);
         double maxDist = 0;
         for (int j = 0; j < b; ++j)
         {
-            const Mat diff = embedding.row(worst) - state_.bank.row(supportIdx.at<int>(0, j));
-            dist[j] = norm(diff, NORM_L2);
+            dist[j] = norm(worst, state_.bank.row(supportIdx.at<int>(0, j)), NORM_L2);
             maxDist = std::max(maxDist, dist[j]);
         }
         double denominator = 0;
         for (double d : dist)
             denominator += std::exp(d - maxDist);
-        imageScore *= 1.0 - std::exp(dist[0] - maxDist) / denominator;
+        out.image *= 1.0 - std::exp(dist[0] - maxDist) / denominator;
     }
-    return imageScore;
+    return out;
+}
+
+Mat DetectorImpl::workingMap(const ImageResult& image, const Scores& scores) const
+{
+    const CropGeometry& g = image.geometry;
+    return stitchAnomalyMap(scores.patchScores, g.windows, g.crop.size(), state_.params.sigma);
 }
 
 void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double>& scores,
@@ -260,17 +316,13 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
-        std::vector<ImageResult> batch = extract(images, begin, end);
+        const std::vector<ImageResult> batch = extract(images, begin, end);
         for (size_t i = 0; i < batch.size(); ++i)
         {
-            Mat patchScores;
-            outScores[begin + i] = score(batch[i].embedding, patchScores);
+            const Scores s = score(batch[i]);
+            outScores[begin + i] = s.image;
             if (wantMaps)
-            {
-                const CropGeometry& g = batch[i].geometry;
-                const Mat cropMap = computeAnomalyMap(patchScores, g.crop.size(), p.sigma);
-                maps[begin + i] = mapToInputFrame(cropMap, g, 0.f);
-            }
+                maps[begin + i] = mapToInputFrame(workingMap(batch[i], s), batch[i].geometry, 0.f);
         }
         if (!report("predict", static_cast<int>(end), total))
             CV_Error(Error::StsError, "patchcore: prediction cancelled by the progress callback");
@@ -298,19 +350,17 @@ double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int fr
     if (img.empty())
         CV_Error(Error::StsBadArg, "patchcore: predict() was given an empty image (did cv::imread fail?)");
     const std::vector<Mat> one{img};
-    std::vector<ImageResult> result = extract(one, 0, 1);
-    Mat patchScores;
-    const double s = score(result[0].embedding, patchScores);
+    const std::vector<ImageResult> result = extract(one, 0, 1);
+    const Scores s = score(result[0]);
     if (anomalyMap.needed())
     {
-        const CropGeometry& g = result[0].geometry;
-        const Mat working = computeAnomalyMap(patchScores, g.crop.size(), state_.params.sigma);
+        const Mat working = workingMap(result[0], s);
         if (frame == FRAME_WORKING)
             working.copyTo(anomalyMap);
         else
-            mapToInputFrame(working, g, 0.f).copyTo(anomalyMap);
+            mapToInputFrame(working, result[0].geometry, 0.f).copyTo(anomalyMap);
     }
-    return s;
+    return s.image;
 }
 
 void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
@@ -319,7 +369,7 @@ void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
     if (src.empty() || src.channels() != 1)
         CV_Error(Error::StsBadArg, "patchcore: toWorkingFrame() takes a non-empty single-channel image (a mask)");
     const Params& p = state_.params;
-    const CropGeometry g = computeCropGeometry(src.size(), p.resizeSize, p.cropSize);
+    const CropGeometry g = computeGeometry(src.size(), p);
     // 8-bit masks are resized in 8 bits, as the reference resizes its PIL masks, then scaled to [0, 1].
     Mat resized;
     double scale = 1.0;
@@ -340,11 +390,15 @@ void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
 void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores) const
 {
     requireTrained("computePatchScores()");
-    Mat embedding;
-    computeEmbedding(image, embedding);
-    Mat scores;
-    score(embedding, scores);
-    scores.copyTo(patchScores);
+    const Mat img = image.getMat();
+    if (img.empty())
+        CV_Error(Error::StsBadArg, "patchcore: computePatchScores() was given an empty image");
+    const std::vector<Mat> one{img};
+    const std::vector<ImageResult> result = extract(one, 0, 1);
+    if (result[0].windows.size() != 1)
+        CV_Error(Error::StsNotImplemented, "patchcore: computePatchScores() gives one grid; with INPUT_TILES use "
+                                           "predictMap()");
+    score(result[0]).patchScores[0].copyTo(patchScores);
 }
 
 void DetectorImpl::computeEmbedding(InputArray image, OutputArray embedding) const
@@ -353,7 +407,13 @@ void DetectorImpl::computeEmbedding(InputArray image, OutputArray embedding) con
     if (img.empty())
         CV_Error(Error::StsBadArg, "patchcore: computeEmbedding() was given an empty image");
     const std::vector<Mat> one{img};
-    extract(one, 0, 1)[0].embedding.copyTo(embedding);
+    const std::vector<ImageResult> result = extract(one, 0, 1);
+    std::vector<Mat> rows;
+    for (const WindowResult& w : result[0].windows)
+        rows.push_back(w.embedding);
+    Mat all;
+    vconcat(rows, all);
+    all.copyTo(embedding);
 }
 
 } // namespace detail

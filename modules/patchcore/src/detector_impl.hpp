@@ -59,11 +59,20 @@ public:
     void setLoadFolder(const std::string& folder) { loadFolder_ = folder; }
 
 private:
+    struct WindowResult
+    {
+        Mat embedding; // grid.area() x dim
+        Size grid;     // feature grid the embedding's rows cover
+    };
     struct ImageResult
     {
-        Mat embedding;   // grid.area() x dim
-        Size grid;       // feature grid the embedding's rows cover
+        std::vector<WindowResult> windows; // one per geometry.windows entry
         CropGeometry geometry;
+    };
+    struct Scores
+    {
+        std::vector<Mat> patchScores; // one grid per window
+        double image = 0;             // image score (Eq. 7-reweighted when enabled)
     };
 
     void adopt(DetectorState state);
@@ -71,8 +80,10 @@ private:
     bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
     /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
     std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
-    /** Patch scores (grid-shaped CV_32F) and image score of one embedding. */
-    double score(const Mat& embedding, Mat& patchScores) const;
+    /** Patch scores of every window and the image score. */
+    Scores score(const ImageResult& image) const;
+    /** The smoothed anomaly map in the working frame. */
+    Mat workingMap(const ImageResult& image, const Scores& scores) const;
 
     DetectorState state_;
     Ptr<Backbone> backbone_;

@@ -226,6 +226,73 @@ CropGeometry computeCropGeometry(Size input, int resizeSize, int cropSize)
     return g;
 }
 
+std::vector<int> tileOffsets(int length, int window, double overlap)
+{
+    CV_Assert(length >= window && window > 0 && overlap >= 0 && overlap < 1);
+    const int stride = std::max(1, static_cast<int>(std::lround(window * (1.0 - overlap))));
+    const int count = length == window ? 1 : (length - window + stride - 1) / stride + 1;
+    std::vector<int> offsets(count);
+    for (int i = 0; i < count; ++i)
+        offsets[i] = std::min(i * stride, length - window);
+    return offsets;
+}
+
+CropGeometry computeGeometry(Size input, const Params& params)
+{
+    if (params.inputMode == INPUT_CENTER_CROP)
+    {
+        CropGeometry g = computeCropGeometry(input, params.resizeSize, params.cropSize);
+        g.windows = {Rect(Point(), g.crop.size())};
+        return g;
+    }
+    if (input.width <= 0 || input.height <= 0)
+        CV_Error(Error::StsBadSize, cv::format("patchcore: image size %dx%d is empty; pass a non-empty image",
+                                               input.width, input.height));
+    const int crop = params.cropSize;
+    CropGeometry g;
+    g.input = input;
+    if (params.inputMode == INPUT_RESIZE)
+    {
+        g.resized = Size(crop, crop);
+    }
+    else if (params.inputMode == INPUT_ASPECT)
+    {
+        // The shorter side becomes cropSize; the longer one keeps the aspect ratio, rounded to a multiple of 16 so
+        // that the deepest usual stride divides it and feature cells stay aligned with pixels.
+        const double ratio = static_cast<double>(std::max(input.width, input.height)) / std::min(input.width, input.height);
+        const int longSide = std::max(crop, static_cast<int>(std::lround(crop * ratio / 16.0)) * 16);
+        g.resized = input.width >= input.height ? Size(longSide, crop) : Size(crop, longSide);
+    }
+    else if (params.inputMode == INPUT_TILES)
+    {
+        double scale = params.tileScale;
+        // Too small to hold one tile at this scale: enlarge just enough.
+        scale = std::max(scale, static_cast<double>(crop) / std::min(input.width, input.height));
+        g.resized = Size(std::max(crop, static_cast<int>(std::lround(input.width * scale))),
+                         std::max(crop, static_cast<int>(std::lround(input.height * scale))));
+    }
+    else
+    {
+        CV_Error(Error::StsBadArg, cv::format("patchcore: inputMode %d is unknown", params.inputMode));
+    }
+    if (static_cast<double>(g.resized.width) * g.resized.height > kMaxWorkingPixels)
+        CV_Error(Error::StsBadSize, cv::format("patchcore: image %dx%d would be processed at %dx%d pixels, more than "
+                                               "this library agrees to allocate; lower tileScale or downscale it",
+                                               input.width, input.height, g.resized.width, g.resized.height));
+    g.crop = Rect(Point(), g.resized);
+    if (params.inputMode == INPUT_TILES)
+    {
+        for (int y : tileOffsets(g.resized.height, crop, params.tileOverlap))
+            for (int x : tileOffsets(g.resized.width, crop, params.tileOverlap))
+                g.windows.push_back(Rect(x, y, crop, crop));
+    }
+    else
+    {
+        g.windows = {g.crop};
+    }
+    return g;
+}
+
 Mat toRGB(InputArray image)
 {
     if (image.empty())
@@ -317,7 +384,7 @@ Mat preprocessImage(InputArray image, const Params& params, CropGeometry* geomet
                                                   "non-zero (channel %d: mean %g, stdev %g)",
                                                   c, params.mean[c], params.stdev[c]));
     const Mat rgb = toRGB(image);
-    const CropGeometry g = computeCropGeometry(rgb.size(), params.resizeSize, params.cropSize);
+    const CropGeometry g = computeGeometry(rgb.size(), params);
     const Mat resized = resizeImage(rgb, g.resized, params.resizeMethod);
     const Mat crop = resized(g.crop);
 

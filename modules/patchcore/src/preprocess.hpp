@@ -8,13 +8,27 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
-/** Where the backbone input sits in the user's image: the image is resized to `resized`, then `crop` is cut out. */
+/** Where the backbone input sits in the user's image: the image is resized to `resized`, then `crop` is cut out.
+ *  `crop` is the working frame (the whole resized image in every mode but INPUT_CENTER_CROP); `windows` are the
+ *  backbone inputs in working-frame coordinates: one covering it all, or the tiles of INPUT_TILES. */
 struct CropGeometry
 {
     Size input;   // the user's image size
-    Size resized; // after the shorter-side resize
-    Rect crop;    // crop rectangle in resized coordinates
+    Size resized; // after resizing
+    Rect crop;    // working frame in resized coordinates
+    std::vector<Rect> windows;
 };
+
+/** Geometry of any InputMode (see Params::inputMode). Throws if the image is empty, the crop does not fit, or the
+ *  working frame would exceed a sane size (kMaxWorkingPixels). */
+CropGeometry computeGeometry(Size input, const Params& params);
+
+/** Largest working frame, in pixels, that pre-processing agrees to build (a 12000 x 12000 RGB float image). */
+const double kMaxWorkingPixels = 144e6;
+
+/** Start offsets of windows of `window` samples covering `length` samples with the given overlap fraction: evenly
+ *  strided, the last one flush with the end. */
+std::vector<int> tileOffsets(int length, int window, double overlap);
 
 /** Shorter side -> resizeSize (longer side truncated as torchvision does), centre crop of cropSize with
  *  Python's round-half-to-even offsets. Throws if the image is empty or the crop does not fit. */
@@ -35,7 +49,7 @@ Mat resizePilBilinear(const Mat& src, Size dsize);
 Mat resizeImage(const Mat& src, Size dsize, int resizeMethod);
 
 /** Full pre-processing of one image: toRGB, resize, crop, scale to [0,1], (x - mean) / stdev.
- *  Returns a cropSize x cropSize CV_32FC3 image in RGB order (HWC). */
+ *  Returns the working frame (cropSize x cropSize in INPUT_CENTER_CROP mode) as a CV_32FC3 image in RGB order. */
 Mat preprocessImage(InputArray image, const Params& params, CropGeometry* geometry = nullptr);
 
 /** Packs HWC CV_32FC3 images (all the same size) into one NCHW CV_32F blob. */

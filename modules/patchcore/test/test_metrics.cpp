@@ -187,7 +187,8 @@ void regionTestSet(RNG& rng, int levels, std::vector<Mat>& maps, std::vector<Mat
     Mat c = Mat::zeros(6, 7, CV_8U);
     Mat d = Mat::zeros(7, 6, CV_32F);
     circle(d, Point(3, 3), 2, Scalar(0.9), FILLED);
-    d.at<float>(0, 0) = 0.4f; // below 0.5: normal
+    d.at<float>(0, 0) = 0.4f; // not above 0.5: normal
+    d.at<float>(6, 5) = 0.5f;
     Mat e(10, 10, CV_8U);
     for (int y = 0; y < e.rows; ++y)
         for (int x = 0; x < e.cols; ++x)
@@ -487,8 +488,10 @@ TEST(PatchCore_Metrics, badPixelInputThrows)
     // AUROC and PRO also need normal pixels.
     EXPECT_THROW(pixelAUROC(maps, std::vector<Mat>{Mat::ones(8, 8, CV_8U)}), cv::Exception);
     EXPECT_THROW(computePRO(maps, std::vector<Mat>{Mat::ones(8, 8, CV_8U)}), cv::Exception);
-    // A float mask at 0.5 everywhere is all normal (anomalous means > 0.5).
-    EXPECT_THROW(computePRO(maps, std::vector<Mat>{Mat(8, 8, CV_32F, Scalar(0.5))}), cv::Exception);
+    // Float mask values of exactly 0.5 are normal (anomalous means > 0.5), so this mask has no region.
+    Mat half = Mat::zeros(8, 8, CV_32F);
+    half.at<float>(1, 1) = half.at<float>(5, 6) = 0.5f;
+    EXPECT_THROW(computePRO(maps, std::vector<Mat>{half}), cv::Exception);
     EXPECT_THROW(computePRO(maps, masks, 0.0), cv::Exception);
     EXPECT_THROW(computePRO(maps, masks, 1.5), cv::Exception);
     EXPECT_THROW(computePRO(maps, masks, std::numeric_limits<double>::quiet_NaN()), cv::Exception);
