@@ -27,7 +27,19 @@ namespace detail {
 
 namespace {
 
-/** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows). */
+/** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
+void checkSupported(const Params& p)
+{
+    if (p.searchMethod != SEARCH_EXACT)
+        CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
+    if (p.bankFp16)
+        CV_Error(Error::StsNotImplemented, "patchcore: bankFp16 is not implemented");
+    if (p.coresetDevice == DEVICE_CUDA || p.searchDevice == DEVICE_CUDA)
+        CV_Error(Error::StsNotImplemented, "patchcore: this build has no CUDA support; use DEVICE_CPU or DEVICE_AUTO");
+}
+
+} // namespace
+
 std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
 {
     const _InputArray::KindFlag kind = images.kind();
@@ -48,19 +60,6 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
     }
     return out;
 }
-
-/** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
-void checkSupported(const Params& p)
-{
-    if (p.searchMethod != SEARCH_EXACT)
-        CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
-    if (p.bankFp16)
-        CV_Error(Error::StsNotImplemented, "patchcore: bankFp16 is not implemented");
-    if (p.coresetDevice == DEVICE_CUDA || p.searchDevice == DEVICE_CUDA)
-        CV_Error(Error::StsNotImplemented, "patchcore: this build has no CUDA support; use DEVICE_CPU or DEVICE_AUTO");
-}
-
-} // namespace
 
 DetectorImpl::DetectorImpl(const Params& params)
 {
@@ -98,6 +97,7 @@ void DetectorImpl::clear()
 {
     state_.bank.release();
     state_.grid = Size();
+    state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
     search_ = ExactSearch();
 }
 
@@ -192,25 +192,22 @@ private:
 
 } // namespace
 
-void DetectorImpl::train(InputArrayOfArrays imagesArg)
+Mat DetectorImpl::embedAll(const std::vector<Mat>& images, Size* grid) const
 {
-    const std::vector<Mat> images = collectImages(imagesArg, "train()");
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
     if (!report("backbone", 0, total, "backbone: " + backbone_->description()))
         CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
-
     RowCollector collector(p.targetEmbedDim);
-    Size grid;
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
         const std::vector<ImageResult> batch = extract(images, begin, end);
         if (begin == 0)
         {
-            grid = batch[0].windows[0].grid;
+            *grid = batch[0].windows[0].grid;
             // Exact for the fixed-size modes; a first guess for the others.
-            collector.reserve(static_cast<double>(batch[0].windows.size()) * grid.area() * total);
+            collector.reserve(static_cast<double>(batch[0].windows.size()) * grid->area() * total);
         }
         for (const ImageResult& r : batch)
             for (const WindowResult& w : r.windows)
@@ -218,23 +215,68 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
         if (!report("backbone", static_cast<int>(end), total))
             CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
     }
+    return collector.rows();
+}
 
-    const Mat all = collector.rows();
+void DetectorImpl::commitBank(const Mat& bank, Size grid)
+{
+    if (state_.params.k > bank.rows)
+        CV_Error(Error::StsBadArg, "patchcore: k = " + std::to_string(state_.params.k) +
+                                       " exceeds the memory bank size (" + std::to_string(bank.rows) +
+                                       "); lower k or keep more of the coreset");
+    ExactSearch search;
+    search.setBank(bank);
+    state_.bank = bank;
+    state_.grid = grid;
+    search_ = search;
+}
+
+void DetectorImpl::train(InputArrayOfArrays imagesArg)
+{
+    const std::vector<Mat> images = collectImages(imagesArg, "train()");
+    const Params& p = state_.params;
+    std::vector<Mat> fit = images, holdout;
+    if (p.calibrationFraction > 0)
+    {
+        const int n = static_cast<int>(images.size());
+        const int held = std::max(1, static_cast<int>(std::lround(n * p.calibrationFraction)));
+        if (held >= n)
+            CV_Error(Error::StsBadArg, "patchcore: calibrationFraction " + std::to_string(p.calibrationFraction) +
+                                           " leaves no image of " + std::to_string(n) + " to train on; give more "
+                                           "images or a smaller fraction");
+        const std::vector<int> order = randomIndices(n, n, static_cast<uint64>(p.seed) + 2);
+        fit.clear();
+        for (int i = 0; i < n; ++i)
+            (i < held ? holdout : fit).push_back(images[order[i]]);
+    }
+
+    Size grid;
+    const Mat all = embedAll(fit, &grid);
     const std::vector<int> selected = selectCoreset(all, p, [this](int done, int count) {
         return report("coreset", done, count);
     });
     Mat bank(static_cast<int>(selected.size()), all.cols, CV_32F);
     for (size_t i = 0; i < selected.size(); ++i)
         all.row(selected[i]).copyTo(bank.row(static_cast<int>(i)));
-    if (p.k > bank.rows)
-        CV_Error(Error::StsBadArg, "patchcore: k = " + std::to_string(p.k) + " exceeds the memory bank size (" +
-                                       std::to_string(bank.rows) + "); lower k or keep more of the coreset");
 
-    ExactSearch search;
-    search.setBank(bank);
-    state_.bank = bank;
-    state_.grid = grid;
-    search_ = search;
+    // Nothing of *this changes before every step that can fail has succeeded.
+    DetectorState previous = state_;
+    ExactSearch previousSearch = search_;
+    commitBank(bank, grid);
+    state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
+    if (!holdout.empty())
+    {
+        try
+        {
+            calibrate(holdout, p.imageFalseAlarmRate, p.pixelFalseAlarmRate);
+        }
+        catch (...)
+        {
+            state_ = previous;
+            search_ = previousSearch;
+            throw;
+        }
+    }
     report("done", 1, 1, "memory bank: " + std::to_string(bank.rows) + " of " + std::to_string(all.rows) +
                              " patch vectors");
 }

@@ -7,6 +7,8 @@
 #include "preprocess.hpp"
 #include "search.hpp"
 
+#include <limits>
+
 namespace cv {
 namespace patchcore {
 namespace detail {
@@ -24,6 +26,8 @@ struct DetectorState
     std::string modelSha256;
     Mat bank;                      // memory bank, one CV_32F row per vector
     Size grid;                     // feature grid of one image
+    double imageThreshold = std::numeric_limits<double>::quiet_NaN(); // decision thresholds (NaN: none)
+    double pixelThreshold = std::numeric_limits<double>::quiet_NaN();
 };
 
 class DetectorImpl CV_FINAL : public Detector
@@ -35,6 +39,12 @@ public:
     explicit DetectorImpl(DetectorState state);
 
     void train(InputArrayOfArrays images) CV_OVERRIDE;
+    void update(InputArrayOfArrays images) CV_OVERRIDE;
+    void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate, double pixelFalseAlarmRate) CV_OVERRIDE;
+    double getImageThreshold() const CV_OVERRIDE { return state_.imageThreshold; }
+    double getPixelThreshold() const CV_OVERRIDE { return state_.pixelThreshold; }
+    void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE;
+    bool detect(InputArray image, double& score, OutputArray defectMask) const CV_OVERRIDE;
     double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE;
     void predictBatch(InputArrayOfArrays images, std::vector<double>& scores,
                       OutputArrayOfArrays anomalyMaps) const CV_OVERRIDE;
@@ -80,6 +90,10 @@ private:
     bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
     /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
     std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
+    /** Embeds every image (progress stage "backbone"); *grid receives the first window's feature grid. */
+    Mat embedAll(const std::vector<Mat>& images, Size* grid) const;
+    /** Installs a new memory bank (checks k against its size). */
+    void commitBank(const Mat& bank, Size grid);
     /** Patch scores of every window and the image score. */
     Scores score(const ImageResult& image) const;
     /** The smoothed anomaly map in the working frame. */
@@ -91,6 +105,10 @@ private:
     ProgressCallback progress_;
     std::string loadFolder_;
 };
+
+/** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows) and empty
+ *  images; `operation` names the caller in messages. */
+std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation);
 
 /** Serialisation of a DetectorState (detector_io.cpp). */
 void writeState(FileStorage& fs, const DetectorState& state, bool withBank);

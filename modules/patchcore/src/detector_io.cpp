@@ -2,6 +2,7 @@
 #include "detector_impl.hpp"
 #include "serialization.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <sys/stat.h>
 
@@ -68,6 +69,8 @@ void writeState(FileStorage& fs, const DetectorState& state, bool withBank)
     fs << "model_sha256" << state.modelSha256;
     fs << "model_size" << static_cast<double>(state.modelBytes.size());
     fs << "feature_grid" << state.grid;
+    if (!std::isnan(state.imageThreshold))
+        fs << "image_threshold" << state.imageThreshold << "pixel_threshold" << state.pixelThreshold;
     fs << "bank_rows" << state.bank.rows;
     fs << "bank_cols" << state.bank.cols;
     if (withBank && !state.bank.empty())
@@ -93,6 +96,13 @@ DetectorState readState(const FileNode& node)
     state.modelSha256 = static_cast<std::string>(node["model_sha256"]);
     if (!node["feature_grid"].empty())
         node["feature_grid"] >> state.grid;
+    if (!node["image_threshold"].empty())
+    {
+        if (!node["image_threshold"].isReal() || !node["pixel_threshold"].isReal())
+            badFile("image_threshold and pixel_threshold must both be numbers");
+        state.imageThreshold = static_cast<double>(node["image_threshold"]);
+        state.pixelThreshold = static_cast<double>(node["pixel_threshold"]);
+    }
     const FileNode bank = node["memory_bank"];
     if (!bank.empty())
     {

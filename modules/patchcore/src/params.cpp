@@ -37,7 +37,10 @@ Params::Params()
       searchDevice(DEVICE_AUTO),
       searchMethod(SEARCH_EXACT),
       bankFp16(false),
-      memoryBudgetMB(0)
+      memoryBudgetMB(0),
+      calibrationFraction(0),
+      imageFalseAlarmRate(0.01),
+      pixelFalseAlarmRate(0.001)
 {
 }
 
@@ -75,6 +78,9 @@ void Params::write(FileStorage& fs) const
     fs << "searchMethod" << searchMethod;
     fs << "bankFp16" << static_cast<int>(bankFp16);
     fs << "memoryBudgetMB" << memoryBudgetMB;
+    fs << "calibrationFraction" << calibrationFraction;
+    fs << "imageFalseAlarmRate" << imageFalseAlarmRate;
+    fs << "pixelFalseAlarmRate" << pixelFalseAlarmRate;
 }
 
 namespace {
@@ -166,6 +172,9 @@ void Params::read(const FileNode& node)
     readIfPresent(node, "searchMethod", p.searchMethod);
     readBool(node, "bankFp16", p.bankFp16);
     readIfPresent(node, "memoryBudgetMB", p.memoryBudgetMB);
+    readIfPresent(node, "calibrationFraction", p.calibrationFraction);
+    readIfPresent(node, "imageFalseAlarmRate", p.imageFalseAlarmRate);
+    readIfPresent(node, "pixelFalseAlarmRate", p.pixelFalseAlarmRate);
     p.validate();
     *this = p;
 }
@@ -210,6 +219,9 @@ void Params::validate() const
     require(searchMethod == SEARCH_EXACT || searchMethod == SEARCH_APPROXIMATE,
             "searchMethod must be a cv::patchcore::SearchMethod");
     require(std::isfinite(memoryBudgetMB) && memoryBudgetMB >= 0, "memoryBudgetMB must be >= 0 (0 = no bound)");
+    require(calibrationFraction >= 0 && calibrationFraction < 1, "calibrationFraction must be in [0, 1)");
+    require(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1, "imageFalseAlarmRate must be in (0, 1)");
+    require(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1, "pixelFalseAlarmRate must be in (0, 1)");
 }
 
 } // namespace patchcore

@@ -154,6 +154,13 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW int searchMethod;
     /** @brief Store the memory bank as 16-bit floats (half the memory; scores change slightly) (default false). */
     CV_PROP_RW bool bankFp16;
+    /** @brief Fraction of the training images held out to calibrate decision thresholds (default 0: none). The
+    held-out images are not added to the memory bank; see Detector::calibrate(). */
+    CV_PROP_RW double calibrationFraction;
+    /** @brief Target fraction of good images flagged anomalous when thresholds are calibrated (default 0.01). */
+    CV_PROP_RW double imageFalseAlarmRate;
+    /** @brief Target fraction of good pixels flagged anomalous when thresholds are calibrated (default 0.001). */
+    CV_PROP_RW double pixelFalseAlarmRate;
     /** @brief Upper bound on the memory training may use, in MiB; 0 = no bound (default 0). Training fails early,
     with a message saying what would fit, when the bound cannot be met. */
     CV_PROP_RW double memoryBudgetMB;
@@ -191,6 +198,15 @@ double score = det->predict(image, map);
 det->save("part.pcb");
 auto again = cv::patchcore::Detector::load("part.pcb");
 @endcode
+
+Threading: every const method (predict, predictMap, predictBatch, computePatchScores, computeEmbedding,
+toWorkingFrame, save, the getters) may be called from any number of threads at once on one trained detector, and
+gives bit-for-bit the result of the same call made alone (tested with 8 threads and mixed image sizes). The
+backbone network is shared, so its runs are serialised by an internal lock while pre-processing, patch embedding
+and nearest-neighbour search of different calls overlap; for more throughput, load one detector per thread.
+Non-const methods (train, update, calibrate, setThresholds, read, clear, setProgressCallback) must not overlap with
+any other call on the same object. The progress callback is called from the thread that runs the operation, so a
+callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
 */
 class CV_EXPORTS_W Detector : public Algorithm
 {
@@ -233,6 +249,28 @@ public:
 
     /** @brief Patch vectors of one image, one row per grid position (row = y * gridWidth + x), CV_32F. */
     CV_WRAP virtual void computeEmbedding(InputArray image, OutputArray embedding) const = 0;
+
+    /** @brief Adds good images to a trained detector without starting over. Their patch vectors are subsampled with
+    the same method and ratio, greedy selection continuing from the current bank (existing vectors count as already
+    selected), so the bank grows by about coresetRatio x the new vectors and nothing already in it is removed. */
+    CV_WRAP virtual void update(InputArrayOfArrays images) = 0;
+
+    /** @brief Chooses decision thresholds from good images only (not in the bank): the image threshold is the
+    (1 - imageFalseAlarmRate) quantile of their image scores, the pixel threshold the (1 - pixelFalseAlarmRate)
+    quantile of their anomaly-map pixels (working frame). With few images the quantile is their largest score: the
+    achieved false-alarm rate on new good images is then about 1 / (count + 1). */
+    CV_WRAP virtual void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate = 0.01,
+                                   double pixelFalseAlarmRate = 0.001) = 0;
+    /** @brief Image-score threshold (NaN until calibrated or set). */
+    CV_WRAP virtual double getImageThreshold() const = 0;
+    /** @brief Anomaly-map threshold for defect masks (NaN until calibrated or set). */
+    CV_WRAP virtual double getPixelThreshold() const = 0;
+    /** @brief Sets both thresholds by hand (e.g. from a line's own statistics). */
+    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
+    /** @brief Decides: true when the image score exceeds the image threshold. @p score receives the score,
+    @p defectMask (CV_8U, image size, 255 = defect) the pixels whose map value exceeds the pixel threshold.
+    Throws if the detector has no thresholds. */
+    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const = 0;
 
     /** @brief Saves to @p filename: ".pcb" gives the compact binary format, anything else FileStorage (YAML/XML/JSON,
     optionally ".gz"). The file is written completely to a temporary name first and then renamed. */

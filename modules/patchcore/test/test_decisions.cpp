@@ -1,0 +1,116 @@
+// Decisions without labelled anomalies: calibrated thresholds, detect(), update().
+#include "test_precomp.hpp"
+
+namespace opencv_test {
+namespace {
+
+using cv::patchcore::Detector;
+using cv::patchcore::Params;
+
+class Decisions : public ::testing::Test
+{
+protected:
+    void SetUp() override
+    {
+        PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
+        PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
+        std::vector<cv::String> files;
+        cv::glob(dataPath("datasets/hazelnut_toy/train/good/*.jpg"), files);
+        for (const auto& f : files)
+            train.push_back(cv::imread(f));
+        cv::glob(dataPath("datasets/hazelnut_toy/test/colour/*.jpg"), files);
+        for (size_t i = 0; i < 4; ++i)
+            defective.push_back(cv::imread(files[i]));
+        params.modelPath = dataPath("models/squeezenet1.1.onnx");
+        params.layers = {"fire4", "fire8"};
+        params.pretrainEmbedDim = params.targetEmbedDim = 256;
+    }
+    std::vector<cv::Mat> train, defective;
+    Params params;
+};
+
+TEST_F(Decisions, CalibratedThresholdsFlagDefectsAndSpareGoodImages)
+{
+    params.calibrationFraction = 0.25;
+    params.imageFalseAlarmRate = 0.01;
+    auto det = Detector::create(params);
+    det->train(train);
+    // 7 of 28 images held out: the bank holds 21 images' vectors.
+    EXPECT_EQ(det->getMemoryBankSize(), static_cast<int>(21 * 27 * 27 * 0.1));
+    const double t = det->getImageThreshold();
+    ASSERT_TRUE(std::isfinite(t));
+    ASSERT_TRUE(std::isfinite(det->getPixelThreshold()));
+    for (const cv::Mat& img : defective)
+    {
+        double score = 0;
+        cv::Mat mask;
+        EXPECT_TRUE(det->detect(img, score, mask)) << "score " << score << " threshold " << t;
+        ASSERT_EQ(mask.size(), img.size());
+        ASSERT_EQ(mask.type(), CV_8U);
+        EXPECT_GT(cv::countNonZero(mask), 0);
+    }
+    // Thresholds travel with the saved file.
+    const std::string path = tempDir() + "/calibrated.pcb";
+    det->save(path);
+    auto loaded = Detector::load(path);
+    EXPECT_EQ(loaded->getImageThreshold(), t);
+    EXPECT_EQ(loaded->getPixelThreshold(), det->getPixelThreshold());
+}
+
+TEST_F(Decisions, ThresholdIsTheUpperQuantileOfHeldOutScores)
+{
+    auto det = Detector::create(params);
+    std::vector<cv::Mat> fit(train.begin(), train.begin() + 20), held(train.begin() + 20, train.end());
+    det->train(fit);
+    det->calibrate(held, 0.01, 0.001);
+    double highest = 0;
+    for (const cv::Mat& img : held)
+        highest = std::max(highest, det->predict(img));
+    // With 8 images the 99 % quantile is their largest score: no held-out image is flagged.
+    EXPECT_FLOAT_EQ(static_cast<float>(det->getImageThreshold()), static_cast<float>(highest));
+    det->calibrate(held, 0.5, 0.001);
+    int above = 0;
+    for (const cv::Mat& img : held)
+        above += det->predict(img) > det->getImageThreshold() ? 1 : 0;
+    EXPECT_EQ(above, 4) << "a 50 % false-alarm target flags half the held-out images";
+}
+
+TEST_F(Decisions, DetectNeedsThresholds)
+{
+    auto det = Detector::create(params);
+    det->train(std::vector<cv::Mat>(train.begin(), train.begin() + 3));
+    double score = 0;
+    EXPECT_THROW(det->detect(defective[0], score), cv::Exception);
+    det->setThresholds(1e9, 1e9);
+    EXPECT_FALSE(det->detect(defective[0], score));
+    EXPECT_GT(score, 0);
+    EXPECT_THROW(det->setThresholds(std::nan(""), 1), cv::Exception);
+    EXPECT_THROW(det->calibrate(train, 0, 0.1), cv::Exception);
+    params.calibrationFraction = 0.99;
+    auto bad = Detector::create(params);
+    EXPECT_THROW(bad->train(std::vector<cv::Mat>(train.begin(), train.begin() + 3)), cv::Exception);
+}
+
+TEST_F(Decisions, UpdateAddsImagesWithoutStartingOver)
+{
+    auto det = Detector::create(params);
+    std::vector<cv::Mat> first(train.begin(), train.begin() + 10), more(train.begin() + 10, train.begin() + 20);
+    det->train(first);
+    const cv::Mat before = det->getMemoryBank();
+    const double scoreBefore = det->predict(train[25]);
+    det->update(more);
+    const cv::Mat after = det->getMemoryBank();
+    ASSERT_GT(after.rows, before.rows);
+    EXPECT_LE(after.rows - before.rows, static_cast<int>(10 * 27 * 27 * 0.1));
+    EXPECT_EQ(cv::norm(after.rowRange(0, before.rows), before, cv::NORM_INF), 0.0) << "nothing is removed";
+    EXPECT_LE(det->predict(train[25]), scoreBefore) << "a bigger bank can only bring neighbours closer";
+    // The additions are the new vectors farthest from the old bank: greedy gives a better cover than random.
+    params.coresetMethod = cv::patchcore::CORESET_RANDOM;
+    auto random = Detector::create(params);
+    random->train(first);
+    random->update(more);
+    EXPECT_EQ(random->getMemoryBankSize() - static_cast<int>(10 * 27 * 27 * 0.1), before.rows);
+}
+
+} // namespace
+} // namespace opencv_test
