@@ -1,10 +1,11 @@
 #include "coreset.hpp"
+#include "search.hpp"
 
-#include <Eigen/Core>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/parallel_reduce.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace cv {
@@ -12,16 +13,6 @@ namespace patchcore {
 namespace detail {
 
 namespace {
-
-typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> RowMatrix;
-typedef Eigen::Map<const RowMatrix> ConstRowMap;
-typedef Eigen::Map<RowMatrix> RowMap;
-
-ConstRowMap asEigen(const Mat& m)
-{
-    CV_Assert(m.type() == CV_32F && m.isContinuous());
-    return ConstRowMap(m.ptr<float>(), m.rows, m.cols);
-}
 
 struct Farthest
 {
@@ -40,6 +31,94 @@ struct Farthest
 };
 
 const int kRowGrain = 1024;
+// Rows per projection task: 64 rows (256 KB at 1024 dims) and the 128 projection columns (512 KB) fit in L2.
+const int kProjectRows = 64;
+// Above these sizes a selection step runs in parallel; below, TBB's overhead would exceed the work.
+const int kParallelPivots = 4096;
+const int kParallelWork = 16384;
+// Pruning decisions keep this relative margin, far above float rounding (~1e-5 for 128-d sums), so that a skipped
+// point is one whose computed distance could not have lowered its running minimum: the selection stays that of the
+// plain loop, bit for bit, while most points are never visited once the cells have shrunk.
+const float kPruneMargin = 1.f + 1e-4f;
+
+/** The points whose running minimum was last set by one selected point (or, before any selection, that are nearest
+ *  to one start point): the pivot. Every member i knows reach[i] = r_i + d(i, pivot), with r_i its running minimum
+ *  distance; by the triangle inequality a new centre c farther than reach[i] from the pivot cannot come closer to i
+ *  than r_i, and one farther than the largest reach in the cell cannot change the cell at all. */
+struct Cell
+{
+    int pivot = -1;
+    std::vector<int> members;
+    std::vector<int> moved; // members that the last scan handed to the new centre
+    float maxReach = 0;
+    Farthest farthest;
+
+    void refresh(const std::vector<float>& minSq, const std::vector<float>& reach)
+    {
+        maxReach = 0;
+        farthest = Farthest();
+        for (int i : members)
+        {
+            maxReach = std::max(maxReach, reach[i]);
+            farthest.consider(minSq[i], i);
+        }
+    }
+
+    bool prunable(float pivotDistSq) const
+    {
+        const float d = std::sqrt(pivotDistSq);
+        return d >= maxReach * kPruneMargin;
+    }
+
+    /** Updates the members' running minimum with the new centre (at distance `pivotDist` from the pivot), moving the
+     *  members it now owns to `moved`. */
+    void scan(const float* x, int dim, const float* centre, float pivotDist, std::vector<float>& minSq,
+              std::vector<float>& reach)
+    {
+        // Scratch reused across calls: a scan runs thousands of times per selection.
+        thread_local std::vector<int> candidates;
+        thread_local std::vector<float> d2;
+        candidates.clear();
+        for (int i : members)
+            if (pivotDist < reach[i] * kPruneMargin)
+                candidates.push_back(i);
+        if (candidates.empty())
+            return;
+        d2.resize(candidates.size());
+        distancesSqToRows(x, dim, candidates.data(), static_cast<int>(candidates.size()), centre, d2.data());
+        // One pass compacts the members that stay and recomputes the cell's bound and farthest point.
+        size_t kept = 0, c = 0;
+        maxReach = 0;
+        farthest = Farthest();
+        for (size_t m = 0; m < members.size(); ++m)
+        {
+            const int i = members[m];
+            if (c < candidates.size() && candidates[c] == i)
+            {
+                const float d = d2[c++];
+                if (d < minSq[i])
+                {
+                    minSq[i] = d;
+                    reach[i] = 2.f * std::sqrt(d);
+                    moved.push_back(i);
+                    continue;
+                }
+            }
+            members[kept++] = i;
+            maxReach = std::max(maxReach, reach[i]);
+            farthest.consider(minSq[i], i);
+        }
+        members.resize(kept);
+    }
+};
+
+Farthest farthestOf(const std::vector<Cell>& cells)
+{
+    Farthest f;
+    for (const Cell& c : cells)
+        f.consider(c.farthest.distance, c.farthest.index);
+    return f;
+}
 
 } // namespace
 
@@ -63,14 +142,15 @@ Mat randomProjection(int inDim, int outDim, uint64 seed)
 
 Mat projectRows(const Mat& rows, const Mat& projection)
 {
-    CV_Assert(rows.cols == projection.rows);
+    CV_Assert(rows.cols == projection.rows && rows.type() == CV_32F && rows.isContinuous());
+    CV_Assert(projection.type() == CV_32F);
     Mat out(rows.rows, projection.cols, CV_32F);
-    const ConstRowMap w = asEigen(projection);
-    const ConstRowMap x = asEigen(rows);
-    RowMap y(out.ptr<float>(), out.rows, out.cols);
-    tbb::parallel_for(tbb::blocked_range<int>(0, rows.rows, kRowGrain), [&](const tbb::blocked_range<int>& r) {
-        const int n = r.end() - r.begin();
-        y.middleRows(r.begin(), n).noalias() = x.middleRows(r.begin(), n) * w;
+    // Each output is the dot product of a row with a projection column: with the columns stored as rows, the SIMD
+    // dot-product kernels of the search do the work (the build itself targets generic x86-64).
+    const Mat columns = projection.t();
+    tbb::parallel_for(tbb::blocked_range<int>(0, rows.rows, kProjectRows), [&](const tbb::blocked_range<int>& r) {
+        dotProducts(rows.ptr<float>(r.begin()), r.end() - r.begin(), rows.cols, columns.ptr<float>(), nullptr,
+                    columns.rows, columns.cols, rows.cols, out.ptr<float>(r.begin()), out.cols);
     });
     return out;
 }
@@ -92,86 +172,139 @@ std::vector<int> randomIndices(int n, int count, uint64 seed)
 std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
                                const StepCallback& onStep)
 {
-    const int n = projected.rows;
+    const int n = projected.rows, dim = projected.cols;
     CV_Assert(n > 0 && count > 0 && count <= n && !starts.empty());
-    const ConstRowMap x = asEigen(projected);
+    CV_Assert(projected.type() == CV_32F && projected.isContinuous());
+    const float* x = projected.ptr<float>();
 
     // Squared distances throughout: the order of sqrt(a) and sqrt(b) is that of a and b, so the selection is the
     // reference's while the loop saves a square root per point and iteration.
-    std::vector<float> minSq(n);
+    std::vector<float> minSq(n), reach(n);
+    std::vector<int> nearestStart(n);
     tbb::parallel_for(tbb::blocked_range<int>(0, n, kRowGrain), [&](const tbb::blocked_range<int>& r) {
+        std::vector<float> d2(starts.size());
         for (int i = r.begin(); i < r.end(); ++i)
         {
+            const int row = i;
             double sum = 0;
-            for (int s : starts)
-                sum += std::sqrt(static_cast<double>((x.row(i) - x.row(s)).squaredNorm()));
+            int best = 0;
+            for (size_t s = 0; s < starts.size(); ++s)
+            {
+                distancesSqToRows(x, dim, &row, 1, x + static_cast<size_t>(starts[s]) * dim, &d2[s]);
+                sum += std::sqrt(static_cast<double>(d2[s]));
+                if (d2[s] < d2[best])
+                    best = static_cast<int>(s);
+            }
             const double mean = sum / static_cast<double>(starts.size());
             minSq[i] = static_cast<float>(mean * mean);
+            nearestStart[i] = best;
+            reach[i] = static_cast<float>(mean) + std::sqrt(d2[best]);
         }
     });
-
-    auto farthestInitial = tbb::parallel_reduce(
-        tbb::blocked_range<int>(0, n, kRowGrain), Farthest(),
-        [&](const tbb::blocked_range<int>& r, Farthest f) {
-            for (int i = r.begin(); i < r.end(); ++i)
-                f.consider(minSq[i], i);
-            return f;
-        },
-        [](Farthest a, const Farthest& b) { a.consider(b.distance, b.index); return a; });
+    // Before any selection the cells are those of the start points (their pivots), which bound distances as well.
+    std::vector<Cell> cells(starts.size());
+    for (size_t s = 0; s < starts.size(); ++s)
+        cells[s].pivot = starts[s];
+    for (int i = 0; i < n; ++i)
+        cells[nearestStart[i]].members.push_back(i);
+    for (Cell& c : cells)
+        c.refresh(minSq, reach);
 
     std::vector<int> selected;
     selected.reserve(count);
-    int next = farthestInitial.index;
+    int next = farthestOf(cells).index;
     const int reportEvery = std::max(1, count / 100);
+    std::vector<int> pivots;
+    std::vector<float> pivotDistSq;
+    std::vector<int> toScan;
     for (int it = 0; it < count; ++it)
     {
         if (it > 0 && minSq[next] <= 0.f)
             break; // every point coincides with a selected one
         selected.push_back(next);
-        const Eigen::VectorXf centre = x.row(next).transpose();
-        // Update the running minimum and find the next farthest point in the same pass over the data.
-        Farthest f = tbb::parallel_reduce(
-            tbb::blocked_range<int>(0, n, kRowGrain), Farthest(),
-            [&](const tbb::blocked_range<int>& r, Farthest local) {
-                for (int i = r.begin(); i < r.end(); ++i)
-                {
-                    const float d = (x.row(i) - centre.transpose()).squaredNorm();
-                    if (d < minSq[i])
-                        minSq[i] = d;
-                    local.consider(minSq[i], i);
-                }
-                return local;
-            },
-            [](Farthest a, const Farthest& b) { a.consider(b.distance, b.index); return a; });
-        next = f.index;
+        const float* centre = x + static_cast<size_t>(next) * dim;
+
+        // Distance from the new centre to every cell's pivot decides which cells can hold a point that comes closer.
+        pivots.resize(cells.size());
+        pivotDistSq.resize(cells.size());
+        for (size_t j = 0; j < cells.size(); ++j)
+            pivots[j] = cells[j].pivot;
+        const int numCells = static_cast<int>(cells.size());
+        if (numCells > kParallelPivots)
+            tbb::parallel_for(tbb::blocked_range<int>(0, numCells, kParallelPivots), [&](const tbb::blocked_range<int>& r) {
+                distancesSqToRows(x, dim, pivots.data() + r.begin(), r.end() - r.begin(), centre,
+                                  pivotDistSq.data() + r.begin());
+            });
+        else
+            distancesSqToRows(x, dim, pivots.data(), numCells, centre, pivotDistSq.data());
+        toScan.clear();
+        size_t work = 0;
+        for (int j = 0; j < numCells; ++j)
+            if (!cells[j].prunable(pivotDistSq[j]))
+            {
+                toScan.push_back(j);
+                work += cells[j].members.size();
+            }
+
+        auto scanOne = [&](int t) {
+            cells[toScan[t]].scan(x, dim, centre, std::sqrt(pivotDistSq[toScan[t]]), minSq, reach);
+        };
+        if (work > static_cast<size_t>(kParallelWork))
+            tbb::parallel_for(0, static_cast<int>(toScan.size()), scanOne);
+        else
+            for (int t = 0; t < static_cast<int>(toScan.size()); ++t)
+                scanOne(t);
+
+        // The points that came closer to the new centre than to anything before form its cell.
+        Cell fresh;
+        fresh.pivot = next;
+        for (int j : toScan)
+        {
+            fresh.members.insert(fresh.members.end(), cells[j].moved.begin(), cells[j].moved.end());
+            cells[j].moved.clear();
+        }
+        fresh.refresh(minSq, reach);
+        cells.push_back(std::move(fresh));
+        cells.erase(std::remove_if(cells.begin(), cells.end(), [](const Cell& c) { return c.members.empty(); }),
+                    cells.end());
+        next = farthestOf(cells).index;
         if (onStep && ((it + 1) % reportEvery == 0 || it + 1 == count) && !onStep(it + 1, count))
             CV_Error(Error::StsError, "patchcore: coreset selection cancelled by the progress callback");
     }
     return selected;
 }
 
+std::vector<int> selectWithoutVectors(int n, const Params& params)
+{
+    CV_Assert(n > 0 && params.coresetMethod != CORESET_GREEDY);
+    if (params.coresetMethod == CORESET_RANDOM)
+        return randomIndices(n, coresetSize(n, params.coresetRatio), static_cast<uint64>(params.seed));
+    std::vector<int> all(n);
+    for (int i = 0; i < n; ++i)
+        all[i] = i;
+    return all;
+}
+
 std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F);
-    const int n = bank.rows;
-    if (params.coresetMethod == CORESET_NONE)
-    {
-        std::vector<int> all(n);
-        for (int i = 0; i < n; ++i)
-            all[i] = i;
-        return all;
-    }
-    const int count = coresetSize(n, params.coresetRatio);
-    if (params.coresetMethod == CORESET_RANDOM)
-        return randomIndices(n, count, static_cast<uint64>(params.seed));
-    CV_Assert(params.coresetMethod == CORESET_GREEDY);
+    if (params.coresetMethod != CORESET_GREEDY)
+        return selectWithoutVectors(bank.rows, params);
 
     // One generator drives both random choices so that a seed fixes the whole selection.
     const uint64 seed = static_cast<uint64>(params.seed);
     const bool project = params.projectionDim > 0 && params.projectionDim < bank.cols;
     const Mat projected = project ? projectRows(bank, randomProjection(bank.cols, params.projectionDim, seed)) : bank;
+    return selectCoresetProjected(projected, params, onStep);
+}
+
+std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep)
+{
+    CV_Assert(params.coresetMethod == CORESET_GREEDY && !projected.empty());
+    const int n = projected.rows;
+    const uint64 seed = static_cast<uint64>(params.seed);
     const std::vector<int> starts = randomIndices(n, std::min(n, params.numStarts), seed + 1);
-    return greedyCoreset(projected, starts, count, onStep);
+    return greedyCoreset(projected, starts, coresetSize(n, params.coresetRatio), onStep);
 }
 
 } // namespace detail

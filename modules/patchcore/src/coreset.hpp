@@ -36,6 +36,14 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
  *  Returns the selected row indices of `bank` in selection order. */
 std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());
 
+/** CORESET_NONE (every index) and CORESET_RANDOM selections, which depend only on the number of vectors. */
+std::vector<int> selectWithoutVectors(int n, const Params& params);
+
+/** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
+ *  randomProjection(D, projectionDim, seed): training projects while it embeds, so the full vectors may stay on disk. */
+std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params,
+                                        const StepCallback& onStep = StepCallback());
+
 } // namespace detail
 } // namespace patchcore
 } // namespace cv

@@ -2,6 +2,7 @@
 #include "anomaly_map.hpp"
 #include "coreset.hpp"
 #include "embedding.hpp"
+#include "patch_store.hpp"
 #include "serialization.hpp"
 #include "stitching.hpp"
 
@@ -9,6 +10,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 
 namespace cv {
 namespace patchcore {
@@ -26,6 +28,16 @@ Ptr<Detector> Detector::create(const Params& params)
 namespace detail {
 
 namespace {
+
+/** The coreset of the vectors in `store`, chosen as selectCoreset() would choose it from the full vectors. */
+std::vector<int> selectFromStore(const PatchStore& store, const Params& p, const StepCallback& onStep)
+{
+    if (p.coresetMethod != CORESET_GREEDY)
+        return selectWithoutVectors(store.rows(), p);
+    if (store.projected().empty())
+        return selectCoreset(store.all(), p, onStep);
+    return selectCoresetProjected(store.projected(), p, onStep);
+}
 
 /** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
 void checkSupported(const Params& p)
@@ -192,30 +204,58 @@ private:
 
 } // namespace
 
-Mat DetectorImpl::embedAll(const std::vector<Mat>& images, Size* grid) const
+void DetectorImpl::embedInto(const std::vector<Mat>& images, const std::function<void(const ImageResult&)>& sink,
+                             const char* stage) const
 {
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
-    if (!report("backbone", 0, total, "backbone: " + backbone_->description()))
+    if (!report(stage, 0, total, "backbone: " + backbone_->description()))
         CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
-    RowCollector collector(p.targetEmbedDim);
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
-        const std::vector<ImageResult> batch = extract(images, begin, end);
-        if (begin == 0)
-        {
-            *grid = batch[0].windows[0].grid;
-            // Exact for the fixed-size modes; a first guess for the others.
-            collector.reserve(static_cast<double>(batch[0].windows.size()) * grid->area() * total);
-        }
-        for (const ImageResult& r : batch)
-            for (const WindowResult& w : r.windows)
-                collector.append(w.embedding);
-        if (!report("backbone", static_cast<int>(end), total))
+        for (const ImageResult& r : extract(images, begin, end))
+            sink(r);
+        if (!report(stage, static_cast<int>(end), total))
             CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
     }
+}
+
+Mat DetectorImpl::embedAll(const std::vector<Mat>& images, Size* grid) const
+{
+    RowCollector collector(state_.params.targetEmbedDim);
+    embedInto(images, [&](const ImageResult& r) {
+        if (grid->area() == 0)
+            *grid = r.windows[0].grid;
+        for (const WindowResult& w : r.windows)
+            collector.append(w.embedding);
+    });
     return collector.rows();
+}
+
+bool DetectorImpl::needsSpill(double rows) const
+{
+    const Params& p = state_.params;
+    if (p.memoryBudgetMB <= 0)
+        return false;
+    const double budget = p.memoryBudgetMB * 1024 * 1024;
+    const bool greedy = p.coresetMethod == CORESET_GREEDY;
+    const bool project = greedy && p.projectionDim > 0 && p.projectionDim < p.targetEmbedDim;
+    const double bankRows = p.coresetMethod == CORESET_NONE ? rows : coresetSize(static_cast<int>(std::min(rows, 2e9)),
+                                                                                  p.coresetRatio);
+    const TrainingMemory need = estimateTrainingMemory(rows, p.targetEmbedDim, project ? p.projectionDim : 0, bankRows);
+    if (need.inMemory <= budget)
+        return false;
+    const bool canSpill = project || p.coresetMethod == CORESET_RANDOM;
+    if (canSpill && need.spilled <= budget)
+        return true;
+    const double mib = 1024.0 * 1024.0;
+    CV_Error(Error::StsNoMem,
+             cv::format("patchcore: training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
+                        "memoryBudgetMB = %.0f; raise the budget, train on fewer images, or lower coresetRatio%s",
+                        (canSpill ? need.spilled : need.inMemory) / mib, rows,
+                        canSpill ? ", full vectors kept on disk" : "", p.memoryBudgetMB,
+                        canSpill ? "" : " (greedy selection with a projection keeps the full vectors on disk)"));
 }
 
 void DetectorImpl::commitBank(const Mat& bank, Size grid)
@@ -250,14 +290,29 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
             (i < held ? holdout : fit).push_back(images[order[i]]);
     }
 
+    // Greedy selection reads only the projected vectors: project while embedding, so that the full vectors can be
+    // spilled to disk when the memory budget asks for it.
+    const bool greedy = p.coresetMethod == CORESET_GREEDY;
+    const bool project = greedy && p.projectionDim > 0 && p.projectionDim < p.targetEmbedDim;
+    const Mat projection = project ? randomProjection(p.targetEmbedDim, p.projectionDim, static_cast<uint64>(p.seed))
+                                   : Mat();
+    std::unique_ptr<PatchStore> store;
     Size grid;
-    const Mat all = embedAll(fit, &grid);
-    const std::vector<int> selected = selectCoreset(all, p, [this](int done, int count) {
-        return report("coreset", done, count);
+    embedInto(fit, [&](const ImageResult& r) {
+        if (!store)
+        {
+            grid = r.windows[0].grid;
+            const double rows = static_cast<double>(r.windows.size()) * grid.area() * fit.size();
+            store.reset(new PatchStore(p.targetEmbedDim, projection, needsSpill(rows)));
+        }
+        for (const WindowResult& w : r.windows)
+            store->append(w.embedding);
     });
-    Mat bank(static_cast<int>(selected.size()), all.cols, CV_32F);
-    for (size_t i = 0; i < selected.size(); ++i)
-        all.row(selected[i]).copyTo(bank.row(static_cast<int>(i)));
+    const std::vector<int> selected =
+        selectFromStore(*store, p, [this](int done, int count) { return report("coreset", done, count); });
+    const Mat bank = store->gather(selected);
+    const int collected = store->rows();
+    store.reset();
 
     // Nothing of *this changes before every step that can fail has succeeded.
     DetectorState previous = state_;
@@ -277,7 +332,7 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
             throw;
         }
     }
-    report("done", 1, 1, "memory bank: " + std::to_string(bank.rows) + " of " + std::to_string(all.rows) +
+    report("done", 1, 1, "memory bank: " + std::to_string(bank.rows) + " of " + std::to_string(collected) +
                              " patch vectors");
 }
 

@@ -7,6 +7,7 @@
 #include "preprocess.hpp"
 #include "search.hpp"
 
+#include <functional>
 #include <limits>
 
 namespace cv {
@@ -90,8 +91,14 @@ private:
     bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
     /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
     std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
-    /** Embeds every image (progress stage "backbone"); *grid receives the first window's feature grid. */
+    /** Embeds every image in batches, handing each result to `sink` (progress stage `stage`). */
+    void embedInto(const std::vector<Mat>& images, const std::function<void(const ImageResult&)>& sink,
+                   const char* stage = "backbone") const;
+    /** Embeds every image into one matrix; *grid receives the first window's feature grid. */
     Mat embedAll(const std::vector<Mat>& images, Size* grid) const;
+    /** Whether `rows` training vectors must go to disk to meet Params::memoryBudgetMB; throws, saying what would
+     *  fit, when even that cannot meet it. */
+    bool needsSpill(double rows) const;
     /** Installs a new memory bank (checks k against its size). */
     void commitBank(const Mat& bank, Size grid);
     /** Patch scores of every window and the image score. */

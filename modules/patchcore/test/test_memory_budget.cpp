@@ -1,0 +1,107 @@
+// Training under Params::memoryBudgetMB: full vectors spilled to disk give the same detector; impossible budgets fail
+// early with a message saying what is needed.
+#include "test_precomp.hpp"
+#include "patch_store.hpp"
+
+namespace opencv_test {
+namespace {
+
+using cv::patchcore::Detector;
+using cv::patchcore::Params;
+
+std::vector<cv::Mat> hazelnutImages(int count)
+{
+    std::vector<cv::String> files;
+    cv::glob(dataPath("datasets/hazelnut_toy/train/good/*.jpg"), files);
+    std::vector<cv::Mat> images;
+    for (int i = 0; i < count; ++i)
+        images.push_back(cv::imread(files[i]));
+    return images;
+}
+
+Params smallParams()
+{
+    Params p;
+    p.modelPath = dataPath("models/squeezenet1.1.onnx");
+    p.layers = {"fire4", "fire8"};
+    p.pretrainEmbedDim = p.targetEmbedDim = 256;
+    return p;
+}
+
+TEST(MemoryBudget, SpilledTrainingGivesTheSameDetector)
+{
+    PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
+    PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
+    const std::vector<cv::Mat> images = hazelnutImages(6);
+    auto reference = Detector::create(smallParams());
+    reference->train(images);
+
+    // 6 x 729 vectors x 256 floats: ~10.5 MB held in memory, ~3.8 MB with the full vectors on disk.
+    Params p = smallParams();
+    p.memoryBudgetMB = 6;
+    auto spilled = Detector::create(p);
+    spilled->train(images);
+    EXPECT_EQ(cv::norm(spilled->getMemoryBank(), reference->getMemoryBank(), cv::NORM_INF), 0.0);
+    EXPECT_EQ(spilled->predict(images[0]), reference->predict(images[0]));
+
+    p.coresetMethod = cv::patchcore::CORESET_RANDOM;
+    Params r = smallParams();
+    r.coresetMethod = cv::patchcore::CORESET_RANDOM;
+    auto randomSpilled = Detector::create(p), randomReference = Detector::create(r);
+    randomSpilled->train(images);
+    randomReference->train(images);
+    EXPECT_EQ(cv::norm(randomSpilled->getMemoryBank(), randomReference->getMemoryBank(), cv::NORM_INF), 0.0);
+}
+
+TEST(MemoryBudget, ImpossibleBudgetFailsEarlyWithWhatIsNeeded)
+{
+    PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
+    PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
+    Params p = smallParams();
+    p.memoryBudgetMB = 1;
+    auto det = Detector::create(p);
+    int backboneCalls = 0;
+    det->setProgressCallback([&](const cv::patchcore::Progress& pr) {
+        backboneCalls += pr.stage == "backbone" ? 1 : 0;
+        return true;
+    });
+    try
+    {
+        det->train(hazelnutImages(12));
+        ADD_FAILURE() << "a 1 MiB budget was accepted";
+    }
+    catch (const cv::Exception& e)
+    {
+        EXPECT_NE(e.err.find("memoryBudgetMB"), std::string::npos) << e.err;
+        EXPECT_NE(e.err.find("MiB"), std::string::npos) << e.err;
+    }
+    EXPECT_LE(backboneCalls, 2) << "the budget must be checked after the first batch, not at the end";
+    EXPECT_TRUE(det->empty());
+
+    // Without a projection the full vectors are read by the selection itself: no spilling, so more is needed.
+    p.memoryBudgetMB = 6;
+    p.projectionDim = 0;
+    auto noProjection = Detector::create(p);
+    EXPECT_THROW(noProjection->train(hazelnutImages(6)), cv::Exception);
+}
+
+TEST(MemoryBudget, PatchStoreGathersRowsInAnyOrder)
+{
+    for (bool spill : {false, true})
+    {
+        cv::patchcore::detail::PatchStore store(5, cv::Mat(), spill);
+        cv::Mat rows(300, 5, CV_32F);
+        cv::randu(rows, -1, 1);
+        store.append(rows.rowRange(0, 100));
+        store.append(rows.rowRange(100, 300));
+        EXPECT_EQ(store.rows(), 300);
+        EXPECT_EQ(store.spilled(), spill);
+        const std::vector<int> pick{299, 0, 150, 150, 7};
+        const cv::Mat got = store.gather(pick);
+        for (size_t i = 0; i < pick.size(); ++i)
+            EXPECT_EQ(cv::norm(got.row(static_cast<int>(i)), rows.row(pick[i]), cv::NORM_INF), 0.0);
+    }
+}
+
+} // namespace
+} // namespace opencv_test
