@@ -298,13 +298,15 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
     return selectCoresetProjected(projected, params, onStep);
 }
 
-std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep)
+std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep,
+                                        const GreedyKernel& kernel)
 {
     CV_Assert(params.coresetMethod == CORESET_GREEDY && !projected.empty());
     const int n = projected.rows;
     const uint64 seed = static_cast<uint64>(params.seed);
     const std::vector<int> starts = randomIndices(n, std::min(n, params.numStarts), seed + 1);
-    return greedyCoreset(projected, starts, coresetSize(n, params.coresetRatio), onStep);
+    const int count = coresetSize(n, params.coresetRatio);
+    return kernel ? kernel(projected, starts, count, onStep) : greedyCoreset(projected, starts, count, onStep);
 }
 
 } // namespace detail

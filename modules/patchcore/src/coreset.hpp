@@ -41,8 +41,13 @@ std::vector<int> selectWithoutVectors(int n, const Params& params);
 
 /** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
  *  randomProjection(D, projectionDim, seed): training projects while it embeds, so the full vectors may stay on disk. */
+/** A greedy selection kernel with greedyCoreset()'s contract (the CPU one, or the CUDA one). */
+typedef std::function<std::vector<int>(const Mat& projected, const std::vector<int>& starts, int count,
+                                       const StepCallback& onStep)>
+    GreedyKernel;
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params,
-                                        const StepCallback& onStep = StepCallback());
+                                        const StepCallback& onStep = StepCallback(),
+                                        const GreedyKernel& kernel = GreedyKernel());
 
 } // namespace detail
 } // namespace patchcore

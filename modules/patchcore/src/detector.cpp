@@ -1,6 +1,7 @@
 #include "detector_impl.hpp"
 #include "anomaly_map.hpp"
 #include "coreset.hpp"
+#include "cuda_dispatch.hpp"
 #include "embedding.hpp"
 #include "patch_store.hpp"
 #include "serialization.hpp"
@@ -34,9 +35,10 @@ std::vector<int> selectFromStore(const PatchStore& store, const Params& p, const
 {
     if (p.coresetMethod != CORESET_GREEDY)
         return selectWithoutVectors(store.rows(), p);
+    const bool gpu = useCuda(p.coresetDevice, "coreset");
     if (store.projected().empty())
-        return selectCoreset(store.all(), p, onStep);
-    return selectCoresetProjected(store.projected(), p, onStep);
+        return gpu ? selectCoresetCuda(store.all(), p, onStep) : selectCoreset(store.all(), p, onStep);
+    return selectCoresetProjected(store.projected(), p, onStep, gpu ? GreedyKernel(greedyCoresetCuda) : GreedyKernel());
 }
 
 /** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
@@ -46,8 +48,9 @@ void checkSupported(const Params& p)
         CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
     if (p.bankFp16)
         CV_Error(Error::StsNotImplemented, "patchcore: bankFp16 is not implemented");
-    if (p.coresetDevice == DEVICE_CUDA || p.searchDevice == DEVICE_CUDA)
-        CV_Error(Error::StsNotImplemented, "patchcore: this build has no CUDA support; use DEVICE_CPU or DEVICE_AUTO");
+    // DEVICE_CUDA without a usable device fails here, with the reason, rather than at the first use.
+    useCuda(p.coresetDevice, "coreset");
+    useCuda(p.searchDevice, "search");
 }
 
 } // namespace
@@ -71,6 +74,27 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
                                            " of the list is empty (did cv::imread fail?)");
     }
     return out;
+}
+
+BankSearch::BankSearch(const Params& params)
+    : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search"))
+{
+}
+
+void BankSearch::setBank(const Mat& bank)
+{
+    if (onCuda_)
+        cuda_.setBank(bank);
+    else
+        cpu_.setBank(bank);
+}
+
+void BankSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
+{
+    if (onCuda_)
+        cuda_.knn(queries, k, distSq, indices);
+    else
+        cpu_.knn(queries, k, distSq, indices);
 }
 
 DetectorImpl::DetectorImpl(const Params& params)
@@ -97,7 +121,7 @@ void DetectorImpl::adopt(DetectorState state)
     // Build everything that can fail first, so that a failure leaves *this untouched.
     Ptr<Backbone> backbone = makePtr<Backbone>(state.modelBytes, state.params.modelPath, state.params.layers,
                                                state.params.backend, state.params.target);
-    ExactSearch search;
+    BankSearch search(state.params);
     if (!state.bank.empty())
         search.setBank(state.bank);
     state_ = std::move(state);
@@ -110,7 +134,7 @@ void DetectorImpl::clear()
     state_.bank.release();
     state_.grid = Size();
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
-    search_ = ExactSearch();
+    search_ = BankSearch(state_.params);
 }
 
 Size DetectorImpl::getFeatureGridSize() const
@@ -264,7 +288,7 @@ void DetectorImpl::commitBank(const Mat& bank, Size grid)
         CV_Error(Error::StsBadArg, "patchcore: k = " + std::to_string(state_.params.k) +
                                        " exceeds the memory bank size (" + std::to_string(bank.rows) +
                                        "); lower k or keep more of the coreset");
-    ExactSearch search;
+    BankSearch search(state_.params);
     search.setBank(bank);
     state_.bank = bank;
     state_.grid = grid;
@@ -316,7 +340,7 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
 
     // Nothing of *this changes before every step that can fail has succeeded.
     DetectorState previous = state_;
-    ExactSearch previousSearch = search_;
+    BankSearch previousSearch = search_;
     commitBank(bank, grid);
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
     if (!holdout.empty())

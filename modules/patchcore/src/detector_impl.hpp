@@ -6,6 +6,7 @@
 #include "backbone.hpp"
 #include "preprocess.hpp"
 #include "search.hpp"
+#include "cuda_dispatch.hpp"
 
 #include <functional>
 #include <limits>
@@ -29,6 +30,20 @@ struct DetectorState
     Size grid;                     // feature grid of one image
     double imageThreshold = std::numeric_limits<double>::quiet_NaN(); // decision thresholds (NaN: none)
     double pixelThreshold = std::numeric_limits<double>::quiet_NaN();
+};
+
+/** The memory bank's nearest-neighbour search on the device Params::searchDevice resolves to. */
+class BankSearch
+{
+public:
+    explicit BankSearch(const Params& params);
+    void setBank(const Mat& bank);
+    void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const;
+
+private:
+    bool onCuda_;
+    ExactSearch cpu_;
+    CudaSearch cuda_;
 };
 
 class DetectorImpl CV_FINAL : public Detector
@@ -108,7 +123,7 @@ private:
 
     DetectorState state_;
     Ptr<Backbone> backbone_;
-    ExactSearch search_;
+    BankSearch search_{Params()};
     ProgressCallback progress_;
     std::string loadFolder_;
 };
