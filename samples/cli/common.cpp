@@ -131,6 +131,17 @@ cv::Mat overlay(const cv::Mat& image, const cv::Mat& anomalyMap, double vmax)
     return out;
 }
 
+void drawDefectOutline(cv::Mat& overlayImage, const cv::Mat& defectMask)
+{
+    if (defectMask.empty() || cv::countNonZero(defectMask) == 0)
+        return;
+    std::vector<std::vector<cv::Point>> contours;
+    cv::findContours(defectMask.clone(), contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+    const int thickness = std::max(1, std::min(overlayImage.cols, overlayImage.rows) / 200);
+    cv::drawContours(overlayImage, contours, -1, cv::Scalar(0, 0, 0), thickness + 2, cv::LINE_AA);
+    cv::drawContours(overlayImage, contours, -1, cv::Scalar(255, 255, 255), thickness, cv::LINE_AA);
+}
+
 void makeFolders(const std::string& path)
 {
     if (!cv::utils::fs::createDirectories(path))

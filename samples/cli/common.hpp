@@ -25,6 +25,10 @@ cv::patchcore::ProgressCallback consoleProgress();
 /** Colour-mapped heat map blended on the image; `vmax` maps to the hottest colour. */
 cv::Mat overlay(const cv::Mat& image, const cv::Mat& anomalyMap, double vmax);
 
+/** Outlines the regions of a defect mask (CV_8U, 255 = defect, the overlay's size) on an overlay, in white over a
+ *  dark border so that the line shows on every heat-map colour. */
+void drawDefectOutline(cv::Mat& overlayImage, const cv::Mat& defectMask);
+
 /** Creates a folder and its parents; throws cv::Exception if that fails. */
 void makeFolders(const std::string& path);
 
@@ -45,6 +49,7 @@ private:
 int commandTrain(int argc, const char* const* argv);
 int commandPredict(int argc, const char* const* argv);
 int commandRun(int argc, const char* const* argv);
+int commandEval(int argc, const char* const* argv);
 
 } // namespace patchcore_samples
 

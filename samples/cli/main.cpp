@@ -11,7 +11,8 @@ void usage()
     std::cout << "usage: patchcore <command> [options]   (patchcore <command> --help for its options)\n"
                  "  train    build a detector from a folder of good images and save it\n"
                  "  predict  score images (a file or a folder) with a saved detector, write heat maps and a CSV\n"
-                 "  run      train on an MVTec-layout category, score its test split, write heat maps and scores\n";
+                 "  run      train on an MVTec-layout category, score its test split, write heat maps and scores\n"
+                 "  eval     image AUROC, pixel AUROC and PRO on MVTec-layout categories, low-shot curves, reports\n";
 }
 
 } // namespace
@@ -33,6 +34,8 @@ int main(int argc, char** argv)
             return commandPredict(argc - 1, argv + 1);
         if (command == "run")
             return commandRun(argc - 1, argv + 1);
+        if (command == "eval")
+            return commandEval(argc - 1, argv + 1);
         std::cerr << "unknown command '" << command << "'\n";
         usage();
         return 1;

@@ -1,5 +1,6 @@
 #include "backbone.hpp"
 
+#include <cmath>
 #include <cstring>
 
 namespace cv {
@@ -14,6 +15,18 @@ std::string joinNames(const std::vector<String>& names)
     for (size_t i = 0; i < names.size(); ++i)
         out += (i ? ", " : "") + names[i];
     return out;
+}
+
+/** Largest feature magnitude accepted: squared distances over up to 65536 dimensions must stay finite in float. */
+const float kMaxFeatureMagnitude = 1e15f;
+
+/** "rank-2 tensor 1 x 1536 of type CV_32F": what the user needs to see to recognise the wrong tap. */
+std::string describeTensor(const Mat& m)
+{
+    std::string shape;
+    for (int d = 0; d < m.dims; ++d)
+        shape += (d ? " x " : "") + std::to_string(m.size[d]);
+    return "rank-" + std::to_string(m.dims) + " tensor " + shape + " of type " + typeToString(m.type());
 }
 
 } // namespace
@@ -82,9 +95,10 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
             {
                 const Mat& m = taps[t];
                 if (m.dims != 4 || m.size[0] != 1 || m.type() != CV_32F)
-                    CV_Error(Error::StsBadArg, "patchcore: backbone output '" + taps_[t] +
-                                                   "' is not an N x C x H x W float tensor; tap convolutional "
-                                                   "feature maps");
+                    CV_Error(Error::StsBadArg, "patchcore: backbone output '" + taps_[t] + "' of '" + origin_ +
+                                                   "' is a " + describeTensor(m) + "; Params::layers must name "
+                                                   "convolutional feature maps (float N x C x H x W, rank 4), "
+                                                   "not flattened, pooled or classifier outputs");
                 if (i == 0)
                 {
                     const int shape[4] = {n, m.size[1], m.size[2], m.size[3]};
@@ -94,7 +108,18 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
                 if (m.size[1] != outputs[t].size[1] || m.size[2] != outputs[t].size[2] || m.size[3] != outputs[t].size[3])
                     CV_Error(Error::StsInternal, "patchcore: backbone output '" + taps_[t] + "' changed shape within a batch");
                 const Mat contiguous = m.isContinuous() ? m : m.clone();
-                std::memcpy(outputs[t].ptr<float>(i), contiguous.ptr<float>(), contiguous.total() * sizeof(float));
+                // NaN, infinite or huge features (whose squares overflow float distances) would silently poison
+                // the coreset and every distance (found by fuzzing: the greedy selection then indexed with -1).
+                // Real CNN features are many orders of magnitude smaller; such values mean a broken model or input.
+                const float* values = contiguous.ptr<float>();
+                for (size_t v = 0, count = contiguous.total(); v < count; ++v)
+                    if (!(std::abs(values[v]) <= kMaxFeatureMagnitude)) // also true for NaN
+                        CV_Error(Error::StsError, "patchcore: backbone output '" + taps_[t] + "' of '" + origin_ +
+                                                      "' holds NaN, infinite or huge (beyond 1e15) values: either "
+                                                      "the input image holds huge values (float images should be "
+                                                      "in [0, 1]) or the model's weights are broken (check its "
+                                                      "conversion to ONNX)");
+                std::memcpy(outputs[t].ptr<float>(i), values, contiguous.total() * sizeof(float));
             }
         }
     }

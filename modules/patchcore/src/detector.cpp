@@ -218,7 +218,7 @@ public:
         if (used_ == 0 && rows > storage_.rows && rows < std::numeric_limits<int>::max())
             storage_.create(static_cast<int>(rows), cols_, CV_32F);
     }
-    Mat rows() const { return storage_.rowRange(0, used_); }
+    Mat rows() const { return used_ == 0 ? Mat() : storage_.rowRange(0, used_); }
 
 private:
     int cols_;

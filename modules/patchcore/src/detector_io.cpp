@@ -181,18 +181,22 @@ DetectorState loadBinary(const std::string& path)
         badFile("'" + path + "' lacks its header or memory-bank section");
     const std::vector<uchar>& headerBytes = sections["header"];
     DetectorState state;
+    int rows = 0, cols = 0;
     try
     {
         FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
         state = readState(fs[kNodeName]);
+        rows = static_cast<int>(fs[kNodeName]["bank_rows"]);
+        cols = static_cast<int>(fs[kNodeName]["bank_cols"]);
     }
     catch (const cv::Exception& e)
     {
         badFile("'" + path + "' has an unreadable header: " + e.err);
     }
-    const FileStorage meta(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
-    const int rows = static_cast<int>(meta[kNodeName]["bank_rows"]);
-    const int cols = static_cast<int>(meta[kNodeName]["bank_cols"]);
+    catch (const std::exception& e) // OpenCV's parser lets some std exceptions out (found by fuzzing)
+    {
+        badFile("'" + path + "' has an unreadable header: " + e.what());
+    }
     const std::vector<uchar>& bank = sections["bank"];
     if (rows < 0 || cols < 0 || static_cast<double>(rows) * cols * 4 != static_cast<double>(bank.size()))
         badFile("'" + path + "' has a memory bank of the wrong size");
@@ -229,6 +233,10 @@ void DetectorImpl::read(const FileNode& node)
         if (e.code == Error::StsParseError || e.code == Error::StsBadArg)
             throw;
         badFile(e.err);
+    }
+    catch (const std::exception& e)
+    {
+        badFile(e.what());
     }
     resolveModel(state, loadFolder_);
     adopt(std::move(state));
@@ -283,6 +291,10 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
             if (e.code == Error::StsParseError && e.err.find("patchcore:") == 0)
                 throw;
             badFile("'" + filename + "' cannot be parsed: " + e.err);
+        }
+        catch (const std::exception& e) // e.g. std::length_error from FileStorage on a key-less line (fuzzing)
+        {
+            badFile("'" + filename + "' cannot be parsed: " + e.what());
         }
     }
     if (!modelPath.empty())

@@ -44,8 +44,25 @@ Mat adaptivePoolRows(const Mat& rows, int outputLength)
     CV_Assert(rows.type() == CV_32F && rows.isContinuous());
     if (rows.cols == outputLength)
         return rows.clone();
-    const PoolingBins bins = adaptivePoolBins(rows.cols, outputLength);
     Mat out(rows.rows, outputLength, CV_32F);
+    if (rows.cols % outputLength == 0)
+    {
+        // Equal bins of w consecutive elements: the same sequential sums, vectorised across bins.
+        const int w = rows.cols / outputLength;
+        tbb::parallel_for(0, rows.rows, [&](int r) {
+            const float* in = rows.ptr<float>(r);
+            float* o = out.ptr<float>(r);
+            for (int i = 0; i < outputLength; ++i)
+                o[i] = 0.f;
+            for (int j = 0; j < w; ++j)
+                for (int i = 0; i < outputLength; ++i)
+                    o[i] += in[i * w + j];
+            for (int i = 0; i < outputLength; ++i)
+                o[i] /= static_cast<float>(w);
+        });
+        return out;
+    }
+    const PoolingBins bins = adaptivePoolBins(rows.cols, outputLength);
     tbb::parallel_for(0, rows.rows, [&](int r) { poolInto(rows.ptr<float>(r), bins, out.ptr<float>(r)); });
     return out;
 }
@@ -57,35 +74,57 @@ Mat aggregateNeighbourhoods(const float* planes, int channels, Size grid, int pa
     const int radius = patchSize / 2;
     const int L = channels * p2;
     const PoolingBins bins = adaptivePoolBins(L, pooledDim);
-    const size_t planeSize = static_cast<size_t>(grid.area());
     Mat out(grid.area(), pooledDim, CV_32F);
 
+    // Positions x channels (HWC): a neighbourhood then lives in p x p contiguous rows of C floats instead of C planes
+    // far apart, so that gathering it stays in L1/L2 rather than touching every plane per position.
+    Mat hwc;
+    transpose(Mat(channels, grid.area(), CV_32F, const_cast<float*>(planes)), hwc);
+    const std::vector<float> zeros(channels, 0.f);
+    // Element l of the flattened (c, ky, kx) neighbourhood is channel l / p2 of neighbour l % p2.
+    std::vector<int> channelOf(L), neighbourOf(L);
+    for (int l = 0; l < L; ++l)
+    {
+        channelOf[l] = l / p2;
+        neighbourOf[l] = l % p2;
+    }
+
+    const bool onePerChannel = pooledDim == channels;
     tbb::parallel_for(0, grid.height, [&](int y) {
-        std::vector<float> neighbourhood(L);
+        std::vector<const float*> rows(p2);
         for (int x = 0; x < grid.width; ++x)
         {
             for (int ky = 0; ky < patchSize; ++ky)
-            {
-                const int sy = y + ky - radius;
                 for (int kx = 0; kx < patchSize; ++kx)
                 {
-                    const int sx = x + kx - radius;
-                    const int k = ky * patchSize + kx;
-                    float* dst = neighbourhood.data() + k;
-                    if (sy < 0 || sy >= grid.height || sx < 0 || sx >= grid.width)
-                    {
-                        for (int c = 0; c < channels; ++c)
-                            dst[static_cast<size_t>(c) * p2] = 0.f;
-                    }
-                    else
-                    {
-                        const float* src = planes + static_cast<size_t>(sy) * grid.width + sx;
-                        for (int c = 0; c < channels; ++c)
-                            dst[static_cast<size_t>(c) * p2] = src[c * planeSize];
-                    }
+                    const int sy = y + ky - radius, sx = x + kx - radius;
+                    const bool inside = sy >= 0 && sy < grid.height && sx >= 0 && sx < grid.width;
+                    rows[ky * patchSize + kx] = inside ? hwc.ptr<float>(sy * grid.width + sx) : zeros.data();
                 }
+            // Sequential float sums in flattened order, as torch's adaptive_avg_pool1d adds them.
+            float* dst = out.ptr<float>(y * grid.width + x);
+            if (onePerChannel)
+            {
+                // Each bin is one channel's whole neighbourhood: the same sums, run across channels in SIMD lanes.
+                std::fill(dst, dst + pooledDim, 0.f);
+                for (int k = 0; k < p2; ++k)
+                {
+                    const float* src = rows[k];
+                    for (int c = 0; c < channels; ++c)
+                        dst[c] += src[c];
+                }
+                const float scale = static_cast<float>(p2);
+                for (int c = 0; c < channels; ++c)
+                    dst[c] /= scale;
+                continue;
             }
-            poolInto(neighbourhood.data(), bins, out.ptr<float>(y * grid.width + x));
+            for (int i = 0; i < pooledDim; ++i)
+            {
+                float sum = 0.f;
+                for (int l = bins.begin[i]; l < bins.end[i]; ++l)
+                    sum += rows[neighbourOf[l]][channelOf[l]];
+                dst[i] = sum / static_cast<float>(bins.end[i] - bins.begin[i]);
+            }
         }
     });
     return out;

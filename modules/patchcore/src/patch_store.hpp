@@ -28,7 +28,7 @@ public:
     int rows() const { return count_; }
     bool spilled() const { return file_ != nullptr; }
     /** Projected rows (N x d), empty without a projection. */
-    Mat projected() const { return projected_.rowRange(0, count_); }
+    Mat projected() const { return projection_.empty() ? Mat() : projected_.rowRange(0, count_); }
     /** All full rows; only without spill. */
     Mat all() const;
     /** Full rows `indices` in that order. */

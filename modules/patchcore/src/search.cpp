@@ -2,7 +2,28 @@
 
 #include <Eigen/Core>
 #include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define PATCHCORE_X86_KERNELS 1
+// GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves, which -Wuninitialized reports at
+// every inlined use; the values are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// The library is built for generic x86-64; these attributes compile single functions for newer CPUs, and
+// simdLevel() only calls them where the CPU has the instructions.
+#define PATCHCORE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define PATCHCORE_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#else
+#define PATCHCORE_X86_KERNELS 0
+#endif
 
 namespace cv {
 namespace patchcore {
@@ -11,13 +32,258 @@ namespace detail {
 namespace {
 
 typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> RowMatrix;
-typedef Eigen::Map<const RowMatrix> ConstRowMap;
+typedef Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> ConstStridedMap;
+typedef Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> StridedMap;
 
-// Bank rows per GEMM tile and queries per task: a 64 x 2048 float tile of products stays in L2.
-const int kBankTile = 2048;
-const int kQueryTile = 64;
-// Extra GEMM candidates re-ranked exactly: enough to absorb GEMM rounding between near-equal neighbours.
-const int kExtraCandidates = 4;
+SimdLevel detectSimd()
+{
+    SimdLevel best = SIMD_GENERIC;
+#if PATCHCORE_X86_KERNELS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        best = SIMD_AVX2;
+    if (best == SIMD_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        best = SIMD_AVX512;
+#endif
+    if (const char* cap = std::getenv("PATCHCORE_SIMD"))
+    {
+        const std::string s(cap);
+        const SimdLevel wanted = s == "generic" ? SIMD_GENERIC : s == "avx2" ? SIMD_AVX2 : SIMD_AVX512;
+        best = std::min(best, wanted);
+    }
+    return best;
+}
+
+#if PATCHCORE_X86_KERNELS
+
+// ---- AVX-512: a tile of R rows of a times C rows of b, each product a full-length dot product. Inner products (not
+// BLAS's packed outer products) suit this shape: dim (1024) is long and contiguous, so the horizontal sums at the
+// end of each tile cost little, and no packing copy is needed. R x C accumulators stay in registers.
+template <bool Half>
+PATCHCORE_TARGET_AVX512 inline __m512 load16(const float* f, const ushort* h, size_t k)
+{
+    if (Half)
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + k)));
+    return _mm512_loadu_ps(f + k);
+}
+
+template <bool Half>
+PATCHCORE_TARGET_AVX512 inline float scalarAt512(const float* f, const ushort* h, size_t k)
+{
+    return Half ? _cvtsh_ss(h[k]) : f[k];
+}
+
+PATCHCORE_TARGET_AVX2 inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+PATCHCORE_TARGET_AVX512 inline float hsum512(__m512 v)
+{
+    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+
+template <int R, int C, bool Half>
+PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* b, const ushort* bh, size_t sb, int dim,
+                                        float* out, size_t so)
+{
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+            acc[r][c] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= dim; k += 16)
+    {
+        __m512 bv[C];
+        for (int c = 0; c < C; ++c)
+            bv[c] = load16<Half>(b + c * sb, bh + c * sb, k);
+        for (int r = 0; r < R; ++r)
+        {
+            const __m512 av = _mm512_loadu_ps(a + r * sa + k);
+            for (int c = 0; c < C; ++c)
+                acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+        {
+            float s = hsum512(acc[r][c]);
+            for (int t = k; t < dim; ++t)
+                s += a[r * sa + t] * scalarAt512<Half>(b + c * sb, bh + c * sb, t);
+            out[r * so + c] = s;
+        }
+}
+
+// ---- AVX2 + FMA: the same tiles, 8 lanes.
+template <bool Half>
+PATCHCORE_TARGET_AVX2 inline __m256 load8(const float* f, const ushort* h, size_t k)
+{
+    if (Half)
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + k)));
+    return _mm256_loadu_ps(f + k);
+}
+
+template <int R, int C, bool Half>
+PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, const ushort* bh, size_t sb, int dim,
+                                    float* out, size_t so)
+{
+    __m256 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+            acc[r][c] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= dim; k += 8)
+    {
+        __m256 bv[C];
+        for (int c = 0; c < C; ++c)
+            bv[c] = load8<Half>(b + c * sb, bh + c * sb, k);
+        for (int r = 0; r < R; ++r)
+        {
+            const __m256 av = _mm256_loadu_ps(a + r * sa + k);
+            for (int c = 0; c < C; ++c)
+                acc[r][c] = _mm256_fmadd_ps(av, bv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+        {
+            float s = hsum256(acc[r][c]);
+            for (int t = k; t < dim; ++t)
+                s += a[r * sa + t] * (Half ? _cvtsh_ss(bh[c * sb + t]) : b[c * sb + t]);
+            out[r * so + c] = s;
+        }
+}
+
+typedef void (*TileFn)(const float*, size_t, const float*, const ushort*, size_t, int, float*, size_t);
+
+// Tile functions indexed [rows - 1][cols - 1]; full 4 x 4 tiles do the work, smaller ones take the edges.
+template <bool Avx512, bool Half>
+struct TileTable
+{
+    template <int R, int C>
+    static TileFn pick() { return Avx512 ? &tileAvx512<R, C, Half> : &tileAvx2<R, C, Half>; }
+    TileFn fn[4][4] = {{pick<1, 1>(), pick<1, 2>(), pick<1, 3>(), pick<1, 4>()},
+                       {pick<2, 1>(), pick<2, 2>(), pick<2, 3>(), pick<2, 4>()},
+                       {pick<3, 1>(), pick<3, 2>(), pick<3, 3>(), pick<3, 4>()},
+                       {pick<4, 1>(), pick<4, 2>(), pick<4, 3>(), pick<4, 4>()}};
+};
+
+template <bool Avx512, bool Half>
+void dotTiles(const float* a, int rowsA, size_t sa, const float* b, const ushort* bh, int rowsB, size_t sb, int dim,
+              float* out, size_t so)
+{
+    static const TileTable<Avx512, Half> table;
+    // b rows outermost: four of them (16 KB at dim 1024) stay in L1 while the rows of a stream past from L2.
+    for (int j = 0; j < rowsB; j += 4)
+    {
+        const int c = std::min(4, rowsB - j);
+        for (int i = 0; i < rowsA; i += 4)
+        {
+            const int r = std::min(4, rowsA - i);
+            table.fn[r - 1][c - 1](a + i * sa, sa, b + j * sb, bh + j * sb, sb, dim, out + i * so + j, so);
+        }
+    }
+}
+
+template <int C>
+PATCHCORE_TARGET_AVX512 void rowDistancesAvx512(const float* data, int dim, const int* rows, const float* centre,
+                                                float* out)
+{
+    __m512 acc[C];
+    const float* p[C];
+    for (int c = 0; c < C; ++c)
+    {
+        acc[c] = _mm512_setzero_ps();
+        p[c] = data + static_cast<size_t>(rows[c]) * dim;
+    }
+    int k = 0;
+    for (; k + 16 <= dim; k += 16)
+    {
+        const __m512 cv = _mm512_loadu_ps(centre + k);
+        for (int c = 0; c < C; ++c)
+        {
+            const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(p[c] + k), cv);
+            acc[c] = _mm512_fmadd_ps(d, d, acc[c]);
+        }
+    }
+    for (int c = 0; c < C; ++c)
+    {
+        float s = hsum512(acc[c]);
+        for (int t = k; t < dim; ++t)
+            s += (p[c][t] - centre[t]) * (p[c][t] - centre[t]);
+        out[c] = s;
+    }
+}
+
+template <int C>
+PATCHCORE_TARGET_AVX2 void rowDistancesAvx2(const float* data, int dim, const int* rows, const float* centre,
+                                            float* out)
+{
+    __m256 acc[C];
+    const float* p[C];
+    for (int c = 0; c < C; ++c)
+    {
+        acc[c] = _mm256_setzero_ps();
+        p[c] = data + static_cast<size_t>(rows[c]) * dim;
+    }
+    int k = 0;
+    for (; k + 8 <= dim; k += 8)
+    {
+        const __m256 cv = _mm256_loadu_ps(centre + k);
+        for (int c = 0; c < C; ++c)
+        {
+            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(p[c] + k), cv);
+            acc[c] = _mm256_fmadd_ps(d, d, acc[c]);
+        }
+    }
+    for (int c = 0; c < C; ++c)
+    {
+        float s = hsum256(acc[c]);
+        for (int t = k; t < dim; ++t)
+            s += (p[c][t] - centre[t]) * (p[c][t] - centre[t]);
+        out[c] = s;
+    }
+}
+
+// The rows of a selection step are scattered over the data: asking for the next ones early overlaps their memory
+// latency with the arithmetic on the current ones.
+inline void prefetchRows(const float* data, int dim, const int* rows, int count)
+{
+    for (int c = 0; c < count; ++c)
+    {
+        const char* p = reinterpret_cast<const char*>(data + static_cast<size_t>(rows[c]) * dim);
+        for (size_t off = 0; off < dim * sizeof(float); off += 64)
+            _mm_prefetch(p + off, _MM_HINT_T0);
+    }
+}
+
+#endif // PATCHCORE_X86_KERNELS
+
+void dotProductsGeneric(const float* a, int rowsA, size_t sa, const float* b, const ushort* bh, int rowsB, size_t sb,
+                        int dim, float* out, size_t so)
+{
+    const ConstStridedMap am(a, rowsA, dim, Eigen::OuterStride<>(static_cast<Eigen::Index>(sa)));
+    StridedMap om(out, rowsA, rowsB, Eigen::OuterStride<>(static_cast<Eigen::Index>(so)));
+    if (bh)
+    {
+        RowMatrix converted(rowsB, dim);
+        for (int j = 0; j < rowsB; ++j)
+        {
+            const Mat src(1, dim, CV_16F, const_cast<ushort*>(bh + j * sb));
+            Mat dst(1, dim, CV_32F, converted.row(j).data());
+            src.convertTo(dst, CV_32F);
+        }
+        om.noalias() = am * converted.transpose();
+        return;
+    }
+    const ConstStridedMap bm(b, rowsB, dim, Eigen::OuterStride<>(static_cast<Eigen::Index>(sb)));
+    om.noalias() = am * bm.transpose();
+}
 
 struct Candidate
 {
@@ -30,7 +296,7 @@ struct Candidate
 class BestList
 {
 public:
-    explicit BestList(int capacity) : capacity_(capacity) { items_.reserve(capacity + 1); }
+    explicit BestList(int capacity = 1) : capacity_(capacity) { items_.reserve(capacity + 1); }
     float worst() const { return static_cast<int>(items_.size()) < capacity_ ? INFINITY : items_.back().distance; }
     void push(float d, int i)
     {
@@ -48,82 +314,186 @@ private:
     std::vector<Candidate> items_;
 };
 
-double exactDistanceSq(const float* a, const float* b, int dim)
+double exactDistanceSq(const float* a, const float* b, const ushort* bh, int dim)
 {
     double sum = 0;
     for (int j = 0; j < dim; ++j)
     {
-        const double d = static_cast<double>(a[j]) - static_cast<double>(b[j]);
+        const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j]))) : b[j];
+        const double d = static_cast<double>(a[j]) - bj;
         sum += d * d;
     }
     return sum;
 }
 
+// Bank rows per task: 128 rows of 1024 floats (512 KB) stay in a core's L2 while every query passes over them.
+const int kBankBlock = 128;
+// Queries per product buffer: 64 x 128 floats (32 KB).
+const int kQueryBlock = 64;
+// Extra GEMM candidates re-ranked exactly: enough to absorb GEMM rounding between near-equal neighbours.
+const int kExtraCandidates = 4;
+
 } // namespace
 
-void ExactSearch::setBank(const Mat& bank)
+SimdLevel simdLevel()
+{
+    static const SimdLevel level = detectSimd();
+    return level;
+}
+
+const char* simdLevelName(SimdLevel level)
+{
+    return level == SIMD_AVX512 ? "avx512" : level == SIMD_AVX2 ? "avx2" : "generic";
+}
+
+void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, const ushort* bHalf, int rowsB,
+                 size_t strideB, int dim, float* out, size_t outStride)
+{
+#if PATCHCORE_X86_KERNELS
+    const SimdLevel level = simdLevel();
+    if (level == SIMD_AVX512)
+        return bHalf ? dotTiles<true, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
+                     : dotTiles<true, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+    if (level == SIMD_AVX2)
+        return bHalf ? dotTiles<false, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
+                     : dotTiles<false, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+#endif
+    dotProductsGeneric(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+}
+
+void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out)
+{
+    int j = 0;
+#if PATCHCORE_X86_KERNELS
+    // Four rows per pass: four independent accumulator chains hide the FMA latency.
+    const SimdLevel level = simdLevel();
+    if (level == SIMD_AVX512)
+    {
+        for (; j + 4 <= count; j += 4)
+        {
+            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4));
+            rowDistancesAvx512<4>(data, dim, rows + j, centre, out + j);
+        }
+        for (; j < count; ++j)
+            rowDistancesAvx512<1>(data, dim, rows + j, centre, out + j);
+    }
+    else if (level == SIMD_AVX2)
+    {
+        for (; j + 4 <= count; j += 4)
+        {
+            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4));
+            rowDistancesAvx2<4>(data, dim, rows + j, centre, out + j);
+        }
+        for (; j < count; ++j)
+            rowDistancesAvx2<1>(data, dim, rows + j, centre, out + j);
+    }
+#endif
+    const Eigen::Map<const Eigen::VectorXf> c(centre, dim);
+    for (; j < count; ++j)
+        out[j] = (Eigen::Map<const Eigen::VectorXf>(data + static_cast<size_t>(rows[j]) * dim, dim) - c).squaredNorm();
+}
+
+void ExactSearch::setBank(const Mat& bank, bool fp16)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F && bank.isContinuous());
-    bank_ = bank;
     bankNormsSq_.resize(bank.rows);
-    const ConstRowMap b(bank.ptr<float>(), bank.rows, bank.cols);
-    tbb::parallel_for(0, bank.rows, [&](int i) { bankNormsSq_[i] = b.row(i).squaredNorm(); });
+    if (fp16)
+    {
+        bank.convertTo(bankHalf_, CV_16F);
+        bank_.release();
+        // Norms of the stored (rounded) vectors, so that the GEMM-form distances estimate the stored ones.
+        tbb::parallel_for(0, bank.rows, [&](int i) {
+            Mat row;
+            bankHalf_.row(i).convertTo(row, CV_32F);
+            bankNormsSq_[i] = static_cast<float>(row.dot(row));
+        });
+        return;
+    }
+    bank_ = bank;
+    bankHalf_.release();
+    tbb::parallel_for(0, bank.rows, [&](int i) {
+        bankNormsSq_[i] = Eigen::Map<const Eigen::VectorXf>(bank.ptr<float>(i), bank.cols).squaredNorm();
+    });
 }
 
 void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
 {
-    CV_Assert(!bank_.empty());
-    CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == bank_.cols);
-    CV_Assert(k >= 1 && k <= bank_.rows);
-    const int m = queries.rows, n = bank_.rows, dim = bank_.cols;
+    CV_Assert(!empty());
+    const bool half = isFp16();
+    const int n = size(), dim = half ? bankHalf_.cols : bank_.cols;
+    CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim);
+    CV_Assert(k >= 1 && k <= n);
+    const int m = queries.rows;
     const int capacity = std::min(n, k + kExtraCandidates);
-    distSq.create(m, k, CV_32F);
-    indices.create(m, k, CV_32S);
-    const ConstRowMap q(queries.ptr<float>(), m, dim);
-    const ConstRowMap b(bank_.ptr<float>(), n, dim);
+    const float* q = queries.ptr<float>();
+    const float* b = half ? nullptr : bank_.ptr<float>();
+    const ushort* bh = half ? bankHalf_.ptr<ushort>() : nullptr;
 
-    tbb::parallel_for(tbb::blocked_range<int>(0, m, kQueryTile), [&](const tbb::blocked_range<int>& r) {
-        const int rows = r.end() - r.begin();
-        std::vector<BestList> best(rows, BestList(capacity));
-        Eigen::VectorXf queryNormsSq = q.middleRows(r.begin(), rows).rowwise().squaredNorm();
-        RowMatrix products;
-        for (int start = 0; start < n; start += kBankTile)
+    std::vector<float> queryNormsSq(m);
+    for (int i = 0; i < m; ++i)
+        queryNormsSq[i] = Eigen::Map<const Eigen::VectorXf>(q + static_cast<size_t>(i) * dim, dim).squaredNorm();
+
+    // Parallel over blocks of the bank: each block is read from memory once and reused by every query from L2, which
+    // matters when the bank (up to hundreds of MB) is far larger than the caches; the queries (3 MB) stay in L3.
+    tbb::enumerable_thread_specific<std::vector<BestList>> perThread(
+        [&] { return std::vector<BestList>(m, BestList(capacity)); });
+    const int blocks = (n + kBankBlock - 1) / kBankBlock;
+    tbb::parallel_for(tbb::blocked_range<int>(0, blocks, 1), [&](const tbb::blocked_range<int>& range) {
+        std::vector<BestList>& best = perThread.local();
+        std::vector<float> products(static_cast<size_t>(kQueryBlock) * kBankBlock);
+        for (int blk = range.begin(); blk < range.end(); ++blk)
         {
-            const int cols = std::min(kBankTile, n - start);
-            products.noalias() = q.middleRows(r.begin(), rows) * b.middleRows(start, cols).transpose();
-            for (int i = 0; i < rows; ++i)
+            const int j0 = blk * kBankBlock, cols = std::min(kBankBlock, n - j0);
+            const size_t offset = static_cast<size_t>(j0) * dim;
+            for (int i0 = 0; i0 < m; i0 += kQueryBlock)
             {
-                const float* dot = products.row(i).data();
-                BestList& list = best[i];
-                float worst = list.worst();
-                for (int j = 0; j < cols; ++j)
+                const int rows = std::min(kQueryBlock, m - i0);
+                dotProducts(q + static_cast<size_t>(i0) * dim, rows, dim, half ? nullptr : b + offset,
+                            half ? bh + offset : nullptr, cols, dim, dim, products.data(), kBankBlock);
+                for (int i = 0; i < rows; ++i)
                 {
-                    const float d = queryNormsSq[i] + bankNormsSq_[start + j] - 2.f * dot[j];
-                    if (d < worst)
+                    const float* dot = products.data() + static_cast<size_t>(i) * kBankBlock;
+                    const float qn = queryNormsSq[i0 + i];
+                    BestList& list = best[i0 + i];
+                    float worst = list.worst();
+                    for (int j = 0; j < cols; ++j)
                     {
-                        list.push(d, start + j);
-                        worst = list.worst();
+                        const float d = qn + bankNormsSq_[j0 + j] - 2.f * dot[j];
+                        if (d < worst)
+                        {
+                            list.push(d, j0 + j);
+                            worst = list.worst();
+                        }
                     }
                 }
             }
         }
-        for (int i = 0; i < rows; ++i)
+    });
+
+    distSq.create(m, k, CV_32F);
+    indices.create(m, k, CV_32S);
+    tbb::parallel_for(0, m, [&](int qi) {
+        BestList merged(capacity);
+        for (std::vector<BestList>& lists : perThread)
+            for (const Candidate& c : lists[qi].items())
+                merged.push(c.distance, c.index);
+        std::vector<std::pair<double, int>> exact;
+        exact.reserve(merged.items().size());
+        for (const Candidate& c : merged.items())
         {
-            const int qi = r.begin() + i;
-            std::vector<Candidate>& items = best[i].items();
-            std::vector<std::pair<double, int>> exact;
-            exact.reserve(items.size());
-            for (const Candidate& c : items)
-                exact.emplace_back(exactDistanceSq(queries.ptr<float>(qi), bank_.ptr<float>(c.index), dim), c.index);
-            std::sort(exact.begin(), exact.end());
-            if (static_cast<int>(exact.size()) < k)
-                CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
-                                          "model and the input image");
-            for (int j = 0; j < k; ++j)
-            {
-                distSq.at<float>(qi, j) = static_cast<float>(exact[j].first);
-                indices.at<int>(qi, j) = exact[j].second;
-            }
+            const size_t off = static_cast<size_t>(c.index) * dim;
+            exact.emplace_back(exactDistanceSq(q + static_cast<size_t>(qi) * dim, half ? nullptr : b + off,
+                                               half ? bh + off : nullptr, dim),
+                               c.index);
+        }
+        std::sort(exact.begin(), exact.end());
+        if (static_cast<int>(exact.size()) < k)
+            CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
+                                      "model and the input image");
+        for (int j = 0; j < k; ++j)
+        {
+            distSq.at<float>(qi, j) = static_cast<float>(exact[j].first);
+            indices.at<int>(qi, j) = exact[j].second;
         }
     });
 }

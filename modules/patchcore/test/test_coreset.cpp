@@ -62,6 +62,25 @@ TEST(Coreset, GreedyMatchesNaiveImplementation)
     }
 }
 
+TEST(Coreset, GreedyMatchesNaiveOnClusteredData)
+{
+    // Clustered points with a long tail of selections: the regime where the selection skips most points by the
+    // triangle inequality, so any unsafe skip would change an index here.
+    const int n = 6000, d = 24;
+    cv::Mat x(n, d, CV_32F);
+    cv::RNG rng(11);
+    cv::Mat centres(40, d, CV_32F);
+    rng.fill(centres, cv::RNG::NORMAL, 0, 4);
+    for (int i = 0; i < n; ++i)
+    {
+        cv::Mat row = x.row(i);
+        rng.fill(row, cv::RNG::NORMAL, 0, 0.5 + (i % 3));
+        row += centres.row(i % 40);
+    }
+    const std::vector<int> starts = randomIndices(n, 10, 3);
+    EXPECT_EQ(greedyCoreset(x, starts, 900), naiveGreedy(x, starts, 900));
+}
+
 TEST(Coreset, ProjectionIsTheMatrixProduct)
 {
     const cv::Mat x = randomRows(2500, 40, 1);

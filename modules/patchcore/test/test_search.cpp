@@ -83,6 +83,31 @@ TEST(Search, TiesResolveToTheLowerIndex)
         EXPECT_FLOAT_EQ(d.at<float>(0, j), 1.f);
 }
 
+TEST(Search, Fp16BankIsExactForTheStoredVectors)
+{
+    cv::RNG rng(21);
+    cv::Mat bank(3000, 96, CV_32F), queries(50, 96, CV_32F);
+    rng.fill(bank, cv::RNG::NORMAL, 2, 1);
+    rng.fill(queries, cv::RNG::NORMAL, 2, 1);
+    ExactSearch s;
+    s.setBank(bank, true);
+    ASSERT_TRUE(s.isFp16());
+    EXPECT_EQ(s.size(), 3000);
+    cv::Mat half, rounded;
+    bank.convertTo(half, CV_16F);
+    half.convertTo(rounded, CV_32F);
+    cv::Mat d, idx;
+    s.knn(queries, 3, d, idx);
+    std::vector<std::vector<std::pair<double, int>>> ref;
+    bruteForce(queries, rounded, 3, ref);
+    for (int i = 0; i < queries.rows; ++i)
+        for (int j = 0; j < 3; ++j)
+        {
+            EXPECT_EQ(idx.at<int>(i, j), ref[i][j].second) << "query " << i;
+            EXPECT_NEAR(d.at<float>(i, j), ref[i][j].first, 1e-6 * std::max(1.0, ref[i][j].first));
+        }
+}
+
 TEST(Search, NonFiniteQueryIsAnError)
 {
     cv::Mat bank = cv::Mat::ones(10, 4, CV_32F);

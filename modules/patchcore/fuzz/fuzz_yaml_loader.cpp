@@ -1,0 +1,35 @@
+// Fuzzes the FileStorage loader: Detector::load() of a .yml file and Detector::read() of in-memory YAML, then a
+// prediction with what loaded.
+#include "fuzz_common.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    const std::string path = patchcore_fuzz::writeInput("input.yml", data, size);
+    try
+    {
+        cv::Ptr<cv::patchcore::Detector> det = cv::patchcore::Detector::load(path);
+        patchcore_fuzz::exercise(*det);
+    }
+    catch (const cv::Exception&)
+    {
+    }
+    // read() on an existing detector: the path users take with their own FileStorage. It must either replace the
+    // state completely or leave the detector as it was.
+    static cv::Ptr<cv::patchcore::Detector> reader = [] {
+        cv::patchcore::Params p;
+        p.modelPath = patchcore_fuzz::scratchDir() + "/tiny_backbone.onnx";
+        p.layers = {"tap_a", "tap_b"};
+        return cv::patchcore::Detector::create(p);
+    }();
+    try
+    {
+        cv::FileStorage fs(std::string(reinterpret_cast<const char*>(data), size),
+                           cv::FileStorage::READ | cv::FileStorage::MEMORY | cv::FileStorage::FORMAT_YAML);
+        reader->read(fs[reader->getDefaultName()]);
+        patchcore_fuzz::exercise(*reader);
+    }
+    catch (const cv::Exception&)
+    {
+    }
+    return 0;
+}

@@ -1,0 +1,207 @@
+// Coreset selection and exact search: ours next to a straightforward baseline in the same run.
+// Names containing "Large" take minutes (magnetic_tile's 235,200 vectors, a 163,840-vector bank); the smoke run
+// leaves them out.
+#include "perf_common.hpp"
+
+#include "coreset.hpp"
+#include "search.hpp"
+
+#include <Eigen/Core>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_reduce.h>
+
+#include <chrono>
+#include <map>
+
+namespace {
+
+using namespace patchcore_perf;
+using namespace cv::patchcore::detail;
+typedef std::chrono::steady_clock Clock;
+
+enum Source
+{
+    SYNTHETIC = 0, // 20,000 x 1024 Gaussian vectors: no data needed, and the hardest case for pruning
+    HAZELNUT = 1,  // hazelnut_toy's 28 training images: 21,952 x 1024 (reference: 6.0 s for its selection)
+    MAGNETIC = 2   // magnetic_tile's 300 listed training images: 235,200 x 1024 (reference: 617 s)
+};
+
+const double kReferenceCoresetSeconds[] = {0, 6.0, 617.0};
+
+// The training vectors of a source, loaded once per process.
+const cv::Mat* bankFor(benchmark::State& state, Source source)
+{
+    static std::map<int, cv::Mat> cache;
+    if (cache.count(source))
+        return &cache[source];
+    if (source == SYNTHETIC)
+    {
+        cv::Mat m(20000, 1024, CV_32F);
+        cv::RNG(1).fill(m, cv::RNG::NORMAL, 0, 1);
+        return &(cache[source] = m);
+    }
+    if (!requireData(state, "models/resnet50v2_to_layer3.onnx"))
+        return nullptr;
+    if (source == HAZELNUT)
+    {
+        if (!requireData(state, "datasets/hazelnut_toy/train/good"))
+            return nullptr;
+        return &(cache[source] = trainingEmbeddings("hazelnut_toy_train", "datasets/hazelnut_toy/train/good"));
+    }
+    if (!requireData(state, "datasets/magnetic_tile") || !requireData(state, "reference/magnetic_tile_train300.txt"))
+        return nullptr;
+    return &(cache[source] = trainingEmbeddings("magnetic_tile_train300", "datasets/magnetic_tile",
+                                                "reference/magnetic_tile_train300.txt"));
+}
+
+// The straightforward greedy loop (what the reference runs, as one fused pass over all points per selection), used
+// as the side-by-side baseline and as the identity check of the optimised selection.
+std::vector<int> naiveGreedy(const cv::Mat& projected, const std::vector<int>& starts, int count)
+{
+    typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> RowMatrix;
+    const Eigen::Map<const RowMatrix> x(projected.ptr<float>(), projected.rows, projected.cols);
+    const int n = projected.rows;
+    std::vector<float> minSq(n);
+    for (int i = 0; i < n; ++i)
+    {
+        double sum = 0;
+        for (int s : starts)
+            sum += std::sqrt(static_cast<double>((x.row(i) - x.row(s)).squaredNorm()));
+        const double mean = sum / static_cast<double>(starts.size());
+        minSq[i] = static_cast<float>(mean * mean);
+    }
+    typedef std::pair<float, int> Best; // (distance, -index): max picks the lowest index among equals
+    std::vector<int> selected;
+    int next = static_cast<int>(std::max_element(minSq.begin(), minSq.end()) - minSq.begin());
+    for (int it = 0; it < count; ++it)
+    {
+        if (it > 0 && minSq[next] <= 0.f)
+            break;
+        selected.push_back(next);
+        const Eigen::RowVectorXf centre = x.row(next);
+        const Best best = tbb::parallel_reduce(
+            tbb::blocked_range<int>(0, n, 1024), Best(-1.f, 0),
+            [&](const tbb::blocked_range<int>& r, Best b) {
+                for (int i = r.begin(); i < r.end(); ++i)
+                {
+                    minSq[i] = std::min(minSq[i], (x.row(i) - centre).squaredNorm());
+                    b = std::max(b, Best(minSq[i], -i));
+                }
+                return b;
+            },
+            [](const Best& a, const Best& b) { return std::max(a, b); });
+        next = -best.second;
+    }
+    return selected;
+}
+
+std::map<int, std::vector<int>>& lastSelection()
+{
+    static std::map<int, std::vector<int>> m;
+    return m;
+}
+
+void reportCoreset(benchmark::State& state, Source source, double seconds, int n, int count, int dim)
+{
+    const double perRun = seconds / static_cast<double>(state.iterations());
+    state.counters["s/selection"] = perRun;
+    if (kReferenceCoresetSeconds[source] > 0)
+        state.counters["x_faster_than_ref"] = kReferenceCoresetSeconds[source] / perRun;
+    // What the plain loop computes (3 flops per coordinate per point per selection), to compare with the peak.
+    setFlopCounters(state, 3.0 * n * static_cast<double>(count) * dim, seconds);
+}
+
+void BM_Coreset(benchmark::State& state, Source source)
+{
+    const cv::Mat* bank = bankFor(state, source);
+    if (!bank)
+        return;
+    const cv::patchcore::Params p = defaultParams();
+    std::vector<int> selected;
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        const auto t0 = Clock::now();
+        selected = selectCoreset(*bank, p);
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    reportCoreset(state, source, seconds, bank->rows, static_cast<int>(selected.size()), p.projectionDim);
+    lastSelection()[source] = selected;
+}
+
+void BM_CoresetNaive(benchmark::State& state, Source source)
+{
+    const cv::Mat* bank = bankFor(state, source);
+    if (!bank)
+        return;
+    const cv::patchcore::Params p = defaultParams();
+    const int n = bank->rows, count = coresetSize(n, p.coresetRatio);
+    std::vector<int> selected;
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        const auto t0 = Clock::now();
+        const cv::Mat projected = projectRows(*bank, randomProjection(bank->cols, p.projectionDim, p.seed));
+        selected = naiveGreedy(projected, randomIndices(n, p.numStarts, static_cast<uint64>(p.seed) + 1), count);
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    reportCoreset(state, source, seconds, n, count, p.projectionDim);
+    // 1 = the optimised selection (run just before, same source) gave exactly these indices.
+    if (lastSelection().count(source))
+        state.counters["same_selection"] = lastSelection()[source] == selected ? 1 : 0;
+}
+
+BENCHMARK_CAPTURE(BM_Coreset, synthetic, SYNTHETIC)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_CoresetNaive, synthetic, SYNTHETIC)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Coreset, hazelnut, HAZELNUT)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_CoresetNaive, hazelnut, HAZELNUT)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Coreset, Large_magnetic_tile, MAGNETIC)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+BENCHMARK_CAPTURE(BM_CoresetNaive, Large_magnetic_tile, MAGNETIC)->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1);
+
+// ---- exact search: 784 queries (one 28 x 28 image) against banks of 2,195 (hazelnut's), 16,384 and 163,840 vectors.
+
+const int kQueries = 784, kDim = 1024;
+
+void searchData(int bankRows, cv::Mat& bank, cv::Mat& queries)
+{
+    // The same generator as the FAISS comparison program, so both measure identical data.
+    static std::map<int, std::pair<cv::Mat, cv::Mat>> cache;
+    if (!cache.count(bankRows))
+    {
+        cv::Mat b(bankRows, kDim, CV_32F), q(kQueries, kDim, CV_32F);
+        cv::RNG rng(bankRows);
+        rng.fill(b, cv::RNG::UNIFORM, 0, 1);
+        rng.fill(q, cv::RNG::UNIFORM, 0, 1);
+        cache[bankRows] = std::make_pair(b, q);
+    }
+    bank = cache[bankRows].first;
+    queries = cache[bankRows].second;
+}
+
+void runSearch(benchmark::State& state, bool fp16)
+{
+    const int n = static_cast<int>(state.range(0));
+    cv::Mat bank, queries;
+    searchData(n, bank, queries);
+    ExactSearch search;
+    search.setBank(bank, fp16);
+    cv::Mat d, idx;
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        const auto t0 = Clock::now();
+        search.knn(queries, 1, d, idx);
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    setFlopCounters(state, 2.0 * kQueries * static_cast<double>(n) * kDim, seconds);
+    state.counters["queries/s"] = benchmark::Counter(kQueries, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Search(benchmark::State& state) { runSearch(state, false); }
+void BM_SearchFp16(benchmark::State& state) { runSearch(state, true); }
+
+BENCHMARK(BM_Search)->Arg(2195)->Arg(16384)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Search)->Name("BM_SearchLarge")->Arg(163840)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SearchFp16)->Arg(2195)->Arg(16384)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+} // namespace

@@ -1,0 +1,164 @@
+// Per-stage and end-to-end benchmarks of one image through the detector's pipeline.
+#include "perf_common.hpp"
+
+#include "anomaly_map.hpp"
+#include "backbone.hpp"
+#include "embedding.hpp"
+#include "preprocess.hpp"
+
+#include <opencv2/core/utility.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+using namespace patchcore_perf;
+using namespace cv::patchcore::detail;
+typedef std::chrono::steady_clock Clock;
+
+const char* kModel = "models/resnet50v2_to_layer3.onnx";
+const char* kHazelnutTest = "datasets/hazelnut_toy/test";
+// The reference's predict time per image on hazelnut_toy (ACT taps, 10 % coreset) on a 2-core machine like ours.
+const double kReferencePredictSeconds = 0.242;
+
+void imagesPerSecond(benchmark::State& state)
+{
+    state.counters["images/s"] = benchmark::Counter(1, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// A hazelnut test image when the data is there (1024 x 1024), otherwise a synthetic one of the same size.
+cv::Mat sampleImage()
+{
+    static cv::Mat img;
+    if (img.empty())
+    {
+        const std::vector<std::string> files = dataExists(kHazelnutTest) ? listImages(dataPath(kHazelnutTest) + "/good")
+                                                                         : std::vector<std::string>();
+        if (!files.empty())
+            img = cv::imread(files[0], cv::IMREAD_UNCHANGED);
+        if (img.empty())
+        {
+            img.create(1024, 1024, CV_8UC3);
+            cv::RNG(3).fill(img, cv::RNG::UNIFORM, 0, 256);
+        }
+    }
+    return img;
+}
+
+void BM_Preprocess(benchmark::State& state)
+{
+    const cv::Mat img = sampleImage();
+    const cv::patchcore::Params p = defaultParams();
+    for (auto _ : state)
+        benchmark::DoNotOptimize(preprocessImage(img, p).data);
+    imagesPerSecond(state);
+}
+BENCHMARK(BM_Preprocess)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+std::vector<uchar> modelBytes()
+{
+    std::ifstream in(dataPath(kModel), std::ios::binary);
+    return std::vector<uchar>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Argument: OpenCV threads (cv::dnn's parallel loops), to see how the backbone scales on this machine.
+void BM_Backbone(benchmark::State& state)
+{
+    if (!requireData(state, kModel))
+        return;
+    const int previous = cv::getNumThreads();
+    cv::setNumThreads(static_cast<int>(state.range(0)));
+    const cv::patchcore::Params p = defaultParams();
+    Backbone backbone(modelBytes(), kModel, p.layers, p.backend, p.target);
+    const cv::Mat blob = packBlob({preprocessImage(sampleImage(), p)});
+    backbone.forward(blob); // the first run allocates and picks kernels
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        const auto t0 = Clock::now();
+        benchmark::DoNotOptimize(backbone.forward(blob).size());
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(dataPath(kModel));
+    const double flops = static_cast<double>(net.getFLOPS(cv::dnn::MatShape{1, 3, p.cropSize, p.cropSize}));
+    setFlopCounters(state, flops, seconds);
+    imagesPerSecond(state);
+    cv::setNumThreads(previous);
+}
+BENCHMARK(BM_Backbone)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The backbone's taps of one image as cv::dnn returns them (layer2 1 x 512 x 28 x 28, layer3 1 x 1024 x 14 x 14);
+// random values when the model is absent, since embedding cost does not depend on them.
+std::vector<cv::Mat> sampleTaps()
+{
+    const int s2[4] = {1, 512, 28, 28}, s3[4] = {1, 1024, 14, 14};
+    std::vector<cv::Mat> taps{cv::Mat(4, s2, CV_32F), cv::Mat(4, s3, CV_32F)};
+    cv::RNG rng(5);
+    for (cv::Mat& t : taps)
+        rng.fill(t, cv::RNG::UNIFORM, 0, 1);
+    return taps;
+}
+
+void BM_Embedding(benchmark::State& state)
+{
+    const std::vector<cv::Mat> taps = sampleTaps();
+    const cv::patchcore::Params p = defaultParams();
+    for (auto _ : state)
+        benchmark::DoNotOptimize(embedPatches(taps, 0, p.patchSize, p.pretrainEmbedDim, p.targetEmbedDim).data);
+    imagesPerSecond(state);
+}
+BENCHMARK(BM_Embedding)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_AnomalyMap(benchmark::State& state)
+{
+    cv::Mat scores(28, 28, CV_32F);
+    cv::RNG(7).fill(scores, cv::RNG::UNIFORM, 0, 10);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(computeAnomalyMap(scores, cv::Size(224, 224), 4.0).data);
+    imagesPerSecond(state);
+}
+BENCHMARK(BM_AnomalyMap)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// End to end: a detector trained on hazelnut_toy's 28 good images (bank 2,195, as the reference's), predict() with
+// the anomaly map on each test image in turn, images read beforehand.
+void BM_EndToEnd(benchmark::State& state)
+{
+    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
+        return;
+    static cv::Ptr<cv::patchcore::Detector> det;
+    static std::vector<cv::Mat> tests;
+    if (!det)
+    {
+        std::vector<cv::Mat> train;
+        for (const std::string& f : listImages(dataPath("datasets/hazelnut_toy/train/good")))
+            train.push_back(cv::imread(f, cv::IMREAD_UNCHANGED));
+        det = cv::patchcore::Detector::create(defaultParams());
+        det->train(train);
+        for (const char* sub : {"good", "colour"})
+            for (const std::string& f : listImages(dataPath(kHazelnutTest) + "/" + sub))
+                tests.push_back(cv::imread(f, cv::IMREAD_UNCHANGED));
+        if (tests.empty())
+            tests.push_back(sampleImage());
+    }
+    size_t next = 0;
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        cv::Mat map;
+        const auto t0 = Clock::now();
+        benchmark::DoNotOptimize(det->predict(tests[next++ % tests.size()], map));
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    const double perImage = seconds / static_cast<double>(state.iterations());
+    state.counters["s/img"] = perImage;
+    state.counters["ratio_to_ref"] = perImage / kReferencePredictSeconds;
+    state.counters["bank"] = det->getMemoryBankSize();
+    imagesPerSecond(state);
+}
+BENCHMARK(BM_EndToEnd)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+} // namespace

@@ -1,0 +1,313 @@
+// Ensemble of detectors: per-member normalisation from held-out good images, averaged scores and maps, one file.
+#include "precomp.hpp"
+#include "opencv2/patchcore/ensemble.hpp"
+#include "serialization.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+namespace cv {
+namespace patchcore {
+
+Ensemble::~Ensemble() {}
+
+namespace detail {
+namespace {
+
+const uint32_t kEnsembleFormatVersion = 1;
+const char* const kEnsembleNode = "opencv_patchcore_Ensemble";
+
+std::string memberSection(size_t i) { return "member" + std::to_string(i); }
+
+/** A temporary file removed when it goes out of scope, so that an exception never leaves one behind. */
+struct TempFile
+{
+    std::string path = cv::tempfile(".pcb");
+    ~TempFile() { std::remove(path.c_str()); }
+};
+
+std::vector<uchar> detectorBytes(const Detector& det)
+{
+    // Detector::save is the one place that knows the .pcb layout; going through a file keeps it that way.
+    TempFile tmp;
+    det.save(tmp.path);
+    return readFileBytes(tmp.path);
+}
+
+Ptr<Detector> detectorFromBytes(const std::vector<uchar>& bytes, const std::string& what)
+{
+    TempFile tmp;
+    {
+        std::ofstream out(tmp.path, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        if (!out)
+            CV_Error(Error::StsError, "patchcore: cannot write the temporary file '" + tmp.path + "' while loading " +
+                                          what + " (is the temporary folder writable? set TMPDIR)");
+    }
+    return Detector::load(tmp.path);
+}
+
+struct Normalization
+{
+    double mean = 0, stdev = 1;
+};
+
+class EnsembleImpl CV_FINAL : public Ensemble
+{
+public:
+    explicit EnsembleImpl(double holdoutFraction) : holdout_(holdoutFraction)
+    {
+        if (!(holdoutFraction > 0 && holdoutFraction < 1))
+            CV_Error(Error::StsBadArg, "patchcore: Ensemble holdoutFraction must be in (0, 1), got " +
+                                           std::to_string(holdoutFraction));
+    }
+
+    void addMember(const Params& params) CV_OVERRIDE
+    {
+        if (!empty())
+            CV_Error(Error::StsError, "patchcore: the ensemble is trained; call clear() before adding members");
+        members_.push_back(Detector::create(params));
+    }
+
+    void adopt(std::vector<Ptr<Detector>> members, std::vector<Normalization> norms)
+    {
+        members_ = std::move(members);
+        norms_ = std::move(norms);
+    }
+
+    void train(InputArrayOfArrays images) CV_OVERRIDE
+    {
+        if (members_.empty())
+            CV_Error(Error::StsError, "patchcore: the ensemble has no members; call addMember() first");
+        std::vector<Mat> all;
+        images.getMatVector(all);
+        const int n = static_cast<int>(all.size());
+        const int held = std::max(1, static_cast<int>(std::lround(n * holdout_)));
+        if (n - held < 1)
+            CV_Error(Error::StsBadArg, "patchcore: an ensemble needs at least 2 training images (one is held out to "
+                                       "normalise the members), got " + std::to_string(n));
+        // Held-out images spread evenly over the list, so that an ordered folder (e.g. by date) is sampled fairly.
+        std::vector<Mat> fit, heldOut;
+        for (int i = 0; i < n; ++i)
+            ((i + 1) * held / n > i * held / n ? heldOut : fit).push_back(all[i]);
+
+        std::vector<Normalization> norms;
+        try
+        {
+            for (const Ptr<Detector>& m : members_)
+            {
+                m->train(fit);
+                norms.push_back(heldOutStatistics(*m, heldOut, norms.size()));
+                m->update(heldOut);
+            }
+        }
+        catch (...)
+        {
+            clear(); // never leave some members trained and others not
+            throw;
+        }
+        norms_ = std::move(norms);
+    }
+
+    double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE
+    {
+        requireTrained("predict");
+        const Mat img = image.getMat();
+        const bool wantMap = anomalyMap.needed();
+        double sum = 0;
+        Mat mapSum, map;
+        for (size_t i = 0; i < members_.size(); ++i)
+        {
+            const Normalization& nm = norms_[i];
+            const double score = wantMap ? members_[i]->predict(img, map) : members_[i]->predict(img);
+            sum += (score - nm.mean) / nm.stdev;
+            if (!wantMap)
+                continue;
+            Mat normalized;
+            map.convertTo(normalized, CV_32F, 1.0 / nm.stdev, -nm.mean / nm.stdev);
+            if (mapSum.empty())
+                mapSum = normalized;
+            else
+                mapSum += normalized;
+        }
+        const double count = static_cast<double>(members_.size());
+        if (wantMap)
+            mapSum.convertTo(anomalyMap, CV_32F, 1.0 / count);
+        return sum / count;
+    }
+
+    double predictMembers(InputArray image, std::vector<double>& memberScores) const CV_OVERRIDE
+    {
+        requireTrained("predictMembers");
+        const Mat img = image.getMat();
+        memberScores.assign(members_.size(), 0.0);
+        double sum = 0;
+        for (size_t i = 0; i < members_.size(); ++i)
+        {
+            memberScores[i] = (members_[i]->predict(img) - norms_[i].mean) / norms_[i].stdev;
+            sum += memberScores[i];
+        }
+        return sum / static_cast<double>(members_.size());
+    }
+
+    void save(const String& filename) const CV_OVERRIDE
+    {
+        if (filename.empty())
+            CV_Error(Error::StsBadArg, "patchcore: Ensemble::save() needs a file name");
+        requireTrained("save");
+        FileStorage fs(".yml", FileStorage::WRITE | FileStorage::MEMORY);
+        fs << kEnsembleNode << "{";
+        fs << "format_version" << static_cast<int>(kEnsembleFormatVersion);
+        fs << "holdout_fraction" << holdout_;
+        fs << "members" << "[";
+        for (const Normalization& nm : norms_)
+            fs << "{" << "mean" << nm.mean << "stdev" << nm.stdev << "}";
+        fs << "]" << "}";
+        const std::string header = fs.releaseAndGetString();
+        Sections sections;
+        sections["ensemble"] = std::vector<uchar>(header.begin(), header.end());
+        for (size_t i = 0; i < members_.size(); ++i)
+            sections[memberSection(i)] = detectorBytes(*members_[i]);
+        writeContainer(filename, kEnsembleFormatVersion, sections);
+    }
+
+    int getMemberCount() const CV_OVERRIDE { return static_cast<int>(members_.size()); }
+
+    Ptr<Detector> getMember(int index) const CV_OVERRIDE
+    {
+        checkIndex(index);
+        return members_[index];
+    }
+
+    void getNormalization(int index, double& mean, double& stdev) const CV_OVERRIDE
+    {
+        checkIndex(index);
+        requireTrained("getNormalization");
+        mean = norms_[index].mean;
+        stdev = norms_[index].stdev;
+    }
+
+    double getHoldoutFraction() const CV_OVERRIDE { return holdout_; }
+    bool empty() const CV_OVERRIDE { return norms_.empty() || norms_.size() != members_.size(); }
+
+    void clear() CV_OVERRIDE
+    {
+        for (const Ptr<Detector>& m : members_)
+            m->clear();
+        norms_.clear();
+    }
+
+private:
+    Normalization heldOutStatistics(const Detector& member, const std::vector<Mat>& heldOut, size_t index) const
+    {
+        // Working frame: only pixels the backbone saw, so the zeros outside a centre crop do not bias the statistics.
+        double sum = 0, sumSq = 0, count = 0;
+        for (const Mat& img : heldOut)
+        {
+            Mat map;
+            member.predictMap(img, map, FRAME_WORKING);
+            Mat map64;
+            map.convertTo(map64, CV_64F);
+            sum += cv::sum(map64)[0];
+            sumSq += map64.dot(map64);
+            count += static_cast<double>(map64.total());
+        }
+        Normalization nm;
+        nm.mean = sum / count;
+        nm.stdev = std::sqrt(std::max(0.0, sumSq / count - nm.mean * nm.mean));
+        if (!(nm.stdev > 0) || !std::isfinite(nm.stdev))
+            CV_Error(Error::StsError, "patchcore: ensemble member " + std::to_string(index) +
+                                          " gives constant anomaly maps on the held-out good images, so it cannot "
+                                          "be normalised; check its backbone and layers, or hold out more images");
+        return nm;
+    }
+
+    void requireTrained(const char* what) const
+    {
+        if (empty())
+            CV_Error(Error::StsError, std::string("patchcore: Ensemble::") + what +
+                                          "() needs a trained ensemble; call addMember() and train(), or load()");
+    }
+
+    void checkIndex(int index) const
+    {
+        if (index < 0 || index >= static_cast<int>(members_.size()))
+            CV_Error(Error::StsOutOfRange, "patchcore: ensemble member index " + std::to_string(index) +
+                                               " is outside [0, " + std::to_string(members_.size()) + ")");
+    }
+
+    double holdout_;
+    std::vector<Ptr<Detector>> members_;
+    std::vector<Normalization> norms_;
+};
+
+[[noreturn]] void badEnsembleFile(const std::string& path, const std::string& what)
+{
+    CV_Error(Error::StsParseError, "patchcore: invalid ensemble file '" + path + "': " + what);
+}
+
+} // namespace
+} // namespace detail
+
+Ptr<Ensemble> Ensemble::create(double holdoutFraction)
+{
+    return makePtr<detail::EnsembleImpl>(holdoutFraction);
+}
+
+Ptr<Ensemble> Ensemble::load(const String& filename)
+{
+    using namespace detail;
+    if (filename.empty())
+        CV_Error(Error::StsBadArg, "patchcore: Ensemble::load() needs a file name");
+    uint32_t version = 0;
+    Sections sections = readContainer(filename, kEnsembleFormatVersion, &version);
+    if (!sections.count("ensemble"))
+    {
+        if (sections.count("header"))
+            badEnsembleFile(filename, "it holds a single detector; load it with Detector::load()");
+        badEnsembleFile(filename, "it lacks its 'ensemble' section");
+    }
+    const std::vector<uchar>& headerBytes = sections["ensemble"];
+    std::vector<Normalization> norms;
+    double holdout = 0;
+    try
+    {
+        FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
+        const FileNode root = fs[kEnsembleNode];
+        holdout = static_cast<double>(root["holdout_fraction"]);
+        for (const FileNode& m : root["members"])
+        {
+            Normalization nm;
+            nm.mean = static_cast<double>(m["mean"]);
+            nm.stdev = static_cast<double>(m["stdev"]);
+            if (!std::isfinite(nm.mean) || !(nm.stdev > 0) || !std::isfinite(nm.stdev))
+                badEnsembleFile(filename, "a member's normalisation is not finite and positive");
+            norms.push_back(nm);
+        }
+    }
+    catch (const cv::Exception& e)
+    {
+        if (e.code == Error::StsParseError && e.err.find("patchcore:") == 0)
+            throw;
+        badEnsembleFile(filename, "unreadable header: " + e.err);
+    }
+    if (norms.empty())
+        badEnsembleFile(filename, "it has no members");
+    std::vector<Ptr<Detector>> members;
+    for (size_t i = 0; i < norms.size(); ++i)
+    {
+        const std::string name = memberSection(i);
+        if (!sections.count(name))
+            badEnsembleFile(filename, "section '" + name + "' is missing");
+        members.push_back(detectorFromBytes(sections[name], "member " + std::to_string(i) + " of '" + filename + "'"));
+        if (members.back()->empty())
+            badEnsembleFile(filename, "member " + std::to_string(i) + " is not trained");
+    }
+    Ptr<EnsembleImpl> ens = makePtr<EnsembleImpl>(holdout > 0 && holdout < 1 ? holdout : 0.2);
+    ens->adopt(std::move(members), std::move(norms));
+    return ens;
+}
+
+} // namespace patchcore
+} // namespace cv

@@ -1,0 +1,206 @@
+// Ensemble: normalisation from held-out good images, averaging, one-file round trip, errors.
+#include "test_precomp.hpp"
+#include "opencv2/patchcore/ensemble.hpp"
+#include "opencv2/patchcore/metrics.hpp"
+
+#include <fstream>
+
+namespace opencv_test {
+namespace {
+
+using cv::patchcore::Detector;
+using cv::patchcore::Ensemble;
+using cv::patchcore::Params;
+
+std::string projectData(const std::string& relative) { return std::string(PATCHCORE_TEST_DATA_DIR) + "/" + relative; }
+
+Params tinyParams(int seed)
+{
+    Params p;
+    p.modelPath = projectData("test_models/tiny_backbone.onnx");
+    p.layers = {"tap_a", "tap_b"};
+    p.resizeSize = p.cropSize = 64;
+    p.pretrainEmbedDim = p.targetEmbedDim = 32;
+    p.projectionDim = 16;
+    p.seed = seed;
+    return p;
+}
+
+cv::Mat texture(int seed, bool defect)
+{
+    cv::Mat img(64, 64, CV_8UC3);
+    for (int y = 0; y < img.rows; ++y)
+        for (int x = 0; x < img.cols; ++x)
+        {
+            const int v = 90 + ((x * 7 + y * 13 + seed * 5) % 29) + ((x / 8 + y / 8) % 2) * 40;
+            img.at<cv::Vec3b>(y, x) = cv::Vec3b::all(static_cast<uchar>(v));
+        }
+    if (defect)
+        img(cv::Rect(20, 20, 16, 16)).setTo(cv::Scalar(250, 30, 250));
+    return img;
+}
+
+std::vector<cv::Mat> goodTextures(int n)
+{
+    std::vector<cv::Mat> out;
+    for (int i = 0; i < n; ++i)
+        out.push_back(texture(i, false));
+    return out;
+}
+
+/** Ensemble score must be the mean over members of (member score - mean) / stdev. */
+void expectMeanOfNormalized(const Ensemble& ens, const cv::Mat& img)
+{
+    double expected = 0;
+    for (int i = 0; i < ens.getMemberCount(); ++i)
+    {
+        double mean = 0, stdev = 0;
+        ens.getNormalization(i, mean, stdev);
+        EXPECT_GT(stdev, 0);
+        expected += (ens.getMember(i)->predict(img) - mean) / stdev;
+    }
+    expected /= ens.getMemberCount();
+    cv::Mat map;
+    const double score = ens.predict(img, map);
+    EXPECT_NEAR(expected, score, 1e-9 * std::max(1.0, std::abs(expected)));
+    EXPECT_EQ(img.size(), map.size());
+    EXPECT_EQ(CV_32F, map.type());
+    std::vector<double> members;
+    EXPECT_DOUBLE_EQ(score, ens.predictMembers(img, members));
+    EXPECT_EQ(static_cast<size_t>(ens.getMemberCount()), members.size());
+}
+
+TEST(PatchCore_Ensemble, tinyMembersRoundTripAndAverage)
+{
+    auto ens = Ensemble::create(0.25);
+    ens->addMember(tinyParams(0));
+    Params second = tinyParams(1);
+    second.layers = {"tap_b"}; // a different view of the image: different score scale
+    ens->addMember(second);
+    EXPECT_TRUE(ens->empty());
+    const std::vector<cv::Mat> good = goodTextures(8);
+    ens->train(good);
+    ASSERT_FALSE(ens->empty());
+    ASSERT_EQ(2, ens->getMemberCount());
+    // The held-out images end up in the banks: training on 6 and updating with 2 gives more than training on 6.
+    auto six = Detector::create(tinyParams(0));
+    six->train(std::vector<cv::Mat>(good.begin(), good.begin() + 6));
+    EXPECT_GT(ens->getMember(0)->getMemoryBankSize(), six->getMemoryBankSize());
+
+    expectMeanOfNormalized(*ens, texture(20, false));
+    expectMeanOfNormalized(*ens, texture(21, true));
+    EXPECT_GT(ens->predict(texture(21, true)), ens->predict(texture(21, false)));
+
+    const std::string file = tempDir() + "/tiny.pce";
+    ens->save(file);
+    auto again = Ensemble::load(file);
+    ASSERT_EQ(ens->getMemberCount(), again->getMemberCount());
+    EXPECT_EQ(ens->getHoldoutFraction(), again->getHoldoutFraction());
+    for (int i = 0; i < ens->getMemberCount(); ++i)
+    {
+        double m0, s0, m1, s1;
+        ens->getNormalization(i, m0, s0);
+        again->getNormalization(i, m1, s1);
+        EXPECT_EQ(m0, m1);
+        EXPECT_EQ(s0, s1);
+    }
+    for (int seed : {30, 31})
+    {
+        cv::Mat a, b;
+        EXPECT_EQ(ens->predict(texture(seed, seed == 31), a), again->predict(texture(seed, seed == 31), b));
+        EXPECT_EQ(0, cv::norm(a, b, cv::NORM_INF));
+    }
+}
+
+TEST(PatchCore_Ensemble, errorsSayWhatToDo)
+{
+    EXPECT_THROW(Ensemble::create(0.0), cv::Exception);
+    EXPECT_THROW(Ensemble::create(1.0), cv::Exception);
+    auto ens = Ensemble::create();
+    EXPECT_THROW(ens->train(goodTextures(4)), cv::Exception); // no members
+    ens->addMember(tinyParams(0));
+    try
+    {
+        ens->train(goodTextures(1));
+        ADD_FAILURE() << "training on one image must fail";
+    }
+    catch (const cv::Exception& e)
+    {
+        EXPECT_NE(std::string::npos, e.err.find("at least 2")) << e.err;
+    }
+    EXPECT_TRUE(ens->empty());
+    EXPECT_THROW(ens->predict(texture(0, false)), cv::Exception);
+    EXPECT_THROW(ens->save(tempDir() + "/untrained.pce"), cv::Exception);
+    EXPECT_THROW(ens->getMember(1), cv::Exception);
+
+    ens->train(goodTextures(4));
+    EXPECT_THROW(ens->addMember(tinyParams(1)), cv::Exception); // trained: clear() first
+    ens->clear();
+    EXPECT_TRUE(ens->empty());
+    ens->addMember(tinyParams(1));
+    EXPECT_EQ(2, ens->getMemberCount());
+
+    // A single detector's file is recognised and the user is pointed to Detector::load().
+    auto det = Detector::create(tinyParams(0));
+    det->train(goodTextures(3));
+    const std::string detFile = tempDir() + "/single.pcb";
+    det->save(detFile);
+    try
+    {
+        Ensemble::load(detFile);
+        ADD_FAILURE() << "loading a detector file as an ensemble must fail";
+    }
+    catch (const cv::Exception& e)
+    {
+        EXPECT_NE(std::string::npos, e.err.find("Detector::load")) << e.err;
+    }
+}
+
+TEST(PatchCore_Ensemble, hazelnutSqueezeNetAndResNet50)
+{
+    PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
+    PATCHCORE_REQUIRE_DATA("models/resnet50v2_to_layer3.onnx");
+    PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy");
+    std::vector<cv::String> trainFiles, testFiles;
+    cv::glob(dataPath("datasets/hazelnut_toy/train/good/*.jpg"), trainFiles);
+    cv::glob(dataPath("datasets/hazelnut_toy/test/*.jpg"), testFiles, true);
+    std::vector<cv::Mat> train;
+    for (const auto& f : trainFiles)
+        train.push_back(cv::imread(f));
+
+    auto ens = Ensemble::create();
+    Params squeeze;
+    squeeze.modelPath = dataPath("models/squeezenet1.1.onnx");
+    squeeze.layers = {"fire4", "fire8"};
+    squeeze.pretrainEmbedDim = squeeze.targetEmbedDim = 512;
+    ens->addMember(squeeze);
+    Params resnet;
+    resnet.modelPath = dataPath("models/resnet50v2_to_layer3.onnx");
+    ens->addMember(resnet);
+    ens->train(train);
+
+    const std::string file = tempDir() + "/hazelnut.pce";
+    ens->save(file);
+    auto again = Ensemble::load(file);
+
+    std::vector<double> scores;
+    std::vector<int> labels;
+    for (size_t i = 0; i < testFiles.size(); ++i)
+    {
+        const cv::Mat img = cv::imread(testFiles[i]);
+        cv::Mat map, mapAgain;
+        scores.push_back(ens->predict(img, map));
+        labels.push_back(testFiles[i].find("/good/") != std::string::npos ? 0 : 1);
+        EXPECT_EQ(scores.back(), again->predict(img, mapAgain)) << testFiles[i];
+        EXPECT_EQ(0, cv::norm(map, mapAgain, cv::NORM_INF)) << testFiles[i];
+        if (i < 2)
+            expectMeanOfNormalized(*again, img);
+    }
+    const double auroc = cv::patchcore::imageAUROC(scores, labels);
+    std::cout << "[ figures  ] hazelnut_toy ensemble squeezenet1.1 + resnet50v2: image AUROC " << auroc << std::endl;
+    RecordProperty("image_auroc", std::to_string(auroc));
+    EXPECT_EQ(1.0, auroc);
+}
+
+} // namespace
+} // namespace opencv_test

@@ -1,0 +1,343 @@
+// patchcore eval: the published metrics (image AUROC, pixel AUROC, PRO@0.3) on MVTec-layout categories, measured in
+// the working frame as the authors' evaluation does, optionally as a low-shot curve.
+#include "common.hpp"
+
+// The evaluation itself lives beside the module's tests so that the parity tests and this command measure the same.
+#include "../../modules/patchcore/test/eval_harness.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace patchcore_samples {
+namespace {
+
+using patchcore_eval::Evaluation;
+using patchcore_eval::Split;
+
+struct Run
+{
+    std::string category, id; // id: category, plus "_shots<N>" for a low-shot run
+    int shots = 0;             // 0 = every training image
+    Evaluation ev;
+    patchcore_eval::ReferenceComparison reference;
+    bool hasReference = false;
+    std::vector<size_t> falseNegatives, falsePositives; // test indices, worst first
+};
+
+std::string fixed(double v, int digits = 3)
+{
+    if (std::isnan(v))
+        return "n/a";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(digits) << v;
+    return s.str();
+}
+
+std::string jsonNumber(double v)
+{
+    if (!std::isfinite(v))
+        return "null";
+    std::ostringstream s;
+    s << std::setprecision(9) << v;
+    return s.str();
+}
+
+std::string jsonString(const std::string& v)
+{
+    std::string out = "\"";
+    for (char c : v)
+        out += c == '"' || c == '\\' ? std::string("\\") + c : std::string(1, c);
+    return out + "\"";
+}
+
+std::vector<int> parseShots(const std::string& s)
+{
+    std::vector<int> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+    {
+        if (item.empty())
+            continue;
+        const int n = std::atoi(item.c_str());
+        if (n <= 0)
+            CV_Error(cv::Error::StsBadArg, "--shots takes positive image counts such as 1,2,5,10, not '" + item + "'");
+        out.push_back(n);
+    }
+    return out;
+}
+
+// Worst misses at the F1-optimal image threshold: defective images scored lowest, good images scored highest.
+void findMistakes(Run& run)
+{
+    const Evaluation& ev = run.ev;
+    if (!std::count(ev.labels.begin(), ev.labels.end(), 1))
+        return;
+    for (size_t i = 0; i < ev.scores.size(); ++i)
+    {
+        if (ev.labels[i] == 1 && ev.scores[i] < ev.f1.threshold)
+            run.falseNegatives.push_back(i);
+        if (ev.labels[i] == 0 && ev.scores[i] >= ev.f1.threshold)
+            run.falsePositives.push_back(i);
+    }
+    std::sort(run.falseNegatives.begin(), run.falseNegatives.end(),
+              [&ev](size_t a, size_t b) { return ev.scores[a] < ev.scores[b]; });
+    std::sort(run.falsePositives.begin(), run.falsePositives.end(),
+              [&ev](size_t a, size_t b) { return ev.scores[a] > ev.scores[b]; });
+}
+
+// Heat map in the image's own frame with the ground-truth outline in green, so a miss can be judged at a glance.
+void writeOverlay(const cv::patchcore::Detector& det, const patchcore_eval::Sample& t, double vmax,
+                  const std::string& file)
+{
+    const cv::Mat image = cv::imread(t.path, cv::IMREAD_UNCHANGED);
+    cv::Mat map;
+    det.predict(image, map);
+    cv::Mat out = overlay(image, map, vmax);
+    if (!t.maskPath.empty())
+    {
+        const cv::Mat gt = cv::imread(t.maskPath, cv::IMREAD_GRAYSCALE);
+        std::vector<std::vector<cv::Point>> contours;
+        if (!gt.empty() && gt.size() == out.size())
+        {
+            cv::findContours(gt > 127, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+            cv::drawContours(out, contours, -1, cv::Scalar(0, 255, 0), 2);
+        }
+    }
+    cv::imwrite(file, out);
+}
+
+void writeImageCsv(const Run& run, const Split& split, const std::string& file)
+{
+    std::ofstream csv(file);
+    csv << "image,anomaly_type,label,score,map_max,predicted_anomalous\n" << std::setprecision(9);
+    for (size_t i = 0; i < split.test.size(); ++i)
+        csv << split.test[i].relative << "," << split.test[i].type << "," << run.ev.labels[i] << ","
+            << run.ev.scores[i] << "," << run.ev.mapMax[i] << ","
+            << (run.ev.scores[i] >= run.ev.f1.threshold ? 1 : 0) << "\n";
+}
+
+const char* const kMaskPolicy =
+    "Metrics are computed in the working frame: every anomaly map is taken before it is mapped back to the image "
+    "(Detector::predictMap(..., FRAME_WORKING)), and every mask goes through the detector's own resize and centre "
+    "crop (Detector::toWorkingFrame) and counts as anomalous where > 0.5, as the authors' evaluation does. A "
+    "defective image whose mask file is missing or empty keeps its image label 1 but contributes only normal pixels "
+    "to pixel AUROC and PRO (the reference's data loader substitutes an all-zero mask the same way). Defective images "
+    "whose defect lies wholly outside the centre crop are counted separately: they too only add normal pixels.";
+
+void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, const std::string& input,
+                 const std::string& trainList, const std::string& outDir)
+{
+    std::ofstream md(outDir + "/report.md");
+    md << "# PatchCore evaluation of `" << input << "`\n\n";
+    md << "Settings: model `" << p.modelPath << "`, taps";
+    for (const auto& l : p.layers)
+        md << " `" << l << "`";
+    md << ", resize " << p.resizeSize << ", crop " << p.cropSize << ", coreset "
+       << (p.coresetMethod == cv::patchcore::CORESET_NONE
+               ? std::string("none")
+               : std::string(p.coresetMethod == cv::patchcore::CORESET_RANDOM ? "random " : "greedy ") +
+                     fixed(p.coresetRatio * 100, 1) + " %")
+       << ", k " << p.k << ", metric " << (p.metric == cv::patchcore::DISTANCE_L2 ? "l2" : "l2sq") << ", reweight "
+       << (p.reweight ? "on" : "off") << ", sigma " << p.sigma << ", seed " << p.seed << ", dims "
+       << p.targetEmbedDim << (trainList.empty() ? "" : ", train list `" + trainList + "`") << ".\n\n";
+    md << "| run | train imgs | bank | test (defective) | image AUROC | pixel AUROC | PRO@0.3 | F1 | "
+          "train s | predict s/img |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const Run& r : runs)
+    {
+        const long defective = std::count(r.ev.labels.begin(), r.ev.labels.end(), 1);
+        md << "| " << r.id << " | " << r.ev.trainImages << " | " << r.ev.bankSize << " | " << r.ev.scores.size()
+           << " (" << defective << ") | " << fixed(r.ev.imageAUROC) << " | " << fixed(r.ev.pixelAUROC) << " | "
+           << fixed(r.ev.pro) << " | " << fixed(r.ev.f1.f1) << " | " << fixed(r.ev.trainSeconds, 1) << " | "
+           << fixed(r.ev.predictSeconds) << " |\n";
+    }
+    md << "\n## Masks\n" << kMaskPolicy << "\n\n";
+    for (const Run& r : runs)
+    {
+        md << "## " << r.id << "\n";
+        md << "- defective images without a usable mask (missing or empty file): " << r.ev.missingMasks << "\n";
+        md << "- defective images with no defect pixel inside the crop: " << r.ev.masksOutOfCrop << "\n";
+        md << "- F1-optimal image threshold " << jsonNumber(r.ev.f1.threshold) << ": F1 " << fixed(r.ev.f1.f1)
+           << ", precision " << fixed(r.ev.f1.precision) << ", recall " << fixed(r.ev.f1.recall) << "; "
+           << r.falseNegatives.size() << " false negatives, " << r.falsePositives.size()
+           << " false positives (worst ones in `" << r.id << "/overlays/`)\n";
+        if (r.hasReference)
+            md << "- against the reference CSV: " << r.reference.matched << " images matched ("
+               << r.reference.missing << " absent), Spearman " << fixed(r.reference.spearman, 4)
+               << ", largest relative score difference " << jsonNumber(r.reference.maxRelativeDiff) << " ("
+               << r.reference.worstImage << ")\n";
+        md << "- per-image scores: `" << r.id << "/images.csv`\n\n";
+    }
+}
+
+void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, const std::string& outDir)
+{
+    std::ofstream js(outDir + "/results.json");
+    js << "{\n  \"params\": {\"model\": " << jsonString(p.modelPath) << ", \"layers\": [";
+    for (size_t i = 0; i < p.layers.size(); ++i)
+        js << (i ? ", " : "") << jsonString(p.layers[i]);
+    js << "], \"resize\": " << p.resizeSize << ", \"crop\": " << p.cropSize << ", \"coreset\": "
+       << p.coresetMethod << ", \"ratio\": " << jsonNumber(p.coresetRatio) << ", \"k\": " << p.k
+       << ", \"metric\": " << p.metric << ", \"reweight\": " << (p.reweight ? "true" : "false")
+       << ", \"sigma\": " << jsonNumber(p.sigma) << ", \"seed\": " << p.seed << "},\n  \"runs\": [\n";
+    for (size_t i = 0; i < runs.size(); ++i)
+    {
+        const Run& r = runs[i];
+        js << "    {\"id\": " << jsonString(r.id) << ", \"category\": " << jsonString(r.category)
+           << ", \"shots\": " << r.shots << ", \"train_images\": " << r.ev.trainImages
+           << ", \"bank\": " << r.ev.bankSize << ", \"test_images\": " << r.ev.scores.size()
+           << ", \"image_auroc\": " << jsonNumber(r.ev.imageAUROC) << ", \"pixel_auroc\": "
+           << jsonNumber(r.ev.pixelAUROC) << ", \"pro\": " << jsonNumber(r.ev.pro)
+           << ", \"f1\": " << jsonNumber(r.ev.f1.f1) << ", \"f1_threshold\": " << jsonNumber(r.ev.f1.threshold)
+           << ", \"false_negatives\": " << r.falseNegatives.size() << ", \"false_positives\": "
+           << r.falsePositives.size() << ", \"missing_masks\": " << r.ev.missingMasks
+           << ", \"masks_out_of_crop\": " << r.ev.masksOutOfCrop << ", \"train_s\": "
+           << jsonNumber(r.ev.trainSeconds) << ", \"predict_s_per_image\": " << jsonNumber(r.ev.predictSeconds);
+        if (r.hasReference)
+            js << ", \"reference\": {\"matched\": " << r.reference.matched << ", \"spearman\": "
+               << jsonNumber(r.reference.spearman) << ", \"max_relative_diff\": "
+               << jsonNumber(r.reference.maxRelativeDiff) << "}";
+        js << "}" << (i + 1 < runs.size() ? "," : "") << "\n";
+    }
+    js << "  ]\n}\n";
+}
+
+} // namespace
+
+int commandEval(int argc, const char* const* argv)
+{
+    const std::string keys =
+        std::string("{help h     |      | print this help }"
+                    "{@input     |      | an MVTec-layout category (train/good, test/<type>, ground_truth) or a "
+                    "folder of categories }"
+                    "{out o      | eval | output folder }"
+                    "{train-list |      | file listing the training images, one path per line relative to the "
+                    "category folder (default: all of train/good) }"
+                    "{shots      |      | low-shot curve: comma-separated image counts, e.g. 1,2,5,10,20,50; each "
+                    "run trains on the first N training images after a shuffle seeded by --seed }"
+                    "{reference  |      | the authors' per-image CSV (image,...,score_raw) to compare scores with; "
+                    "one category only }"
+                    "{overlays   | 5    | heat maps written for the worst false negatives and false positives }") +
+        kDetectorOptions;
+    cv::CommandLineParser parser(argc, argv, keys);
+    parser.about("patchcore eval: image AUROC, pixel AUROC and PRO@0.3 on MVTec-layout test splits");
+    if (parser.has("help") || parser.get<std::string>("@input").empty())
+    {
+        parser.printMessage();
+        return parser.has("help") ? 0 : 1;
+    }
+    const std::string input = parser.get<std::string>("@input"), outDir = parser.get<std::string>("out");
+    const std::string trainList = parser.get<std::string>("train-list");
+    const std::string referenceCsv = parser.get<std::string>("reference");
+    const std::vector<int> shots = parseShots(parser.get<std::string>("shots"));
+    const int overlays = parser.get<int>("overlays");
+    const cv::patchcore::Params params = paramsFromOptions(parser);
+    if (!parser.check())
+    {
+        parser.printErrors();
+        return 1;
+    }
+
+    const std::vector<std::string> categories = patchcore_eval::findCategories(input);
+    if (!referenceCsv.empty() && categories.size() != 1)
+        CV_Error(cv::Error::StsBadArg, "--reference compares one category; '" + input + "' holds " +
+                                           std::to_string(categories.size()));
+    if (!trainList.empty() && categories.size() != 1)
+        CV_Error(cv::Error::StsBadArg, "--train-list names the images of one category; '" + input + "' holds " +
+                                           std::to_string(categories.size()));
+    makeFolders(outDir);
+
+    std::vector<Run> runs;
+    for (const std::string& root : categories)
+    {
+        const Split split = patchcore_eval::loadSplit(root, trainList);
+        const std::string name = patchcore_eval::baseName(root);
+        std::vector<int> counts = shots.empty() ? std::vector<int>{0} : shots;
+        for (int n : counts)
+        {
+            Run run;
+            run.category = name;
+            run.shots = n;
+            run.id = n ? name + "_shots" + std::to_string(n) : name;
+            const std::vector<std::string> trainPaths =
+                n ? patchcore_eval::seededSubset(split.train, static_cast<size_t>(n), params.seed) : split.train;
+            if (n > static_cast<int>(split.train.size()))
+                std::cerr << "note: " << name << " has only " << split.train.size() << " training images, not " << n
+                          << "\n";
+            std::cerr << "[" << run.id << "] training on " << trainPaths.size() << " images, testing on "
+                      << split.test.size() << "\n";
+            std::string lastStage;
+            Stopwatch sinceStart;
+            double lastPrint = -1;
+            const auto progress = [&](const std::string& stage, int done, int total) {
+                // One updating line per stage, at most twice a second so that logs of long runs stay short.
+                const bool newStage = stage != lastStage;
+                if (!newStage && done != total && sinceStart.seconds() - lastPrint < 0.5)
+                    return;
+                if (newStage && !lastStage.empty())
+                    std::cerr << "\n";
+                lastStage = stage;
+                lastPrint = sinceStart.seconds();
+                std::cerr << "\r  " << stage << ": " << done << " / " << total << " (" << std::fixed
+                          << std::setprecision(0) << lastPrint << " s)" << std::flush;
+            };
+            cv::Ptr<cv::patchcore::Detector> det =
+                patchcore_eval::trainAndEvaluate(params, split, trainPaths, run.ev, false, progress);
+            std::cerr << "\n";
+            if (!referenceCsv.empty())
+            {
+                run.reference = patchcore_eval::compareWithReference(
+                    split, run.ev, patchcore_eval::readReferenceScores(referenceCsv));
+                run.hasReference = true;
+            }
+            findMistakes(run);
+            const std::string runDir = outDir + "/" + run.id;
+            makeFolders(runDir + "/overlays");
+            writeImageCsv(run, split, runDir + "/images.csv");
+            const double vmax = *std::max_element(run.ev.scores.begin(), run.ev.scores.end());
+            for (int k = 0; k < overlays && k < static_cast<int>(run.falseNegatives.size()); ++k)
+            {
+                const auto& t = split.test[run.falseNegatives[k]];
+                writeOverlay(*det, t, vmax, runDir + "/overlays/fn" + std::to_string(k + 1) + "_" + t.type + "_" +
+                                                patchcore_eval::stem(t.path) + ".png");
+            }
+            for (int k = 0; k < overlays && k < static_cast<int>(run.falsePositives.size()); ++k)
+            {
+                const auto& t = split.test[run.falsePositives[k]];
+                writeOverlay(*det, t, vmax, runDir + "/overlays/fp" + std::to_string(k + 1) + "_" + t.type + "_" +
+                                                patchcore_eval::stem(t.path) + ".png");
+            }
+            runs.push_back(std::move(run));
+        }
+    }
+    writeReport(runs, params, input, trainList, outDir);
+    writeJson(runs, params, outDir);
+
+    std::cout << std::left << std::setw(28) << "run" << std::right << std::setw(7) << "train" << std::setw(8)
+              << "bank" << std::setw(10) << "img AUROC" << std::setw(10) << "pix AUROC" << std::setw(8) << "PRO"
+              << std::setw(8) << "F1" << std::setw(9) << "train s" << std::setw(8) << "s/img";
+    if (!referenceCsv.empty())
+        std::cout << std::setw(10) << "Spearman" << std::setw(10) << "max rel";
+    std::cout << "\n";
+    for (const Run& r : runs)
+    {
+        std::cout << std::left << std::setw(28) << r.id << std::right << std::setw(7) << r.ev.trainImages
+                  << std::setw(8) << r.ev.bankSize << std::setw(10) << fixed(r.ev.imageAUROC) << std::setw(10)
+                  << fixed(r.ev.pixelAUROC) << std::setw(8) << fixed(r.ev.pro) << std::setw(8) << fixed(r.ev.f1.f1)
+                  << std::setw(9) << fixed(r.ev.trainSeconds, 1) << std::setw(8) << fixed(r.ev.predictSeconds);
+        if (r.hasReference)
+            std::cout << std::setw(10) << fixed(r.reference.spearman, 4) << std::setw(10)
+                      << fixed(r.reference.maxRelativeDiff, 4);
+        std::cout << "\n";
+    }
+    std::cout << "wrote " << outDir << "/report.md, " << outDir << "/results.json, <run>/images.csv, <run>/overlays/\n";
+    return 0;
+}
+
+} // namespace patchcore_samples
