@@ -46,8 +46,6 @@ void checkSupported(const Params& p)
 {
     if (p.searchMethod != SEARCH_EXACT)
         CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
-    if (p.bankFp16)
-        CV_Error(Error::StsNotImplemented, "patchcore: bankFp16 is not implemented");
     // DEVICE_CUDA without a usable device fails here, with the reason, rather than at the first use.
     useCuda(p.coresetDevice, "coreset");
     useCuda(p.searchDevice, "search");
@@ -77,16 +75,24 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
 }
 
 BankSearch::BankSearch(const Params& params)
-    : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search"))
+    : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search")), fp16_(params.bankFp16)
 {
 }
 
 void BankSearch::setBank(const Mat& bank)
 {
     if (onCuda_)
-        cuda_.setBank(bank);
+        cuda_.setBank(bank); // an fp16 detector's bank already holds fp16-representable values
     else
-        cpu_.setBank(bank);
+        cpu_.setBank(bank, fp16_);
+}
+
+Mat roundToFp16(const Mat& bank)
+{
+    Mat half, back;
+    bank.convertTo(half, CV_16F);
+    half.convertTo(back, CV_32F);
+    return back;
 }
 
 void BankSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
@@ -334,7 +340,7 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
     });
     const std::vector<int> selected =
         selectFromStore(*store, p, [this](int done, int count) { return report("coreset", done, count); });
-    const Mat bank = store->gather(selected);
+    const Mat bank = p.bankFp16 ? roundToFp16(store->gather(selected)) : store->gather(selected);
     const int collected = store->rows();
     store.reset();
 

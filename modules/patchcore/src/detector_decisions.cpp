@@ -89,7 +89,7 @@ void DetectorImpl::update(InputArrayOfArrays imagesArg)
     state_.bank.copyTo(bank.rowRange(0, state_.bank.rows));
     for (size_t i = 0; i < selected.size(); ++i)
         added.row(selected[i]).copyTo(bank.row(state_.bank.rows + static_cast<int>(i)));
-    commitBank(bank, state_.grid);
+    commitBank(state_.params.bankFp16 ? roundToFp16(bank) : bank, state_.grid);
     report("done", 1, 1, "memory bank: " + std::to_string(state_.bank.rows) + " patch vectors (" +
                              std::to_string(selected.size()) + " added)");
 }

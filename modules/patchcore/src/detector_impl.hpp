@@ -42,9 +42,13 @@ public:
 
 private:
     bool onCuda_;
+    bool fp16_;
     ExactSearch cpu_;
     CudaSearch cuda_;
 };
+
+/** The nearest fp16 values of a CV_32F bank, as CV_32F: what an fp16 detector searches, saves and reports. */
+Mat roundToFp16(const Mat& bank);
 
 class DetectorImpl CV_FINAL : public Detector
 {

@@ -3,6 +3,8 @@
 #include "test_precomp.hpp"
 #include "patch_store.hpp"
 
+#include <iostream>
+
 namespace opencv_test {
 namespace {
 
@@ -83,6 +85,32 @@ TEST(MemoryBudget, ImpossibleBudgetFailsEarlyWithWhatIsNeeded)
     p.projectionDim = 0;
     auto noProjection = Detector::create(p);
     EXPECT_THROW(noProjection->train(hazelnutImages(6)), cv::Exception);
+}
+
+TEST(MemoryBudget, Fp16BankScoresCloseToFp32AndRoundTrips)
+{
+    PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
+    PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
+    const std::vector<cv::Mat> images = hazelnutImages(7);
+    const std::vector<cv::Mat> train(images.begin(), images.begin() + 6);
+    Params p = smallParams();
+    auto full = Detector::create(p);
+    full->train(train);
+    p.bankFp16 = true;
+    auto half = Detector::create(p);
+    half->train(train);
+    const cv::Mat bank = half->getMemoryBank();
+    cv::Mat roundTrip;
+    bank.convertTo(roundTrip, CV_16F);
+    roundTrip.convertTo(roundTrip, CV_32F);
+    EXPECT_EQ(cv::norm(bank, roundTrip, cv::NORM_INF), 0.0) << "the bank holds fp16 values";
+    const double a = full->predict(images[6]), b = half->predict(images[6]);
+    std::cout << "[ figures  ] fp16 bank: image score " << b << " vs fp32 " << a << " (rel. diff "
+              << std::abs(a - b) / a << ")" << std::endl;
+    EXPECT_NEAR(a, b, 0.01 * a);
+    const std::string path = tempDir() + "/half.pcb";
+    half->save(path);
+    EXPECT_EQ(Detector::load(path)->predict(images[6]), b);
 }
 
 TEST(MemoryBudget, PatchStoreGathersRowsInAnyOrder)
