@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds once, runs the whole test suite with ctest in parallel.
+# Installs dependencies, builds once, runs the whole test suite with ctest in parallel, then the checks that are not
+# unit tests: the documentation must build without warnings, and every benchmark must still run (once, briefly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -8,5 +9,10 @@ data_root=${PATCHCORE_DATA_ROOT:-$(cd .. && pwd)/shared}
 if [ ! -d "$data_root/models" ]; then
   echo "NOTE: no models under '$data_root': tests that need ../shared will report SKIPPED."
 fi
-cd "$build_dir"
-ctest --output-on-failure -j "$(nproc)" --timeout 1500
+(cd "$build_dir" && ctest --output-on-failure -j "$(nproc)" --timeout 1500)
+echo "== documentation"
+bash scripts/build_docs.sh "$build_dir/doc"
+echo "== benchmark smoke run"
+bash scripts/run_benchmarks.sh --smoke --build-dir "$build_dir" > "$build_dir/benchmark_smoke.log" 2>&1 ||
+  { tail -40 "$build_dir/benchmark_smoke.log"; exit 1; }
+echo "benchmarks ran; output in $build_dir/benchmark_smoke.log"
