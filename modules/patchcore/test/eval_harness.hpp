@@ -82,6 +82,9 @@ inline bool isCategory(const std::string& folder)
 /** `root` itself when it is a category, else its sub-folders that are categories, sorted by name. */
 inline std::vector<std::string> findCategories(const std::string& root)
 {
+    if (!cv::utils::fs::isDirectory(root))
+        CV_Error(cv::Error::StsObjectNotFound, "'" + root + "' is not a folder; give an MVTec-layout category or a "
+                                               "folder of categories");
     if (isCategory(root))
         return {root};
     std::vector<std::string> out;
