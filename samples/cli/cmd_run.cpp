@@ -15,7 +15,10 @@ int commandRun(int argc, const char* const* argv)
 {
     const std::string keys = std::string("{help h  |   | print this help }"
                                          "{@category |  | MVTec-layout folder: train/good, test/<type>, ground_truth }"
-                                         "{out o    | out | output folder }") +
+                                         "{out o    | out | output folder }"
+                                         "{calibrate | 0  | hold out this fraction of the good images to calibrate "
+                                         "decision thresholds; prints the false-alarm and miss rates on the test split }"
+                                         "{far      | 0.01 | target image false-alarm rate of the calibration }") +
                              kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
     parser.about("patchcore run: train on <category>/train/good, score <category>/test, write heat maps");
@@ -25,7 +28,9 @@ int commandRun(int argc, const char* const* argv)
         return parser.has("help") ? 0 : 1;
     }
     const std::string root = parser.get<std::string>("@category"), outDir = parser.get<std::string>("out");
-    const cv::patchcore::Params params = paramsFromOptions(parser);
+    cv::patchcore::Params params = paramsFromOptions(parser);
+    params.calibrationFraction = parser.get<double>("calibrate");
+    params.imageFalseAlarmRate = parser.get<double>("far");
 
     const std::vector<std::string> trainFiles = listImages(root + "/train/good");
     const std::vector<TestImage> tests = listTestImages(root);
@@ -76,6 +81,28 @@ int commandRun(int argc, const char* const* argv)
               << "training        " << std::fixed << std::setprecision(2) << trainSeconds << " s for "
               << train.size() << " images\n"
               << "predict         " << std::setprecision(3) << predictSeconds << " s per image (end to end)\n";
+    if (params.calibrationFraction > 0)
+    {
+        int goods = 0, alarms = 0, defects = 0, misses = 0;
+        for (size_t i = 0; i < tests.size(); ++i)
+        {
+            const bool flagged = scores[i] > det->getImageThreshold();
+            if (labels[i])
+            {
+                ++defects;
+                misses += flagged ? 0 : 1;
+            }
+            else
+            {
+                ++goods;
+                alarms += flagged ? 1 : 0;
+            }
+        }
+        std::cout << "thresholds      image " << det->getImageThreshold() << ", pixel " << det->getPixelThreshold()
+                  << " (from " << params.calibrationFraction * 100 << " % of the good images held out)\n"
+                  << "false alarms    " << alarms << " / " << goods << " good test images\n"
+                  << "misses          " << misses << " / " << defects << " defective test images\n";
+    }
     const bool bothClasses = std::count(labels.begin(), labels.end(), 1) > 0 &&
                              std::count(labels.begin(), labels.end(), 0) > 0;
     if (bothClasses)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Input modes (doc/RESULTS.md, "Whole-frame inspection"): the reference's centre crop against the whole-frame modes on
+# magnetic_tile and mvtec_grid, with training/predict time and peak memory. Prints a Markdown table on stdout.
+#   scripts/results_modes.sh [mt300|mt752|grid ...]   (default: all three groups)
+# A run whose results.json exists under $OUT is not repeated. Environment as scripts/results.sh:
+# PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), OUT (out/results), RATIO (coreset, 0.01).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${PATCHCORE_BIN:-build/bin/patchcore}
+DATA=${PATCHCORE_DATA_ROOT:-../shared}
+OUT=${OUT:-out/results}
+RATIO=${RATIO:-0.01}
+[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
+
+ids=()
+# run <id> <dataset> [eval options...]: one evaluation into $OUT/<id>, peak memory recorded beside it.
+run() {
+    local id=$1 ds=$2
+    shift 2
+    ids+=("$id")
+    [ -f "$OUT/$id/results.json" ] && return
+    echo "== $id" >&2
+    mkdir -p "$OUT/$id"
+    /usr/bin/time -f "%M" -o "$OUT/$id/peak_kb" "$BIN" eval "$DATA/datasets/$ds" --out="$OUT/$id" --overlays=3 \
+        --ratio="$RATIO" "$@" >&2
+}
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(mt300 grid mt752)
+for g in "${groups[@]}"; do
+    case $g in
+    mt300)
+        for m in crop resize aspect tiles; do
+            run mt300_$m magnetic_tile --train-list="$DATA/reference/magnetic_tile_train300.txt" --mode=$m
+        done ;;
+    mt752)
+        for m in crop aspect; do run mt752_$m magnetic_tile --mode=$m; done ;;
+    grid)
+        for m in crop resize; do run grid_$m mvtec_grid --mode=$m; done
+        run grid_tiles_half mvtec_grid --mode=tiles --tile-scale=0.5
+        run grid_tiles_native mvtec_grid --mode=tiles --tile-scale=1 ;;
+    *) echo "unknown group $g (mt300, mt752, grid)" >&2; exit 2 ;;
+    esac
+done
+
+echo "| run | train images | bank | image AUROC | pixel AUROC | PRO | train s | predict s/img | peak RSS GB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for id in "${ids[@]}"; do
+    /usr/bin/python3 - "$OUT/$id" "$id" <<'PY'
+import json, sys, os
+folder, ident = sys.argv[1], sys.argv[2]
+r = json.load(open(os.path.join(folder, "results.json")))["runs"][0]
+peak = open(os.path.join(folder, "peak_kb")).read().strip() if os.path.exists(os.path.join(folder, "peak_kb")) else ""
+peak = "%.2f" % (int(peak) / 1048576) if peak.isdigit() else "-"
+print("| %s | %d | %d | %.3f | %.3f | %.3f | %.0f | %.3f | %s |" % (ident, r["train_images"], r["bank"],
+      r["image_auroc"], r["pixel_auroc"], r["pro"], r["train_s"], r["predict_s_per_image"], peak))
+PY
+done
