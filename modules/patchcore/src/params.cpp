@@ -2,6 +2,8 @@
 #include <opencv2/dnn.hpp>
 
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 namespace cv {
 namespace patchcore {
@@ -37,10 +39,10 @@ Params::Params()
       searchDevice(DEVICE_AUTO),
       searchMethod(SEARCH_EXACT),
       bankFp16(false),
-      memoryBudgetMB(0),
       calibrationFraction(0),
       imageFalseAlarmRate(0.01),
-      pixelFalseAlarmRate(0.001)
+      pixelFalseAlarmRate(0.001),
+      memoryBudgetMB(0)
 {
 }
 
@@ -96,6 +98,11 @@ void readIfPresent(const FileNode& node, const char* name, T& value)
     const double v = static_cast<double>(n);
     if (!std::isfinite(v))
         CV_Error(Error::StsParseError, std::string("patchcore: parameter '") + name + "' is not finite");
+    // Converting a double outside T's range is undefined behaviour (found by fuzzing: "k: 3e12").
+    if (std::is_integral<T>::value &&
+        !(v >= static_cast<double>(std::numeric_limits<T>::lowest()) && v <= static_cast<double>(std::numeric_limits<T>::max())))
+        CV_Error(Error::StsParseError, std::string("patchcore: parameter '") + name + "' = " + std::to_string(v) +
+                                           " is out of range");
     value = static_cast<T>(v);
 }
 

@@ -34,10 +34,10 @@ std::string deviceDescription()
     detail::check(cudaGetDevice(&device), "cudaGetDevice");
     cudaDeviceProp prop{};
     detail::check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
-    char text[256];
-    std::snprintf(text, sizeof(text), "%s, compute %d.%d, %d SMs, %.1f GiB", prop.name, prop.major, prop.minor,
+    char details[96];
+    std::snprintf(details, sizeof(details), ", compute %d.%d, %d SMs, %.1f GiB", prop.major, prop.minor,
                   prop.multiProcessorCount, static_cast<double>(prop.totalGlobalMem) / (1u << 30));
-    return text;
+    return std::string(prop.name) + details;
 }
 
 } // namespace patchcore_cuda
