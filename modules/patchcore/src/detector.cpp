@@ -44,8 +44,6 @@ std::vector<int> selectFromStore(const PatchStore& store, const Params& p, const
 /** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
 void checkSupported(const Params& p)
 {
-    if (p.searchMethod != SEARCH_EXACT)
-        CV_Error(Error::StsNotImplemented, "patchcore: only searchMethod = SEARCH_EXACT is implemented");
     // DEVICE_CUDA without a usable device fails here, with the reason, rather than at the first use.
     useCuda(p.coresetDevice, "coreset");
     useCuda(p.searchDevice, "search");
@@ -75,13 +73,16 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
 }
 
 BankSearch::BankSearch(const Params& params)
-    : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search")), fp16_(params.bankFp16)
+    : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search")), fp16_(params.bankFp16),
+      approximate_(params.searchMethod == SEARCH_APPROXIMATE)
 {
 }
 
 void BankSearch::setBank(const Mat& bank)
 {
-    if (onCuda_)
+    if (approximate_)
+        approx_.setBank(bank);
+    else if (onCuda_)
         cuda_.setBank(bank); // an fp16 detector's bank already holds fp16-representable values
     else
         cpu_.setBank(bank, fp16_);
@@ -97,7 +98,9 @@ Mat roundToFp16(const Mat& bank)
 
 void BankSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
 {
-    if (onCuda_)
+    if (approximate_)
+        approx_.knn(queries, k, distSq, indices);
+    else if (onCuda_)
         cuda_.knn(queries, k, distSq, indices);
     else
         cpu_.knn(queries, k, distSq, indices);

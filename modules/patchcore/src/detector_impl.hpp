@@ -6,6 +6,7 @@
 #include "backbone.hpp"
 #include "preprocess.hpp"
 #include "search.hpp"
+#include "approximate_search.hpp"
 #include "cuda_dispatch.hpp"
 
 #include <functional>
@@ -43,7 +44,9 @@ public:
 private:
     bool onCuda_;
     bool fp16_;
+    bool approximate_;
     ExactSearch cpu_;
+    ApproximateSearch approx_;
     CudaSearch cuda_;
 };
 
