@@ -2,8 +2,10 @@
 # Sanitizer jobs (CI runs this after scripts/run_tests.sh):
 #   1. clang build with AddressSanitizer + UndefinedBehaviorSanitizer (+ libFuzzer coverage hooks, so the same
 #      build also gives the fuzz targets): the whole test suite except the slowest data-heavy tests (see EXCLUDE).
-#   2. clang build with ThreadSanitizer: the concurrency tests (Patchcore_Threading.*).
+#   2. clang build with ThreadSanitizer: the concurrency tests (Patchcore_Threading.*, except the one that forks:
+#      TSan does not support fork() in a multi-threaded process; it runs under ASan instead).
 #   3. fuzz smoke: each libFuzzer target for FUZZ_SECONDS on a copy of its committed seed corpus.
+# CUDA is left out (nvcc does not take the sanitizer flags; the CUDA path has its own checks).
 # OpenCV, oneTBB and GoogleTest come from Debian and are not instrumented: memory errors inside them are only
 # caught when they corrupt memory our code touches, and TSan cannot see their internal synchronisation
 # (scripts/tsan.supp explains the suppressions that follow from that).
@@ -30,15 +32,18 @@ fi
 build_root=$(realpath -m "${SAN_BUILD_ROOT:-build-san}")
 jobs=${JOBS:-$(nproc)}
 fuzz_seconds=${FUZZ_SECONDS:-20}
-# Too slow under ASan for CI (full ResNet-50 training and evaluation on the toy data set, minutes each natively);
-# everything else, including every tiny-model and bad-input test, runs.
-EXCLUDE=${SAN_CTEST_EXCLUDE:-'Integration\.HazelnutResNet50|Parity|FullPipelineScoresWithinOnePercent'}
+# Left out: every test that trains or evaluates ResNet-50 on the toy data set (names with ResNet50, Parity,
+# FullPipelineScoresWithinOnePercent: over a minute each under ASan, the ensemble test alone over nine minutes)
+# and patchcore_external_package (it links an installed copy of the library with the system
+# compiler and no sanitizer runtime, which cannot work for an instrumented library). Every other test, including
+# every tiny-model and bad-input test, runs.
+EXCLUDE=${SAN_CTEST_EXCLUDE:-'ResNet50|Parity|FullPipelineScoresWithinOnePercent|patchcore_external_package'}
 
 configure() { # folder, extra flags, cmake args...
   local dir=$1 flags=$2
   shift 2
   CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" -DPATCHCORE_BUILD_PERF=OFF "$@" >/dev/null
+    -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" -DPATCHCORE_BUILD_PERF=OFF -DPATCHCORE_WITH_CUDA=OFF "$@" >/dev/null
 }
 
 stage() { echo "=== $* ($(( $(date +%s) - start )) s)"; }
@@ -63,7 +68,7 @@ if [ "${SAN_SKIP_TSAN:-0}" != 1 ]; then
   cmake --build "$tsan_dir" -j "$jobs" --target opencv_test_patchcore
   stage "TSan concurrency tests"
   TSAN_OPTIONS="suppressions=$root/scripts/tsan.supp:halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=0" \
-    "$tsan_dir/modules/patchcore/opencv_test_patchcore" --gtest_filter='Patchcore_Threading.*'
+    "$tsan_dir/modules/patchcore/opencv_test_patchcore" --gtest_filter='Patchcore_Threading.*:-*killed_save*'
 fi
 
 # ---- 3. Fuzz smoke --------------------------------------------------------------------------------------------

@@ -106,6 +106,16 @@ DetectorState readState(const FileNode& node)
     const FileNode bank = node["memory_bank"];
     if (!bank.empty())
     {
+        // cv::read() of a Mat allocates rows x cols as declared before it reads the data (found by fuzzing: a
+        // non-numeric 'cols' asked for 64 GB), so the declared shape is checked against the values first.
+        const FileNode declaredRows = bank["rows"], declaredCols = bank["cols"], data = bank["data"];
+        if (!bank.isMap() || !declaredRows.isInt() || !declaredCols.isInt() || !bank["dt"].isString() ||
+            static_cast<std::string>(bank["dt"]) != "f" || !data.isSeq())
+            badFile("memory_bank must be an opencv-matrix of 32-bit floats (dt: f)");
+        if (static_cast<int>(declaredRows) < 0 || static_cast<int>(declaredCols) < 0 ||
+            static_cast<double>(static_cast<int>(declaredRows)) * static_cast<int>(declaredCols) != static_cast<double>(data.size()))
+            badFile("memory_bank declares " + std::to_string(static_cast<int>(declaredRows)) + " x " +
+                    std::to_string(static_cast<int>(declaredCols)) + " values but holds " + std::to_string(data.size()));
         bank >> state.bank;
         const int rows = static_cast<int>(node["bank_rows"]), cols = static_cast<int>(node["bank_cols"]);
         if (state.bank.rows != rows || state.bank.cols != cols)

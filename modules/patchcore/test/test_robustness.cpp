@@ -1,6 +1,7 @@
 // Bad inputs of every kind, with the project's own tiny backbone (data/test_models), so these tests run anywhere:
-// odd images, broken or unsuitable models, damaged or edited saved files, a save killed half-way, and files of
-// earlier formats (data/compat) that must keep loading. doc/ROBUSTNESS.md lists what each test shows.
+// odd images, broken or unsuitable models, damaged or edited saved files, and files of earlier formats
+// (data/compat) that must keep loading. doc/ROBUSTNESS.md lists what each test shows; a save killed half-way is
+// in test_threading.cpp.
 #include "test_precomp.hpp"
 
 #include "serialization.hpp"
@@ -13,11 +14,7 @@
 #include <iterator>
 #include <limits>
 
-#ifdef __linux__
-#include <csignal>
-#include <sys/wait.h>
 #include <unistd.h>
-#endif
 
 namespace opencv_test {
 namespace {
@@ -101,14 +98,6 @@ void writeAll(const std::string& path, const std::vector<char>& bytes)
     std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-void expectSamePrediction(const Detector& a, const Detector& b, const cv::Mat& image)
-{
-    cv::Mat mapA, mapB;
-    EXPECT_EQ(a.predict(image, mapA), b.predict(image, mapB));
-    ASSERT_EQ(mapA.size(), mapB.size());
-    EXPECT_EQ(cv::norm(mapA, mapB, cv::NORM_INF), 0.0);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // The tiny model works end to end
 
@@ -131,8 +120,9 @@ TEST(Patchcore_Robustness, tiny_model_trains_predicts_saves_and_loads)
     for (const std::string name : {"d.pcb", "d.yml", "d.yml.gz", "d.json"})
     {
         det->save(dir + "/" + name);
-        auto loaded = Detector::load(dir + "/" + name);
-        expectSamePrediction(*det, *loaded, anomalous);
+        cv::Mat loadedMap;
+        EXPECT_EQ(Detector::load(dir + "/" + name)->predict(anomalous, loadedMap), bad) << name;
+        EXPECT_EQ(cv::norm(loadedMap, map, cv::NORM_INF), 0.0) << name;
     }
 }
 
@@ -397,6 +387,9 @@ TEST(Patchcore_Robustness, inconsistent_edits_of_yaml_files_are_refused)
         {"bank_rows: ", "bank_rows: 1", true},                           // bank size fields disagree
         {"model_sha256: ", "model_sha256: a", true},                     // checksum of another model
         {"      k: 1\n", "      :  1  k\n", true}, // FileStorage threw std::length_error here (found by fuzzing)
+        {"      k: 1\n", "      k: 3e12\n", true},  // beyond int: was an undefined conversion (fuzzing)
+        {"      cols: 32\n", "      cols: x\n", true}, // the bank's own shape: made cv::read() ask for 64 GB (fuzzing)
+        {"      cols: 32\n", "      cols: 33\n", true},
     };
     for (const Edit& e : edits)
     {
@@ -422,57 +415,6 @@ TEST(Patchcore_Robustness, inconsistent_edits_of_yaml_files_are_refused)
     }
 }
 
-#ifdef __linux__
-// A process killed (SIGKILL, power loss) while saving leaves the previous file loadable: the new file is written
-// under a temporary name and renamed only when complete. The child saves over and over; it is killed at staggered
-// moments, which land inside the write, the flush and the rename.
-TEST(Patchcore_Robustness, killed_save_leaves_previous_detector_loadable)
-{
-    Params p = tinyParams();
-    p.resizeSize = p.cropSize = 256; // 64 x 64 grid
-    p.pretrainEmbedDim = p.targetEmbedDim = 128;
-    p.coresetMethod = cv::patchcore::CORESET_NONE;
-    auto det = Detector::create(p);
-    std::vector<cv::Mat> train;
-    for (int i = 0; i < 4; ++i)
-        train.push_back(syntheticImage(cv::Size(256, 256), i));
-    det->train(train); // 16384 x 128 floats: an 8 MB bank
-    const std::string dir = tempDir();
-    for (const std::string name : {"big.pcb", "big.yml"})
-    {
-        const std::string path = dir + "/" + name;
-        det->save(path);
-        for (int round = 0; round < 4; ++round)
-        {
-            fflush(nullptr); // the child must not flush the parent's buffered output again
-            const pid_t child = ::fork();
-            ASSERT_GE(child, 0);
-            if (child == 0)
-            {
-                try
-                {
-                    for (;;)
-                        det->save(path);
-                }
-                catch (...)
-                {
-                }
-                ::_exit(2);
-            }
-            ::usleep(static_cast<useconds_t>(20000 + 45000 * round));
-            ::kill(child, SIGKILL);
-            int status = 0;
-            ASSERT_EQ(::waitpid(child, &status, 0), child);
-            ASSERT_TRUE(WIFSIGNALED(status)) << "the saving child ended on its own (status " << status << ")";
-            cv::Ptr<Detector> loaded;
-            ASSERT_NO_THROW(loaded = Detector::load(path)) << name << " round " << round;
-            EXPECT_EQ(cv::norm(loaded->getMemoryBank(), det->getMemoryBank(), cv::NORM_INF), 0.0) << name;
-        }
-        // Temporary files of killed saves may stay behind; they never replace the file and never block a save.
-        EXPECT_NO_THROW(det->save(path));
-    }
-}
-#endif
 
 // ---------------------------------------------------------------------------------------------------------------
 // Files written by earlier versions (data/compat) keep loading and predicting the same scores.

@@ -1,5 +1,6 @@
-// Concurrency: const calls on one trained detector from many threads give exactly the sequential results, and
-// independent detectors in parallel threads do not disturb each other. Uses the tiny backbone (data/test_models)
+// Concurrency and interruption: const calls on one trained detector from many threads give exactly the sequential
+// results, independent detectors in parallel threads do not disturb each other, and a process killed while saving
+// leaves the previous file loadable. Uses the tiny backbone (data/test_models)
 // so it runs anywhere and quickly enough for ThreadSanitizer (scripts/run_sanitizers.sh).
 #include "test_precomp.hpp"
 
@@ -8,6 +9,12 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+
+#ifdef __linux__
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 namespace opencv_test {
 namespace {
@@ -248,6 +255,58 @@ TEST(Patchcore_Threading, independent_detectors_in_parallel_threads)
         EXPECT_EQ(scores[t], refScore) << "thread " << t;
     }
 }
+
+#ifdef __linux__
+// A process killed (SIGKILL, power loss) while saving leaves the previous file loadable: the new file is written
+// under a temporary name and renamed only when complete. The child saves over and over; it is killed at staggered
+// moments, which land inside the write, the flush and the rename.
+TEST(Patchcore_Threading, killed_save_leaves_previous_detector_loadable)
+{
+    Params p = tinyParams();
+    p.resizeSize = p.cropSize = 256; // 64 x 64 grid
+    p.pretrainEmbedDim = p.targetEmbedDim = 128;
+    p.coresetMethod = cv::patchcore::CORESET_NONE;
+    auto det = Detector::create(p);
+    std::vector<cv::Mat> train;
+    for (int i = 0; i < 4; ++i)
+        train.push_back(texture(cv::Size(256, 256), i));
+    det->train(train); // 16384 x 128 floats: an 8 MB bank
+    const std::string dir = tempDir();
+    for (const std::string name : {"big.pcb", "big.yml"})
+    {
+        const std::string path = dir + "/" + name;
+        det->save(path);
+        for (int round = 0; round < 4; ++round)
+        {
+            fflush(nullptr); // the child must not flush the parent's buffered output again
+            const pid_t child = ::fork();
+            ASSERT_GE(child, 0);
+            if (child == 0)
+            {
+                try
+                {
+                    for (;;)
+                        det->save(path);
+                }
+                catch (...)
+                {
+                }
+                ::_exit(2);
+            }
+            ::usleep(static_cast<useconds_t>(20000 + 45000 * round));
+            ::kill(child, SIGKILL);
+            int status = 0;
+            ASSERT_EQ(::waitpid(child, &status, 0), child);
+            ASSERT_TRUE(WIFSIGNALED(status)) << "the saving child ended on its own (status " << status << ")";
+            cv::Ptr<Detector> loaded;
+            ASSERT_NO_THROW(loaded = Detector::load(path)) << name << " round " << round;
+            EXPECT_EQ(cv::norm(loaded->getMemoryBank(), det->getMemoryBank(), cv::NORM_INF), 0.0) << name;
+        }
+        // Temporary files of killed saves may stay behind; they never replace the file and never block a save.
+        EXPECT_NO_THROW(det->save(path));
+    }
+}
+#endif
 
 } // namespace
 } // namespace opencv_test

@@ -62,8 +62,8 @@ enum ComputeDevice
 enum SearchMethod
 {
     SEARCH_EXACT = 0,      //!< exact search (GEMM-based, re-ranked in double precision)
-    SEARCH_APPROXIMATE = 1 //!< KD-tree over the bank's 16 leading principal components; the 128 nearest there are
-                           //!< re-ranked exactly (for banks without subsampling; see doc/PERFORMANCE.md)
+    SEARCH_APPROXIMATE = 1 //!< KD-tree over the bank's 32 leading principal components; the 256 nearest there are
+                           //!< re-ranked exactly (slower than SEARCH_EXACT on CPUs measured; doc/PERFORMANCE.md)
 };
 
 /** @brief How an image becomes the backbone's input. */
