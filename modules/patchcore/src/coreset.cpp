@@ -219,6 +219,10 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
     std::vector<int> toScan;
     for (int it = 0; it < count; ++it)
     {
+        // No farthest point means every distance is NaN: non-finite vectors must not reach the selection.
+        if (next < 0)
+            CV_Error(Error::StsError, "patchcore: coreset selection met non-finite patch vectors; check the backbone "
+                                      "model and the training images");
         if (it > 0 && minSq[next] <= 0.f)
             break; // every point coincides with a selected one
         selected.push_back(next);

@@ -216,6 +216,12 @@ CropGeometry computeCropGeometry(Size input, int resizeSize, int cropSize)
         CV_Error(Error::StsBadSize, cv::format("patchcore: image %dx%d is too elongated to resize its shorter "
                                                "side to %d", input.width, input.height, resizeSize));
     const int newLong = static_cast<int>(longExact);
+    if (static_cast<double>(newLong) * resizeSize > kMaxWorkingPixels)
+        CV_Error(Error::StsBadSize, cv::format("patchcore: image %dx%d is too elongated: resizing its shorter side to %d "
+                                               "would make a %dx%d image; crop it first or use INPUT_RESIZE",
+                                               input.width, input.height, resizeSize,
+                                               input.width <= input.height ? resizeSize : newLong,
+                                               input.width <= input.height ? newLong : resizeSize));
     g.resized = input.width <= input.height ? Size(resizeSize, newLong) : Size(newLong, resizeSize);
     if (cropSize > g.resized.width || cropSize > g.resized.height)
         CV_Error(Error::StsBadArg, cv::format("patchcore: cropSize %d does not fit the resized image %dx%d; "
@@ -298,6 +304,9 @@ Mat toRGB(InputArray image)
     if (image.empty())
         CV_Error(Error::StsBadArg, "patchcore: the image is empty (was it loaded?)");
     Mat src = image.getMat();
+    if (src.dims > 2)
+        CV_Error(Error::StsBadArg, cv::format("patchcore: the image has %d dimensions; pass a 2-D image (rows x cols "
+                                              "with 1, 3 or 4 channels), not a blob", src.dims));
     const int depth = src.depth(), cn = src.channels();
     if (depth != CV_8U && depth != CV_16U && depth != CV_32F && depth != CV_64F)
         CV_Error(Error::StsUnsupportedFormat,

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define PATCHCORE_X86_KERNELS 1
 // GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves, which -Wuninitialized reports at
@@ -40,7 +41,10 @@ SimdLevel detectSimd()
     SimdLevel best = SIMD_GENERIC;
 #if PATCHCORE_X86_KERNELS
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+    // F16C through cpuid: clang 14's __builtin_cpu_supports does not know the "f16c" feature string.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c)
         best = SIMD_AVX2;
     if (best == SIMD_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
@@ -101,7 +105,7 @@ PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* 
     {
         __m512 bv[C];
         for (int c = 0; c < C; ++c)
-            bv[c] = load16<Half>(b + c * sb, bh + c * sb, k);
+            bv[c] = load16<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, k);
         for (int r = 0; r < R; ++r)
         {
             const __m512 av = _mm512_loadu_ps(a + r * sa + k);
@@ -114,7 +118,7 @@ PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* 
         {
             float s = hsum512(acc[r][c]);
             for (int t = k; t < dim; ++t)
-                s += a[r * sa + t] * scalarAt512<Half>(b + c * sb, bh + c * sb, t);
+                s += a[r * sa + t] * scalarAt512<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, t);
             out[r * so + c] = s;
         }
 }
@@ -141,7 +145,7 @@ PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, c
     {
         __m256 bv[C];
         for (int c = 0; c < C; ++c)
-            bv[c] = load8<Half>(b + c * sb, bh + c * sb, k);
+            bv[c] = load8<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, k);
         for (int r = 0; r < R; ++r)
         {
             const __m256 av = _mm256_loadu_ps(a + r * sa + k);
@@ -185,7 +189,7 @@ void dotTiles(const float* a, int rowsA, size_t sa, const float* b, const ushort
         for (int i = 0; i < rowsA; i += 4)
         {
             const int r = std::min(4, rowsA - i);
-            table.fn[r - 1][c - 1](a + i * sa, sa, b + j * sb, bh + j * sb, sb, dim, out + i * so + j, so);
+            table.fn[r - 1][c - 1](a + i * sa, sa, b ? b + j * sb : nullptr, bh ? bh + j * sb : nullptr, sb, dim, out + i * so + j, so);
         }
     }
 }

@@ -193,3 +193,30 @@ TEST(InputModes, DefectOutsideTheCentreCropIsFoundByWholeFrameModes)
 
 } // namespace
 } // namespace opencv_test
+
+namespace opencv_test {
+namespace {
+
+TEST(InputModes, BlobsAndExtremeAspectRatiosAreRefusedClearly)
+{
+    const int dims[3] = {3, 32, 32};
+    const cv::Mat blob(3, dims, CV_8U, cv::Scalar(1));
+    try
+    {
+        cv::patchcore::detail::toRGB(blob);
+        ADD_FAILURE() << "a 3-D blob was read as an image";
+    }
+    catch (const cv::Exception& e)
+    {
+        EXPECT_NE(e.err.find("dimensions"), std::string::npos) << e.err;
+    }
+    // 1 x 20000 at resize 256 would be 256 x 5,120,000 pixels before the crop.
+    EXPECT_THROW(computeGeometry(cv::Size(20000, 1), cv::patchcore::Params()), cv::Exception);
+    cv::patchcore::Params squash;
+    squash.inputMode = cv::patchcore::INPUT_RESIZE;
+    EXPECT_NO_THROW(computeGeometry(cv::Size(20000, 1), squash)) << "the whole-frame resize handles any aspect ratio";
+    EXPECT_NO_THROW(computeGeometry(cv::Size(4000, 300), cv::patchcore::Params()));
+}
+
+} // namespace
+} // namespace opencv_test
