@@ -16,3 +16,7 @@ echo "== benchmark smoke run"
 bash scripts/run_benchmarks.sh --smoke --build-dir "$build_dir" > "$build_dir/benchmark_smoke.log" 2>&1 ||
   { tail -40 "$build_dir/benchmark_smoke.log"; exit 1; }
 echo "benchmarks ran; output in $build_dir/benchmark_smoke.log"
+if [ "${SANITIZERS:-1}" != 0 ]; then
+  echo "== sanitizer jobs (ASan+UBSan suite, TSan concurrency tests, fuzz smoke; SANITIZERS=0 skips them)"
+  bash scripts/run_sanitizers.sh
+fi
