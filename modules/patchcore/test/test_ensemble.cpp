@@ -12,16 +12,9 @@ using cv::patchcore::Detector;
 using cv::patchcore::Ensemble;
 using cv::patchcore::Params;
 
-std::string projectData(const std::string& relative) { return std::string(PATCHCORE_TEST_DATA_DIR) + "/" + relative; }
-
 Params tinyParams(int seed)
 {
-    Params p;
-    p.modelPath = projectData("test_models/tiny_backbone.onnx");
-    p.layers = {"tap_a", "tap_b"};
-    p.resizeSize = p.cropSize = 64;
-    p.pretrainEmbedDim = p.targetEmbedDim = 32;
-    p.projectionDim = 16;
+    Params p = tinyModelParams();
     p.seed = seed;
     return p;
 }

@@ -29,6 +29,27 @@ bool dataExists(const std::string& relative)
     return ::stat(dataPath(relative).c_str(), &st) == 0;
 }
 
+std::string testDataPath(const std::string& relative)
+{
+#ifdef PATCHCORE_TEST_DATA_DIR
+    return std::string(PATCHCORE_TEST_DATA_DIR) + "/" + relative;
+#else
+    return "data/" + relative;
+#endif
+}
+
+cv::patchcore::Params tinyModelParams()
+{
+    cv::patchcore::Params p;
+    p.modelPath = testDataPath("test_models/tiny_backbone.onnx");
+    p.layers = {"tap_a", "tap_b"};
+    p.resizeSize = 64;
+    p.cropSize = 64;
+    p.pretrainEmbedDim = 32;
+    p.targetEmbedDim = 32;
+    return p;
+}
+
 std::string tempDir()
 {
     const char* base = std::getenv("TMPDIR");

@@ -19,6 +19,11 @@ std::string dataRoot();
 std::string dataPath(const std::string& relative);
 /** True if dataPath(relative) exists (file or folder). */
 bool dataExists(const std::string& relative);
+/** The project's own test files (data/ in the repository: tiny ONNX models, compatibility files). */
+std::string testDataPath(const std::string& relative);
+/** A detector on the project's tiny backbone (data/test_models/tiny_backbone.onnx): 64 x 64 crop, 16 x 16 grid
+ *  from tap_a (stride 4), 32-dimensional patches; runs anywhere, no ../shared needed. */
+cv::patchcore::Params tinyModelParams();
 /** A fresh empty folder under the system temp dir, unique per test process. */
 std::string tempDir();
 

@@ -22,25 +22,8 @@ namespace {
 using cv::patchcore::Detector;
 using cv::patchcore::Params;
 
-std::string testData(const std::string& relative)
-{
-    return std::string(PATCHCORE_TEST_DATA_DIR) + "/" + relative;
-}
 
 const std::string kTinyModel = "test_models/tiny_backbone.onnx";
-
-/** A detector on the tiny backbone: 64 x 64 crop, 16 x 16 grid from tap_a (stride 4), 32-dimensional patches. */
-Params tinyParams()
-{
-    Params p;
-    p.modelPath = testData(kTinyModel);
-    p.layers = {"tap_a", "tap_b"};
-    p.resizeSize = 64;
-    p.cropSize = 64;
-    p.pretrainEmbedDim = 32;
-    p.targetEmbedDim = 32;
-    return p;
-}
 
 /** Deterministic textured image from integer arithmetic only (identical on every platform); `anomaly` adds a
  *  bright square in the middle. */
@@ -67,7 +50,7 @@ std::vector<cv::Mat> goodImages(int n = 4)
 
 cv::Ptr<Detector> trainedTiny()
 {
-    auto det = Detector::create(tinyParams());
+    auto det = Detector::create(tinyModelParams());
     det->train(goodImages());
     return det;
 }
@@ -223,7 +206,7 @@ TEST(Patchcore_Robustness, huge_image_does_not_crash)
 // A training set that cannot fit Params::memoryBudgetMB fails with what it needs, and leaves the detector as it was.
 TEST(Patchcore_Robustness, training_beyond_memory_budget_fails_with_what_it_needs)
 {
-    Params p = tinyParams();
+    Params p = tinyModelParams();
     p.memoryBudgetMB = 0.01; // 4 images x 256 patches x 32 floats need about 0.13 MiB
     auto det = Detector::create(p);
     expectErrorContaining([&] { det->train(goodImages()); }, {"memoryBudgetMB", "MiB"});
@@ -239,8 +222,8 @@ TEST(Patchcore_Robustness, training_beyond_memory_budget_fails_with_what_it_need
 
 TEST(Patchcore_Robustness, tap_of_wrong_rank_gives_clear_error)
 {
-    Params p = tinyParams();
-    p.modelPath = testData("test_models/tiny_rank2.onnx");
+    Params p = tinyModelParams();
+    p.modelPath = testDataPath("test_models/tiny_rank2.onnx");
     p.layers = {"tap_a", "flat"};
     // The network loads; the rank is only known once it runs, so the first training call reports it.
     auto det = Detector::create(p);
@@ -253,8 +236,8 @@ TEST(Patchcore_Robustness, tap_of_wrong_rank_gives_clear_error)
 // A network whose weights overflow (here an infinite bias) would poison the coreset and every distance.
 TEST(Patchcore_Robustness, non_finite_backbone_output_is_refused)
 {
-    Params p = tinyParams();
-    p.modelPath = testData("test_models/tiny_nonfinite.onnx");
+    Params p = tinyModelParams();
+    p.modelPath = testDataPath("test_models/tiny_nonfinite.onnx");
     auto det = Detector::create(p);
     expectErrorContaining([&] { det->train(goodImages(2)); }, {"'tap_b'", "NaN, infinite or huge", "weights"});
     EXPECT_TRUE(det->empty());
@@ -262,11 +245,11 @@ TEST(Patchcore_Robustness, non_finite_backbone_output_is_refused)
 
 TEST(Patchcore_Robustness, missing_tap_and_broken_model_files)
 {
-    Params p = tinyParams();
+    Params p = tinyModelParams();
     p.layers = {"tap_a", "layer3"};
     expectErrorContaining([&] { Detector::create(p); }, {"'layer3'", "tap_a", "tap_b"});
-    p = tinyParams();
-    p.modelPath = testData("test_models/tiny_truncated.onnx");
+    p = tinyModelParams();
+    p.modelPath = testDataPath("test_models/tiny_truncated.onnx");
     expectErrorContaining([&] { Detector::create(p); }, {"tiny_truncated.onnx", "ONNX"});
     const std::string dir = tempDir();
     p.modelPath = dir + "/empty.onnx";
@@ -280,8 +263,8 @@ TEST(Patchcore_Robustness, missing_tap_and_broken_model_files)
 TEST(Patchcore_Robustness, changed_backbone_is_detected_by_checksum)
 {
     const std::string dir = tempDir();
-    std::vector<char> model = readAll(testData(kTinyModel));
-    Params p = tinyParams();
+    std::vector<char> model = readAll(testDataPath(kTinyModel));
+    Params p = tinyModelParams();
     p.modelPath = dir + "/tiny_backbone.onnx";
     writeAll(p.modelPath, model);
     auto det = Detector::create(p);
@@ -423,14 +406,14 @@ const char* const kCompatExpected = "compat/tiny_format1.expected.yml";
 
 TEST(Patchcore_Compat, format1_files_keep_loading_and_predicting)
 {
-    cv::FileStorage expected(testData(kCompatExpected), cv::FileStorage::READ);
-    ASSERT_TRUE(expected.isOpened()) << testData(kCompatExpected);
+    cv::FileStorage expected(testDataPath(kCompatExpected), cv::FileStorage::READ);
+    ASSERT_TRUE(expected.isOpened()) << testDataPath(kCompatExpected);
     const cv::Mat normal = syntheticImage(cv::Size(80, 64), 7), anomalous = syntheticImage(cv::Size(80, 64), 7, true);
     for (const std::string name : {"tiny_format1.pcb", "tiny_format1.yml"})
     {
         SCOPED_TRACE(name);
         // The YAML file references its backbone by the path it was trained with; the committed tiny model stands in.
-        auto det = Detector::load(testData("compat/" + name), testData(kTinyModel));
+        auto det = Detector::load(testDataPath("compat/" + name), testDataPath(kTinyModel));
         EXPECT_EQ(det->getMemoryBankSize(), static_cast<int>(expected["bank_rows"]));
         EXPECT_EQ(det->getFeatureGridSize(), cv::Size(16, 16));
         cv::Mat map;
@@ -449,30 +432,30 @@ TEST(Patchcore_Compat, format1_files_keep_loading_and_predicting)
 // Never overwrite a committed format-N file: when the format changes, add tiny_format<N+1>.* beside the old ones.
 TEST(Patchcore_Compat, DISABLED_write_compat_files_and_fuzz_seeds)
 {
-    Params p = tinyParams();
-    p.modelPath = testData(kTinyModel);
+    Params p = tinyModelParams();
+    p.modelPath = testDataPath(kTinyModel);
     auto det = Detector::create(p);
     det->train(goodImages());
-    det->save(testData("compat/tiny_format1.pcb"));
-    det->save(testData("compat/tiny_format1.yml"));
+    det->save(testDataPath("compat/tiny_format1.pcb"));
+    det->save(testDataPath("compat/tiny_format1.yml"));
     cv::Mat map;
     const double sNormal = det->predict(syntheticImage(cv::Size(80, 64), 7));
     const double sAnomalous = det->predict(syntheticImage(cv::Size(80, 64), 7, true), map);
-    cv::FileStorage out(testData(kCompatExpected), cv::FileStorage::WRITE);
+    cv::FileStorage out(testDataPath(kCompatExpected), cv::FileStorage::WRITE);
     out << "bank_rows" << det->getMemoryBankSize() << "score_normal" << sNormal << "score_anomalous" << sAnomalous
         << "map_sum_anomalous" << cv::sum(map)[0];
     out.release();
 
     // Fuzz seeds: small valid files and a few variants, so that the fuzzers start deep inside the formats.
-    const std::string corpus = testData("../modules/patchcore/fuzz/corpus");
-    Params small = tinyParams();
+    const std::string corpus = testDataPath("../modules/patchcore/fuzz/corpus");
+    Params small = tinyModelParams();
     small.resizeSize = small.cropSize = 16; // 4 x 4 grid
     small.pretrainEmbedDim = small.targetEmbedDim = 8;
     small.coresetRatio = 0.25;
     small.modelPath = "tiny_backbone.onnx"; // the fuzzers keep a copy beside their input
     const std::string cwd = cv::utils::fs::getcwd();
     const std::string scratch = tempDir();
-    writeAll(scratch + "/tiny_backbone.onnx", readAll(testData(kTinyModel)));
+    writeAll(scratch + "/tiny_backbone.onnx", readAll(testDataPath(kTinyModel)));
     ASSERT_EQ(::chdir(scratch.c_str()), 0);
     auto seedDet = Detector::create(small);
     seedDet->train(goodImages(2));
@@ -491,11 +474,11 @@ TEST(Patchcore_Compat, DISABLED_write_compat_files_and_fuzz_seeds)
     seedDet->save(corpus + "/yaml/valid.json");
     cv::FileStorage untrained(corpus + "/yaml/untrained.yml", cv::FileStorage::WRITE);
     untrained << "opencv_patchcore_Detector" << "{";
-    Detector::create(tinyParams())->write(untrained);
+    Detector::create(tinyModelParams())->write(untrained);
     untrained << "}";
     untrained.release();
     for (const std::string m : {"tiny_backbone.onnx", "tiny_rank2.onnx", "tiny_truncated.onnx", "tiny_nonfinite.onnx"})
-        writeAll(corpus + "/onnx/" + m, readAll(testData("test_models/" + m)));
+        writeAll(corpus + "/onnx/" + m, readAll(testDataPath("test_models/" + m)));
 }
 
 } // namespace

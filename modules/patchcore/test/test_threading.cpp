@@ -22,18 +22,6 @@ namespace {
 using cv::patchcore::Detector;
 using cv::patchcore::Params;
 
-Params tinyParams()
-{
-    Params p;
-    p.modelPath = std::string(PATCHCORE_TEST_DATA_DIR) + "/test_models/tiny_backbone.onnx";
-    p.layers = {"tap_a", "tap_b"};
-    p.resizeSize = 64;
-    p.cropSize = 64;
-    p.pretrainEmbedDim = 32;
-    p.targetEmbedDim = 32;
-    return p;
-}
-
 /** Deterministic texture; `anomaly` adds a bright square. Integer arithmetic only. */
 cv::Mat texture(cv::Size size, int seed, bool anomaly = false)
 {
@@ -84,7 +72,7 @@ bool bitIdentical(const cv::Mat& a, const cv::Mat& b)
 
 TEST(Patchcore_Threading, concurrent_predictions_equal_sequential_ones_bit_for_bit)
 {
-    auto det = Detector::create(tinyParams());
+    auto det = Detector::create(tinyModelParams());
     det->train(trainingImages());
     const std::vector<cv::Mat> images = probeImages();
     const Detector& shared = *det; // only const calls from here on
@@ -166,7 +154,7 @@ TEST(Patchcore_Threading, concurrent_predictions_equal_sequential_ones_bit_for_b
 // Other const calls (embedding, patch scores, save) concurrently with predictions on the same detector.
 TEST(Patchcore_Threading, mixed_const_calls_and_saves_run_concurrently)
 {
-    auto det = Detector::create(tinyParams());
+    auto det = Detector::create(tinyModelParams());
     det->train(trainingImages());
     const std::vector<cv::Mat> images = probeImages();
     const Detector& shared = *det;
@@ -222,7 +210,7 @@ TEST(Patchcore_Threading, mixed_const_calls_and_saves_run_concurrently)
 // Separate detectors trained in parallel threads match one trained alone: no hidden shared state.
 TEST(Patchcore_Threading, independent_detectors_in_parallel_threads)
 {
-    auto ref = Detector::create(tinyParams());
+    auto ref = Detector::create(tinyModelParams());
     ref->train(trainingImages());
     const cv::Mat probe = texture(cv::Size(90, 70), 3, true);
     const double refScore = ref->predict(probe);
@@ -237,7 +225,7 @@ TEST(Patchcore_Threading, independent_detectors_in_parallel_threads)
         pool.emplace_back([&, t] {
             try
             {
-                auto det = Detector::create(tinyParams());
+                auto det = Detector::create(tinyModelParams());
                 det->train(trainingImages());
                 sameBank[t] = bitIdentical(det->getMemoryBank(), refBank);
                 scores[t] = det->predict(probe);
@@ -262,7 +250,7 @@ TEST(Patchcore_Threading, independent_detectors_in_parallel_threads)
 // moments, which land inside the write, the flush and the rename.
 TEST(Patchcore_Threading, killed_save_leaves_previous_detector_loadable)
 {
-    Params p = tinyParams();
+    Params p = tinyModelParams();
     p.resizeSize = p.cropSize = 256; // 64 x 64 grid
     p.pretrainEmbedDim = p.targetEmbedDim = 128;
     p.coresetMethod = cv::patchcore::CORESET_NONE;
