@@ -1,5 +1,7 @@
 #include "perf_common.hpp"
 
+#include <map>
+
 #include <opencv2/core/utils/filesystem.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -234,6 +236,21 @@ void setFlopCounters(benchmark::State& state, double flopsPerIteration, double s
     const double gflops = flopsPerIteration * static_cast<double>(state.iterations()) / seconds * 1e-9;
     state.counters["GFLOP/s"] = gflops;
     state.counters["%peak"] = 100.0 * gflops / peakGflops();
+}
+
+void searchData(int bankRows, cv::Mat& bank, cv::Mat& queries)
+{
+    static std::map<int, std::pair<cv::Mat, cv::Mat>> cache;
+    if (!cache.count(bankRows))
+    {
+        cv::Mat b(bankRows, kSearchDim, CV_32F), q(kSearchQueries, kSearchDim, CV_32F);
+        cv::RNG rng(bankRows);
+        rng.fill(b, cv::RNG::UNIFORM, 0, 1);
+        rng.fill(q, cv::RNG::UNIFORM, 0, 1);
+        cache[bankRows] = std::make_pair(b, q);
+    }
+    bank = cache[bankRows].first;
+    queries = cache[bankRows].second;
 }
 
 } // namespace patchcore_perf

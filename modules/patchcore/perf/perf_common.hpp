@@ -35,6 +35,11 @@ cv::Mat trainingEmbeddings(const std::string& cacheName, const std::string& fold
 
 /** Peak single-precision GFLOP/s of this machine with all cores: measured with independent FMA chains in the widest
  *  vector unit the CPU has (AVX-512, else AVX2+FMA, else SSE). Measured once per process. */
+/** Search benchmark data, identical in every program that compares searches: kSearchQueries queries (one 28 x 28
+ *  image) and `bankRows` bank vectors of kSearchDim uniform values, seeded by the bank size, cached per size. */
+const int kSearchQueries = 784, kSearchDim = 1024;
+void searchData(int bankRows, cv::Mat& bank, cv::Mat& queries);
+
 double peakGflops();
 /** Name of the vector unit peakGflops() used. */
 std::string peakIsa();

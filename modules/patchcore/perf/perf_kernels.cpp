@@ -160,23 +160,8 @@ BENCHMARK_CAPTURE(BM_CoresetNaive, Large_magnetic_tile, MAGNETIC)->Unit(benchmar
 
 // ---- exact search: 784 queries (one 28 x 28 image) against banks of 2,195 (hazelnut's), 16,384 and 163,840 vectors.
 
-const int kQueries = 784, kDim = 1024;
+const int kQueries = kSearchQueries, kDim = kSearchDim;
 
-void searchData(int bankRows, cv::Mat& bank, cv::Mat& queries)
-{
-    // The same generator as the FAISS comparison program, so both measure identical data.
-    static std::map<int, std::pair<cv::Mat, cv::Mat>> cache;
-    if (!cache.count(bankRows))
-    {
-        cv::Mat b(bankRows, kDim, CV_32F), q(kQueries, kDim, CV_32F);
-        cv::RNG rng(bankRows);
-        rng.fill(b, cv::RNG::UNIFORM, 0, 1);
-        rng.fill(q, cv::RNG::UNIFORM, 0, 1);
-        cache[bankRows] = std::make_pair(b, q);
-    }
-    bank = cache[bankRows].first;
-    queries = cache[bankRows].second;
-}
 
 void runSearch(benchmark::State& state, bool fp16)
 {

@@ -17,23 +17,8 @@ namespace {
 
 using namespace patchcore_perf;
 typedef std::chrono::steady_clock Clock;
-const int kQueries = 784, kDim = 1024;
+const int kQueries = kSearchQueries, kDim = kSearchDim;
 
-// Same generator as perf_kernels.cpp's BM_Search.
-void searchData(int bankRows, cv::Mat& bank, cv::Mat& queries)
-{
-    static std::map<int, std::pair<cv::Mat, cv::Mat>> cache;
-    if (!cache.count(bankRows))
-    {
-        cv::Mat b(bankRows, kDim, CV_32F), q(kQueries, kDim, CV_32F);
-        cv::RNG rng(bankRows);
-        rng.fill(b, cv::RNG::UNIFORM, 0, 1);
-        rng.fill(q, cv::RNG::UNIFORM, 0, 1);
-        cache[bankRows] = std::make_pair(b, q);
-    }
-    bank = cache[bankRows].first;
-    queries = cache[bankRows].second;
-}
 
 void finish(benchmark::State& state, int n, double seconds)
 {
