@@ -119,8 +119,11 @@ void ensemble(const std::string& model, const std::vector<cv::Mat>& good, const 
     ens->addMember(b);
     ens->train(good);
     const double score = ens->predict(image); // mean of the members' normalised scores
+    cv::Mat defects;
+    double checked = 0;
+    const bool reject = ens->detect(image, checked, defects); // thresholds from the held-out images
     //! [ensemble]
-    std::cout << "ensemble score " << score << "\n";
+    std::cout << "ensemble score " << score << (reject ? ", rejected" : ", accepted") << "\n";
 }
 
 void evaluate(const std::vector<double>& scores, const std::vector<int>& labels)

@@ -2,6 +2,7 @@
 #include "detector_impl.hpp"
 #include "coreset_update.hpp"
 #include "preprocess.hpp"
+#include "quantile.hpp"
 
 #include <cmath>
 
@@ -9,36 +10,28 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
-namespace {
-
-/** The q-quantile of `values` (q in (0, 1)) as the smallest value with at least q of the values at or below it:
- *  a threshold that flags at most a (1 - q) fraction of these values as above it. Reorders `values`. */
-double upperQuantile(std::vector<float>& values, double q)
+void checkFalseAlarmRates(double imageFalseAlarmRate, double pixelFalseAlarmRate, const char* caller)
 {
-    CV_Assert(!values.empty());
-    const size_t n = values.size();
-    size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(n)));
-    rank = std::min(n, std::max<size_t>(rank, 1)) - 1;
-    std::nth_element(values.begin(), values.begin() + rank, values.end());
-    return values[rank];
+    if (!(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1) || !(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1))
+        CV_Error(Error::StsBadArg, std::string("patchcore: ") + caller + " needs false-alarm rates in (0, 1), got " +
+                                       std::to_string(imageFalseAlarmRate) + " and " +
+                                       std::to_string(pixelFalseAlarmRate));
 }
-
-} // namespace
 
 void DetectorImpl::calibrate(InputArrayOfArrays goodImagesArg, double imageFalseAlarmRate, double pixelFalseAlarmRate)
 {
     requireTrained("calibrate()");
-    if (!(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1) || !(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1))
-        CV_Error(Error::StsBadArg, "patchcore: calibrate() needs false-alarm rates in (0, 1)");
+    checkFalseAlarmRates(imageFalseAlarmRate, pixelFalseAlarmRate, "calibrate()");
     const std::vector<Mat> images = collectImages(goodImagesArg, "calibrate()");
-    std::vector<float> imageScores, pixels;
+    std::vector<double> imageScores;
+    std::vector<float> pixels;
     for (size_t begin = 0; begin < images.size(); begin += state_.params.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(state_.params.batchSize));
         for (const ImageResult& r : extract(images, begin, end))
         {
             const Scores s = score(r);
-            imageScores.push_back(static_cast<float>(s.image));
+            imageScores.push_back(s.image);
             const Mat map = workingMap(r, s);
             CV_Assert(map.isContinuous());
             pixels.insert(pixels.end(), map.ptr<float>(), map.ptr<float>() + map.total());

@@ -1,11 +1,14 @@
 // Ensemble of detectors: per-member normalisation from held-out good images, averaged scores and maps, one file.
 #include "precomp.hpp"
 #include "opencv2/patchcore/ensemble.hpp"
+#include "preprocess.hpp"
+#include "quantile.hpp"
 #include "serialization.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 
 namespace cv {
 namespace patchcore {
@@ -53,6 +56,11 @@ struct Normalization
     double mean = 0, stdev = 1;
 };
 
+const double kNoThreshold = std::numeric_limits<double>::quiet_NaN();
+// The rates train() calibrates at: those of Params' defaults for a single detector.
+const double kTrainImageFalseAlarmRate = 0.01;
+const double kTrainPixelFalseAlarmRate = 0.001;
+
 class EnsembleImpl CV_FINAL : public Ensemble
 {
 public:
@@ -70,10 +78,13 @@ public:
         members_.push_back(Detector::create(params));
     }
 
-    void adopt(std::vector<Ptr<Detector>> members, std::vector<Normalization> norms)
+    void adopt(std::vector<Ptr<Detector>> members, std::vector<Normalization> norms, double imageThreshold,
+               double pixelThreshold)
     {
         members_ = std::move(members);
         norms_ = std::move(norms);
+        imageThreshold_ = imageThreshold;
+        pixelThreshold_ = pixelThreshold;
     }
 
     void train(InputArrayOfArrays images) CV_OVERRIDE
@@ -92,22 +103,63 @@ public:
         for (int i = 0; i < n; ++i)
             ((i + 1) * held / n > i * held / n ? heldOut : fit).push_back(all[i]);
 
-        std::vector<Normalization> norms;
         try
         {
+            std::vector<Normalization> norms;
             for (const Ptr<Detector>& m : members_)
             {
                 m->train(fit);
                 norms.push_back(heldOutStatistics(*m, heldOut, norms.size()));
-                m->update(heldOut);
             }
+            norms_ = std::move(norms);
+            // The held-out images are still unseen by every member: the one moment they can set honest thresholds.
+            calibrateOn(heldOut, kTrainImageFalseAlarmRate, kTrainPixelFalseAlarmRate);
+            for (const Ptr<Detector>& m : members_)
+                m->update(heldOut);
         }
         catch (...)
         {
             clear(); // never leave some members trained and others not
             throw;
         }
-        norms_ = std::move(norms);
+    }
+
+    void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate, double pixelFalseAlarmRate) CV_OVERRIDE
+    {
+        requireTrained("calibrate");
+        checkFalseAlarmRates(imageFalseAlarmRate, pixelFalseAlarmRate, "Ensemble::calibrate()");
+        std::vector<Mat> images;
+        goodImages.getMatVector(images);
+        if (images.empty())
+            CV_Error(Error::StsBadArg, "patchcore: Ensemble::calibrate() needs at least one good image");
+        calibrateOn(images, imageFalseAlarmRate, pixelFalseAlarmRate);
+    }
+
+    double getImageThreshold() const CV_OVERRIDE { return imageThreshold_; }
+    double getPixelThreshold() const CV_OVERRIDE { return pixelThreshold_; }
+
+    void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE
+    {
+        if (!std::isfinite(imageThreshold) || !std::isfinite(pixelThreshold))
+            CV_Error(Error::StsBadArg, "patchcore: Ensemble::setThresholds() needs finite thresholds");
+        imageThreshold_ = imageThreshold;
+        pixelThreshold_ = pixelThreshold;
+    }
+
+    bool detect(InputArray image, double& score, OutputArray defectMask) const CV_OVERRIDE
+    {
+        requireTrained("detect");
+        if (std::isnan(imageThreshold_) || std::isnan(pixelThreshold_))
+            CV_Error(Error::StsError, "patchcore: Ensemble::detect() needs thresholds; call calibrate() with good "
+                                      "images or setThresholds()");
+        Mat map;
+        score = predict(image, defectMask.needed() ? _OutputArray(map) : _OutputArray(noArray()));
+        if (defectMask.needed())
+        {
+            Mat mask = map > pixelThreshold_;
+            mask.copyTo(defectMask);
+        }
+        return score > imageThreshold_;
     }
 
     double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE
@@ -160,6 +212,9 @@ public:
         fs << kEnsembleNode << "{";
         fs << "format_version" << static_cast<int>(kEnsembleFormatVersion);
         fs << "holdout_fraction" << holdout_;
+        // Absent when not calibrated: FileStorage has no portable spelling of NaN.
+        if (std::isfinite(imageThreshold_) && std::isfinite(pixelThreshold_))
+            fs << "image_threshold" << imageThreshold_ << "pixel_threshold" << pixelThreshold_;
         fs << "members" << "[";
         for (const Normalization& nm : norms_)
             fs << "{" << "mean" << nm.mean << "stdev" << nm.stdev << "}";
@@ -196,9 +251,45 @@ public:
         for (const Ptr<Detector>& m : members_)
             m->clear();
         norms_.clear();
+        imageThreshold_ = pixelThreshold_ = kNoThreshold;
     }
 
 private:
+    /** Thresholds at the given rates from the ensemble's scores and seen map pixels on good images. */
+    void calibrateOn(const std::vector<Mat>& goodImages, double imageFalseAlarmRate, double pixelFalseAlarmRate)
+    {
+        std::vector<double> scores;
+        std::vector<float> pixels;
+        for (const Mat& img : goodImages)
+        {
+            Mat map;
+            scores.push_back(predict(img, map));
+            const Mat seen = seenPixels(map.size());
+            for (int y = 0; y < map.rows; ++y)
+                for (int x = 0; x < map.cols; ++x)
+                    if (seen.at<uchar>(y, x))
+                        pixels.push_back(map.at<float>(y, x));
+        }
+        if (pixels.empty())
+            CV_Error(Error::StsError, "patchcore: no member sees any pixel of the calibration images");
+        imageThreshold_ = upperQuantile(scores, 1.0 - imageFalseAlarmRate);
+        pixelThreshold_ = upperQuantile(pixels, 1.0 - pixelFalseAlarmRate);
+    }
+
+    /** Pixels of an image of `size` that at least one member's backbone sees: all of them, except for members
+     *  in INPUT_CENTER_CROP mode, whose maps hold 0 (not a measurement) outside the crop. */
+    Mat seenPixels(Size size) const
+    {
+        Mat seen(size, CV_8U, Scalar(0));
+        for (const Ptr<Detector>& m : members_)
+        {
+            const CropGeometry g = computeGeometry(size, m->getParams());
+            const Mat inside = mapToInputFrame(Mat(g.crop.size(), CV_32F, Scalar(1)), g, 0.f);
+            seen |= inside > 0.5f;
+        }
+        return seen;
+    }
+
     Normalization heldOutStatistics(const Detector& member, const std::vector<Mat>& heldOut, size_t index) const
     {
         // Working frame: only pixels the backbone saw, so the zeros outside a centre crop do not bias the statistics.
@@ -240,6 +331,7 @@ private:
     double holdout_;
     std::vector<Ptr<Detector>> members_;
     std::vector<Normalization> norms_;
+    double imageThreshold_ = kNoThreshold, pixelThreshold_ = kNoThreshold;
 };
 
 [[noreturn]] void badEnsembleFile(const std::string& path, const std::string& what)
@@ -270,12 +362,19 @@ Ptr<Ensemble> Ensemble::load(const String& filename)
     }
     const std::vector<uchar>& headerBytes = sections["ensemble"];
     std::vector<Normalization> norms;
-    double holdout = 0;
+    double holdout = 0, imageThreshold = kNoThreshold, pixelThreshold = kNoThreshold;
     try
     {
         FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
         const FileNode root = fs[kEnsembleNode];
         holdout = static_cast<double>(root["holdout_fraction"]);
+        if (!root["image_threshold"].empty() || !root["pixel_threshold"].empty())
+        {
+            imageThreshold = static_cast<double>(root["image_threshold"]);
+            pixelThreshold = static_cast<double>(root["pixel_threshold"]);
+            if (!std::isfinite(imageThreshold) || !std::isfinite(pixelThreshold))
+                badEnsembleFile(filename, "its decision thresholds are not finite numbers");
+        }
         for (const FileNode& m : root["members"])
         {
             Normalization nm;
@@ -305,7 +404,7 @@ Ptr<Ensemble> Ensemble::load(const String& filename)
             badEnsembleFile(filename, "member " + std::to_string(i) + " is not trained");
     }
     Ptr<EnsembleImpl> ens = makePtr<EnsembleImpl>(holdout > 0 && holdout < 1 ? holdout : 0.2);
-    ens->adopt(std::move(members), std::move(norms));
+    ens->adopt(std::move(members), std::move(norms), imageThreshold, pixelThreshold);
     return ens;
 }
 

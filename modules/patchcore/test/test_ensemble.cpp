@@ -3,6 +3,8 @@
 #include "opencv2/patchcore/ensemble.hpp"
 #include "opencv2/patchcore/metrics.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 namespace opencv_test {
@@ -103,6 +105,101 @@ TEST(PatchCore_Ensemble, tinyMembersRoundTripAndAverage)
         EXPECT_EQ(ens->predict(texture(seed, seed == 31), a), again->predict(texture(seed, seed == 31), b));
         EXPECT_EQ(0, cv::norm(a, b, cv::NORM_INF));
     }
+}
+
+TEST(PatchCore_Ensemble, calibratedDecisions)
+{
+    auto ens = Ensemble::create(0.25);
+    ens->addMember(tinyParams(0));
+    Params second = tinyParams(1);
+    second.layers = {"tap_b"};
+    ens->addMember(second);
+    ens->train(goodTextures(8));
+    // train() calibrated on its two held-out images: the image threshold is the higher of their scores as the
+    // members saw them before update(), so it is finite and no larger than any defective score.
+    ASSERT_TRUE(std::isfinite(ens->getImageThreshold()));
+    ASSERT_TRUE(std::isfinite(ens->getPixelThreshold()));
+
+    // An explicit calibration on unseen good images: at most the requested fraction of them is flagged.
+    std::vector<cv::Mat> calibration;
+    for (int i = 40; i < 60; ++i)
+        calibration.push_back(texture(i, false));
+    const double rate = 0.1;
+    ens->calibrate(calibration, rate, 0.01);
+    int flagged = 0;
+    for (const cv::Mat& img : calibration)
+    {
+        double score = 0;
+        flagged += ens->detect(img, score) ? 1 : 0;
+        EXPECT_EQ(score > ens->getImageThreshold(), ens->predict(img) > ens->getImageThreshold());
+    }
+    EXPECT_LE(flagged, static_cast<int>(rate * calibration.size()));
+    EXPECT_GE(flagged, 0);
+
+    // A defect is flagged, and its mask marks pixels of the defect and is the thresholded map.
+    double score = 0;
+    cv::Mat mask, map;
+    const cv::Mat defective = texture(61, true);
+    EXPECT_TRUE(ens->detect(defective, score, mask));
+    ens->predict(defective, map);
+    ASSERT_EQ(CV_8U, mask.type());
+    ASSERT_EQ(defective.size(), mask.size());
+    EXPECT_EQ(0, cv::norm(mask, map > ens->getPixelThreshold(), cv::NORM_INF));
+    EXPECT_GT(cv::countNonZero(mask(cv::Rect(20, 20, 16, 16))), 0);
+
+    // Thresholds survive save/load.
+    const std::string file = tempDir() + "/calibrated.pce";
+    ens->save(file);
+    auto again = Ensemble::load(file);
+    EXPECT_EQ(ens->getImageThreshold(), again->getImageThreshold());
+    EXPECT_EQ(ens->getPixelThreshold(), again->getPixelThreshold());
+
+    ens->setThresholds(1e9, 1e9);
+    EXPECT_FALSE(ens->detect(defective, score, mask));
+    EXPECT_EQ(0, cv::countNonZero(mask));
+    EXPECT_THROW(ens->setThresholds(std::nan(""), 0), cv::Exception);
+    EXPECT_THROW(ens->calibrate(calibration, 0.0, 0.01), cv::Exception);
+    EXPECT_THROW(ens->calibrate(std::vector<cv::Mat>(), 0.01, 0.01), cv::Exception);
+    ens->clear();
+    EXPECT_TRUE(std::isnan(ens->getImageThreshold()));
+    EXPECT_THROW(ens->detect(defective, score), cv::Exception);
+}
+
+/** The pixel threshold comes from pixels a member saw: a centre-crop member's map holds 0 outside the crop, and
+ *  counting those zeros would pull the quantile down. */
+TEST(PatchCore_Ensemble, calibrationIgnoresPixelsOutsideTheCrop)
+{
+    Params crop = tinyParams(0);
+    crop.resizeSize = 80; // 80 px shorter side, 64 px centre crop: a 16 px unseen border on a 96 x 80 image
+    auto ens = Ensemble::create(0.25);
+    ens->addMember(crop);
+    std::vector<cv::Mat> good;
+    for (int i = 0; i < 8; ++i)
+    {
+        cv::Mat img;
+        cv::resize(texture(i, false), img, cv::Size(96, 80), 0, 0, cv::INTER_NEAREST);
+        good.push_back(img);
+    }
+    ens->train(good);
+    std::vector<cv::Mat> calibration(good.begin(), good.begin() + 4);
+    const double pixelRate = 0.05;
+    ens->calibrate(calibration, 0.5, pixelRate);
+    // Expected: the quantile over the pixels inside the crop only, computed here from the maps.
+    std::vector<float> inside;
+    for (const cv::Mat& img : calibration)
+    {
+        cv::Mat map;
+        ens->predict(img, map);
+        cv::Mat seen(map.size(), CV_8U, cv::Scalar(0));
+        seen(cv::Rect(16, 8, 64, 64)).setTo(255); // resize 96x80 -> 96x80 (shorter side 80), crop 64 at (16, 8)
+        for (int y = 0; y < map.rows; ++y)
+            for (int x = 0; x < map.cols; ++x)
+                if (seen.at<uchar>(y, x))
+                    inside.push_back(map.at<float>(y, x));
+    }
+    std::sort(inside.begin(), inside.end());
+    const size_t rank = static_cast<size_t>(std::ceil((1.0 - pixelRate) * inside.size())) - 1;
+    EXPECT_FLOAT_EQ(inside[rank], static_cast<float>(ens->getPixelThreshold()));
 }
 
 TEST(PatchCore_Ensemble, errorsSayWhatToDo)

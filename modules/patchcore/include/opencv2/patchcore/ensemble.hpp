@@ -26,6 +26,11 @@ statistics of good images it has not seen:
 - A member's normalised score is (score - mean) / stdev, and likewise every pixel of its map: "how many standard
   deviations of a good pixel above a typical good pixel". The ensemble's score and map are the means over members.
 
+Decisions: train() also calibrates an image and a pixel threshold on the ensemble's scores of the held-out images
+(scored by the members before those images join their banks), at false-alarm rates of 1 % (images) and 0.1 %
+(pixels), so detect() works right after training. With few held-out images the image threshold is simply their
+highest score; call calibrate() with more good images the members have not seen for a threshold the line can trust.
+
 Rank-based metrics of a single member are unchanged by the normalisation; it only sets how members are weighted.
 Members should share the input geometry (Params::inputMode, resizeSize, cropSize): the maps are averaged in the
 input image's frame, where pixels a member did not see hold that member's normalised value of a 0 map.
@@ -75,6 +80,27 @@ public:
     /** @brief Scores one image and returns every member's normalised score, in member order (what predict()
     averages). */
     CV_WRAP virtual double predictMembers(InputArray image, CV_OUT std::vector<double>& memberScores) const = 0;
+
+    /** @brief Sets the decision thresholds from good images the members have not seen: the image threshold flags a
+    fraction @p imageFalseAlarmRate of their ensemble scores, the pixel threshold a fraction @p pixelFalseAlarmRate of
+    the ensemble-map pixels that some member sees (the border a centre crop discards is left out). Both rates in
+    (0, 1); replaces the thresholds train() calibrated. */
+    CV_WRAP virtual void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate = 0.01,
+                                   double pixelFalseAlarmRate = 0.001) = 0;
+    /** @brief Image threshold on the ensemble score: detect() flags scores strictly above it (NaN before
+    calibration). */
+    CV_WRAP virtual double getImageThreshold() const = 0;
+    /** @brief Pixel threshold on the ensemble map: detect()'s mask marks pixels strictly above it (NaN before
+    calibration). */
+    CV_WRAP virtual double getPixelThreshold() const = 0;
+    /** @brief Sets both thresholds directly, in the units of predict()'s score and map (finite values). */
+    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
+    /** @brief Scores one image and decides: returns true when the ensemble score exceeds the image threshold.
+    @param image image as accepted by predict().
+    @param score the ensemble score (as predict() returns it).
+    @param defectMask optional CV_8U mask in @p image's size, 255 where the ensemble map exceeds the pixel
+    threshold. Throws when the ensemble has no thresholds (an ensemble saved before they existed: calibrate()). */
+    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const = 0;
 
     /** @brief Saves the whole ensemble into one binary file (members embedded as their own .pcb contents, with
     their normalisations); the extension is free, ".pce" is suggested. Written atomically. */
