@@ -24,11 +24,26 @@ struct Run
 {
     std::string category, id; // id: category, plus "_shots<N>" for a low-shot run
     int shots = 0;             // 0 = every training image
+    std::string mode;          // the input mode training used (INPUT_AUTO resolved), which sets the metrics' frame
     Evaluation ev;
     patchcore_eval::ReferenceComparison reference;
     bool hasReference = false;
     std::vector<size_t> falseNegatives, falsePositives; // test indices, worst first
 };
+
+/** "crop", "resize", "aspect" or "tiles x0.50": the mode a trained detector uses. */
+std::string modeName(const cv::patchcore::Params& p)
+{
+    const char* const names[] = {"crop", "resize", "aspect", "tiles", "auto"};
+    std::string name = p.inputMode >= 0 && p.inputMode <= 4 ? names[p.inputMode] : "?";
+    if (p.inputMode == cv::patchcore::INPUT_TILES)
+    {
+        std::ostringstream s;
+        s << " x" << std::fixed << std::setprecision(2) << p.tileScale;
+        name += s.str();
+    }
+    return name;
+}
 
 std::string fixed(double v, int digits = 3)
 {
@@ -161,6 +176,8 @@ void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, c
     for (const Run& r : runs)
     {
         md << "## " << r.id << "\n";
+        md << "- input mode `" << r.mode << "`; metrics in "
+           << (r.mode == "crop" ? "the centre-crop frame (as the reference)" : "the whole image's frame") << "\n";
         md << "- defective images without a usable mask (missing or empty file): " << r.ev.missingMasks << "\n";
         md << "- defective images with no defect pixel inside the crop: " << r.ev.masksOutOfCrop << "\n";
         md << "- F1-optimal image threshold " << jsonNumber(r.ev.f1.threshold) << ": F1 " << fixed(r.ev.f1.f1)
@@ -191,7 +208,7 @@ void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, con
         const Run& r = runs[i];
         js << "    {\"id\": " << jsonString(r.id) << ", \"category\": " << jsonString(r.category)
            << ", \"shots\": " << r.shots << ", \"train_images\": " << r.ev.trainImages
-           << ", \"bank\": " << r.ev.bankSize << ", \"test_images\": " << r.ev.scores.size()
+           << ", \"mode\": " << jsonString(r.mode) << ", \"bank\": " << r.ev.bankSize << ", \"test_images\": " << r.ev.scores.size()
            << ", \"image_auroc\": " << jsonNumber(r.ev.imageAUROC) << ", \"pixel_auroc\": "
            << jsonNumber(r.ev.pixelAUROC) << ", \"pro\": " << jsonNumber(r.ev.pro)
            << ", \"f1\": " << jsonNumber(r.ev.f1.f1) << ", \"f1_threshold\": " << jsonNumber(r.ev.f1.threshold)
@@ -290,6 +307,7 @@ int commandEval(int argc, const char* const* argv)
             cv::Ptr<cv::patchcore::Detector> det =
                 patchcore_eval::trainAndEvaluate(params, split, trainPaths, run.ev, false, progress);
             std::cerr << "\n";
+            run.mode = modeName(det->getParams());
             if (!referenceCsv.empty())
             {
                 run.reference = patchcore_eval::compareWithReference(
@@ -319,7 +337,7 @@ int commandEval(int argc, const char* const* argv)
     writeReport(runs, params, input, trainList, outDir);
     writeJson(runs, params, outDir);
 
-    std::cout << std::left << std::setw(28) << "run" << std::right << std::setw(7) << "train" << std::setw(8)
+    std::cout << std::left << std::setw(28) << "run" << std::setw(13) << "mode" << std::right << std::setw(7) << "train" << std::setw(8)
               << "bank" << std::setw(10) << "img AUROC" << std::setw(10) << "pix AUROC" << std::setw(8) << "PRO"
               << std::setw(8) << "F1" << std::setw(9) << "train s" << std::setw(8) << "s/img";
     if (!referenceCsv.empty())
@@ -327,7 +345,8 @@ int commandEval(int argc, const char* const* argv)
     std::cout << "\n";
     for (const Run& r : runs)
     {
-        std::cout << std::left << std::setw(28) << r.id << std::right << std::setw(7) << r.ev.trainImages
+        std::cout << std::left << std::setw(28) << r.id << std::setw(13) << r.mode << std::right << std::setw(7)
+                  << r.ev.trainImages
                   << std::setw(8) << r.ev.bankSize << std::setw(10) << fixed(r.ev.imageAUROC) << std::setw(10)
                   << fixed(r.ev.pixelAUROC) << std::setw(8) << fixed(r.ev.pro) << std::setw(8) << fixed(r.ev.f1.f1)
                   << std::setw(9) << fixed(r.ev.trainSeconds, 1) << std::setw(8) << fixed(r.ev.predictSeconds);

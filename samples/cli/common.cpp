@@ -22,8 +22,9 @@ const char* const kDetectorOptions =
     "{sigma    | 4     | Gaussian sigma of the anomaly map, in crop pixels }"
     "{seed     | 0     | seed of every random choice }"
     "{dims     | 1024  | pretrain and target embedding dimension }"
-    "{mode     | crop  | input mode: crop (reference centre crop), resize (whole frame squashed), aspect (whole frame, "
-    "aspect kept) or tiles }"
+    "{mode     | auto  | input mode: auto (the default: tiles when the images' shorter side exceeds 2 x --resize, "
+    "else aspect), crop (the reference's centre crop), resize (whole frame squashed), aspect (whole frame, aspect "
+    "kept) or tiles }"
     "{tile-scale   | 1    | tiles mode: image scale before tiling }"
     "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }";
 
@@ -85,13 +86,13 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.seed = parser.get<int>("seed");
     p.pretrainEmbedDim = p.targetEmbedDim = parser.get<int>("dims");
     const std::string mode = parser.get<std::string>("mode");
-    const char* const modes[] = {"crop", "resize", "aspect", "tiles"};
+    const char* const modes[] = {"crop", "resize", "aspect", "tiles", "auto"};
     p.inputMode = -1;
-    for (int m = 0; m < 4; ++m)
+    for (int m = 0; m < 5; ++m)
         if (mode == modes[m])
             p.inputMode = m; // same order as cv::patchcore::InputMode
     if (p.inputMode < 0)
-        CV_Error(cv::Error::StsBadArg, "--mode must be crop, resize, aspect or tiles, not '" + mode + "'");
+        CV_Error(cv::Error::StsBadArg, "--mode must be auto, crop, resize, aspect or tiles, not '" + mode + "'");
     p.tileScale = parser.get<double>("tile-scale");
     p.tileOverlap = parser.get<double>("tile-overlap");
     return p;

@@ -133,6 +133,8 @@ void DetectorImpl::adopt(DetectorState state)
     BankSearch search(state.params);
     if (!state.bank.empty())
         search.setBank(state.bank);
+    requestedInputMode_ = state.params.inputMode;
+    requestedTileScale_ = state.params.tileScale;
     state_ = std::move(state);
     backbone_ = backbone;
     search_ = search;
@@ -307,7 +309,30 @@ void DetectorImpl::commitBank(const Mat& bank, Size grid)
 void DetectorImpl::train(InputArrayOfArrays imagesArg)
 {
     const std::vector<Mat> images = collectImages(imagesArg, "train()");
+    // The resolved mode is what embedding reads from state_.params; a failure puts the caller's parameters back.
+    struct ParamsRollback
+    {
+        Params& target;
+        const Params saved;
+        bool armed = true;
+        ~ParamsRollback()
+        {
+            if (armed)
+                target = saved;
+        }
+    } rollback{state_.params, state_.params};
+    Params requested = state_.params;
+    requested.inputMode = requestedInputMode_;
+    requested.tileScale = requestedTileScale_;
+    std::vector<Size> sizes;
+    for (const Mat& img : images)
+        sizes.push_back(img.size());
+    state_.params = resolveInputMode(requested, sizes);
     const Params& p = state_.params;
+    if (requested.inputMode == INPUT_AUTO)
+        report("input", 1, 1, p.inputMode == INPUT_TILES
+                                  ? cv::format("input mode: tiles of the images scaled by %.3f", p.tileScale)
+                                  : std::string("input mode: whole frame, aspect ratio kept"));
     std::vector<Mat> fit = images, holdout;
     if (p.calibrationFraction > 0)
     {
@@ -365,6 +390,7 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
             throw;
         }
     }
+    rollback.armed = false;
     report("done", 1, 1, "memory bank: " + std::to_string(bank.rows) + " of " + std::to_string(collected) +
                              " patch vectors");
 }

@@ -133,6 +133,10 @@ private:
     BankSearch search_{Params()};
     ProgressCallback progress_;
     std::string loadFolder_;
+    // The input mode and tile scale as the caller set them: train() resolves INPUT_AUTO into state_.params from each
+    // new training set, so a retrained detector chooses again instead of inheriting the last choice.
+    int requestedInputMode_ = INPUT_AUTO;
+    double requestedTileScale_ = 1.0;
 };
 
 /** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows) and empty

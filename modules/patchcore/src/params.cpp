@@ -32,7 +32,7 @@ Params::Params()
       backend(dnn::DNN_BACKEND_OPENCV),
       target(dnn::DNN_TARGET_CPU),
       embedModel(true),
-      inputMode(INPUT_CENTER_CROP),
+      inputMode(INPUT_AUTO),
       tileScale(1.0),
       tileOverlap(0.25),
       coresetDevice(DEVICE_AUTO),
@@ -216,7 +216,7 @@ void Params::validate() const
     require(reweightNeighbours >= 1, "reweightNeighbours must be >= 1");
     require(std::isfinite(sigma) && sigma >= 0 && sigma <= 1000, "sigma must be in [0, 1000]");
     require(batchSize >= 1 && batchSize <= 1024, "batchSize must be in [1, 1024]");
-    require(inputMode >= INPUT_CENTER_CROP && inputMode <= INPUT_TILES, "inputMode must be a cv::patchcore::InputMode");
+    require(inputMode >= INPUT_CENTER_CROP && inputMode <= INPUT_AUTO, "inputMode must be a cv::patchcore::InputMode");
     require(std::isfinite(tileScale) && tileScale > 0 && tileScale <= 16, "tileScale must be in (0, 16]");
     require(std::isfinite(tileOverlap) && tileOverlap >= 0 && tileOverlap <= 0.9, "tileOverlap must be in [0, 0.9]");
     require(coresetDevice >= DEVICE_AUTO && coresetDevice <= DEVICE_CUDA,

@@ -1,6 +1,7 @@
 // Pre-processing: user image -> normalised backbone input, and the inverse geometry for anomaly maps.
 #include "preprocess.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 
@@ -243,8 +244,39 @@ std::vector<int> tileOffsets(int length, int window, double overlap)
     return offsets;
 }
 
-CropGeometry computeGeometry(Size input, const Params& params)
+Params resolveInputMode(const Params& params, const std::vector<Size>& imageSizes)
 {
+    if (params.inputMode != INPUT_AUTO)
+        return params;
+    CV_Assert(!imageSizes.empty());
+    std::vector<int> shorter;
+    for (const Size& s : imageSizes)
+        shorter.push_back(std::min(s.width, s.height));
+    std::nth_element(shorter.begin(), shorter.begin() + shorter.size() / 2, shorter.end());
+    const double median = shorter[shorter.size() / 2];
+    // Measured (doc/RESULTS.md): 1024 px textures lose their detail when squashed to 224 px but keep it in tiles at
+    // half resolution, as well as at native resolution for a third of the cost; small images gain nothing from
+    // tiles and pay up to 8x the time. A shorter side of twice the resize size is where downscaling starts to
+    // erase patches the backbone could still resolve.
+    const double tileSide = 2.0 * params.resizeSize;
+    Params p = params;
+    if (median > tileSide)
+    {
+        p.inputMode = INPUT_TILES;
+        p.tileScale = tileSide / median;
+    }
+    else
+    {
+        p.inputMode = INPUT_ASPECT;
+    }
+    return p;
+}
+
+CropGeometry computeGeometry(Size input, const Params& requested)
+{
+    if (requested.inputMode == INPUT_AUTO)
+        return computeGeometry(input, resolveInputMode(requested, {input}));
+    const Params& params = requested;
     if (params.inputMode == INPUT_CENTER_CROP)
     {
         CropGeometry g = computeCropGeometry(input, params.resizeSize, params.cropSize);

@@ -19,7 +19,11 @@ struct CropGeometry
     std::vector<Rect> windows;
 };
 
-/** Geometry of any InputMode (see Params::inputMode). Throws if the image is empty, the crop does not fit, or the
+/** `params` with INPUT_AUTO replaced by the whole-frame mode it stands for, given the sizes of the images it will
+ *  process (see InputMode::INPUT_AUTO); any other mode is returned unchanged. */
+Params resolveInputMode(const Params& params, const std::vector<Size>& imageSizes);
+
+/** Geometry of any InputMode (INPUT_AUTO is resolved for this one image) (see Params::inputMode). Throws if the image is empty, the crop does not fit, or the
  *  working frame would exceed a sane size (kMaxWorkingPixels). */
 CropGeometry computeGeometry(Size input, const Params& params);
 

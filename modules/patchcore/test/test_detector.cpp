@@ -29,7 +29,7 @@ std::vector<cv::Mat> readImages(const std::string& pattern, int limit = 1 << 30,
 // SqueezeNet taps make a small, fast detector for API tests.
 Params squeezeParams()
 {
-    Params p;
+    Params p = referenceParams();
     p.modelPath = dataPath(kSqueezeNet);
     p.layers = {"fire4", "fire8"};
     p.pretrainEmbedDim = 256;

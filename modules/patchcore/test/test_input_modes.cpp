@@ -220,3 +220,82 @@ TEST(InputModes, BlobsAndExtremeAspectRatiosAreRefusedClearly)
 
 } // namespace
 } // namespace opencv_test
+
+namespace opencv_test {
+namespace {
+
+TEST(InputModes, AutoPicksTilesForLargeImagesAndAspectOtherwise)
+{
+    using namespace cv::patchcore;
+    using namespace cv::patchcore::detail;
+    Params p; // default: INPUT_AUTO, resizeSize 256 -> tiles above a 512 px shorter side
+    ASSERT_EQ(INPUT_AUTO, p.inputMode);
+    const Params grid = resolveInputMode(p, {cv::Size(1024, 1024)});
+    EXPECT_EQ(INPUT_TILES, grid.inputMode);
+    EXPECT_DOUBLE_EQ(0.5, grid.tileScale);
+    EXPECT_EQ(INPUT_ASPECT, resolveInputMode(p, {cv::Size(512, 900)}).inputMode) << "512 is not above 2 x 256";
+    EXPECT_EQ(INPUT_TILES, resolveInputMode(p, {cv::Size(900, 513)}).inputMode);
+    // The median shorter side decides: one large image among small ones does not switch to tiles.
+    EXPECT_EQ(INPUT_ASPECT,
+              resolveInputMode(p, {cv::Size(300, 200), cv::Size(2000, 2000), cv::Size(250, 400)}).inputMode);
+    const Params mostlyLarge = resolveInputMode(p, {cv::Size(300, 200), cv::Size(2000, 2000), cv::Size(1280, 1024)});
+    EXPECT_EQ(INPUT_TILES, mostlyLarge.inputMode);
+    EXPECT_DOUBLE_EQ(512.0 / 1024.0, mostlyLarge.tileScale);
+    p.resizeSize = 128; // the threshold follows the resize size
+    EXPECT_EQ(INPUT_TILES, resolveInputMode(p, {cv::Size(300, 300)}).inputMode);
+    // An explicit mode is never changed.
+    p.inputMode = INPUT_CENTER_CROP;
+    EXPECT_EQ(INPUT_CENTER_CROP, resolveInputMode(p, {cv::Size(4000, 4000)}).inputMode);
+
+    // Geometry of an unresolved AUTO is that of the mode it resolves to for that image.
+    Params autoParams;
+    const CropGeometry a = computeGeometry(cv::Size(1024, 1024), autoParams);
+    const CropGeometry t = computeGeometry(cv::Size(1024, 1024), grid);
+    EXPECT_EQ(t.resized, a.resized);
+    EXPECT_EQ(t.windows, a.windows);
+    EXPECT_EQ(cv::Size(512, 512), a.resized);
+}
+
+TEST(InputModes, TrainResolvesAutoAndChoosesAgainWhenRetrained)
+{
+    using namespace cv::patchcore;
+    Params p = tinyModelParams(); // resizeSize 64: tiles above a 128 px shorter side
+    p.inputMode = INPUT_AUTO;
+    cv::RNG rng(3);
+    auto images = [&](cv::Size size, int n) {
+        std::vector<cv::Mat> out;
+        for (int i = 0; i < n; ++i)
+        {
+            cv::Mat img(size, CV_8UC3);
+            rng.fill(img, cv::RNG::UNIFORM, 60, 200);
+            out.push_back(img);
+        }
+        return out;
+    };
+    auto det = Detector::create(p);
+    det->train(images(cv::Size(96, 64), 3));
+    EXPECT_EQ(INPUT_ASPECT, det->getParams().inputMode);
+
+    det->clear();
+    det->train(images(cv::Size(320, 256), 3));
+    EXPECT_EQ(INPUT_TILES, det->getParams().inputMode);
+    EXPECT_DOUBLE_EQ(128.0 / 256.0, det->getParams().tileScale);
+    cv::Mat map;
+    det->predict(images(cv::Size(320, 256), 1)[0], map);
+    EXPECT_EQ(cv::Size(320, 256), map.size());
+
+    // The choice is saved: a loaded detector works in the mode it was trained in.
+    const std::string file = tempDir() + "/auto.pcb";
+    det->save(file);
+    EXPECT_EQ(INPUT_TILES, Detector::load(file)->getParams().inputMode);
+
+    // A training that fails (cancelled here) leaves the caller's parameters as they were.
+    auto fresh = Detector::create(p);
+    fresh->setProgressCallback([](const Progress& pr) { return std::string(pr.stage) != "backbone"; });
+    EXPECT_THROW(fresh->train(images(cv::Size(320, 256), 2)), cv::Exception);
+    EXPECT_EQ(INPUT_AUTO, fresh->getParams().inputMode);
+    EXPECT_TRUE(fresh->empty());
+}
+
+} // namespace
+} // namespace opencv_test

@@ -38,6 +38,13 @@ std::string testDataPath(const std::string& relative)
 #endif
 }
 
+cv::patchcore::Params referenceParams()
+{
+    cv::patchcore::Params p;
+    p.inputMode = cv::patchcore::INPUT_CENTER_CROP;
+    return p;
+}
+
 cv::patchcore::Params tinyModelParams()
 {
     cv::patchcore::Params p;
@@ -47,6 +54,8 @@ cv::patchcore::Params tinyModelParams()
     p.cropSize = 64;
     p.pretrainEmbedDim = 32;
     p.targetEmbedDim = 32;
+    // The geometry these tests were written for (a 64 px centre crop); InputModes tests cover INPUT_AUTO.
+    p.inputMode = cv::patchcore::INPUT_CENTER_CROP;
     return p;
 }
 

@@ -44,7 +44,7 @@ const double kExcessTolerance = 0.015;
 
 Params paramsFor(const ParityCase& c)
 {
-    Params p;
+    Params p = referenceParams();
     p.modelPath = dataPath("models/resnet50v2_to_layer3.onnx");
     if (std::string(c.taps) == "ACT")
         p.layers = {"layer2_act", "layer3_act"};

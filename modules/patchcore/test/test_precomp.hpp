@@ -24,6 +24,9 @@ std::string testDataPath(const std::string& relative);
 /** A detector on the project's tiny backbone (data/test_models/tiny_backbone.onnx): 64 x 64 crop, 16 x 16 grid
  *  from tap_a (stride 4), 32-dimensional patches; runs anywhere, no ../shared needed. */
 cv::patchcore::Params tinyModelParams();
+/** Default parameters with the reference's centre crop (INPUT_CENTER_CROP) instead of the INPUT_AUTO default: for
+ *  tests of the reference pipeline and of crop geometry. */
+cv::patchcore::Params referenceParams();
 /** A fresh empty folder under the system temp dir, unique per test process. */
 std::string tempDir();
 

@@ -325,7 +325,7 @@ TEST(Patchcore_Preprocess, resizeImage_dispatch)
 
 TEST(Patchcore_Preprocess, preprocess_normalises_in_rgb_order)
 {
-    Params p;
+    Params p = referenceParams();
     Mat blue(300, 400, CV_8UC3, Scalar(255, 0, 0)); // BGR: pure blue
     CropGeometry g;
     Mat out = preprocessImage(blue, p, &g);
@@ -348,14 +348,14 @@ TEST(Patchcore_Preprocess, preprocess_normalises_in_rgb_order)
         EXPECT_LE(cv::norm(out, Mat(out.size(), CV_32FC3, expected), NORM_INF), 1e-5) << "method " << m;
     }
 
-    p = Params();
+    p = referenceParams();
     p.stdev = Scalar(0.2, 0.0, 0.2);
     EXPECT_THROW(preprocessImage(grey, p), cv::Exception);
 }
 
 TEST(Patchcore_Preprocess, preprocess_accepts_16bit_4channel_and_grey)
 {
-    Params p;
+    Params p = referenceParams();
     const Mat img8 = patternImage(Size(300, 260));
     Mat img16;
     img8.convertTo(img16, CV_16U, 257.0);
@@ -395,7 +395,7 @@ TEST(Patchcore_Preprocess, preprocess_accepts_16bit_4channel_and_grey)
 
 TEST(Patchcore_Preprocess, preprocess_rejects_bad_input)
 {
-    Params p;
+    Params p = referenceParams();
     EXPECT_THROW(preprocessImage(Mat(), p), cv::Exception);
     EXPECT_THROW(preprocessImage(Mat(300, 300, CV_8SC3, Scalar::all(1)), p), cv::Exception);
     EXPECT_THROW(preprocessImage(Mat(300, 300, CV_8UC2, Scalar::all(1)), p), cv::Exception);
@@ -503,7 +503,7 @@ TEST(Patchcore_Preprocess, fidelity_to_reference_pipeline)
         const char* methodNames[3] = {"PIL_BILINEAR", "AREA", "LINEAR"};
         for (int m = RESIZE_PIL_BILINEAR; m <= RESIZE_LINEAR; ++m)
         {
-            Params p;
+            Params p = referenceParams();
             p.resizeMethod = m;
             const Mat out = preprocessImage(img, p);
             const double maxDiff = cv::norm(out, ref, NORM_INF);

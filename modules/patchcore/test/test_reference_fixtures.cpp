@@ -91,7 +91,7 @@ TEST_P(ReferenceFixture, PreprocessingReproducesReferenceInput)
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/" + f.image);
     const cv::Mat img = cv::imread(dataPath("datasets/hazelnut_toy/" + f.image), cv::IMREAD_COLOR);
     ASSERT_FALSE(img.empty());
-    const cv::Mat input = preprocessImage(img, cv::patchcore::Params());
+    const cv::Mat input = preprocessImage(img, referenceParams());
     // One 8-bit level after normalisation: only a different JPEG decoder could cause that much.
     EXPECT_LE(cv::norm(input, f.input, cv::NORM_INF), 1.0 / 255 / 0.224 + 1e-6);
 }
@@ -110,7 +110,7 @@ TEST_P(ReferenceFixture, FullPipelineScoresWithinOnePercent)
     for (const auto& file : files)
         train.push_back(cv::imread(file, cv::IMREAD_COLOR));
 
-    cv::patchcore::Params p;
+    cv::patchcore::Params p = referenceParams();
     p.modelPath = dataPath("models/resnet50v2_to_layer3.onnx");
     p.layers = tapsOf(std::get<1>(GetParam()));
     p.coresetMethod = cv::patchcore::CORESET_NONE;

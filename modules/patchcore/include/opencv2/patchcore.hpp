@@ -72,7 +72,12 @@ enum InputMode
     INPUT_CENTER_CROP = 0, //!< shorter side to resizeSize, centre crop cropSize (the reference; the border is not seen)
     INPUT_RESIZE = 1,      //!< the whole frame resized to cropSize x cropSize (aspect ratio not kept)
     INPUT_ASPECT = 2,      //!< the whole frame, shorter side to cropSize, aspect ratio kept (feature grid follows it)
-    INPUT_TILES = 3        //!< overlapping cropSize tiles of the image scaled by tileScale; one bank, maps stitched
+    INPUT_TILES = 3,       //!< overlapping cropSize tiles of the image scaled by tileScale; one bank, maps stitched
+    //! the default: train() picks a whole-frame mode from the training images' median shorter side S. When S is
+    //! more than 2 x resizeSize (512 px by default), INPUT_TILES with tileScale = 2 x resizeSize / S, so that fine
+    //! texture and small defects survive; otherwise INPUT_ASPECT. The choice is stored: getParams() reports it after
+    //! training, and saved files hold it (doc/RESULTS.md, "Whole-frame inspection", has the measurements behind it).
+    INPUT_AUTO = 4
 };
 
 /** @brief Coordinate frame of an anomaly map. */
@@ -141,9 +146,10 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW int target;
     /** @brief Store the ONNX bytes inside saved files so that they load without the model file (default true). */
     CV_PROP_RW bool embedModel;
-    /** @brief How images become backbone input, an InputMode (default INPUT_CENTER_CROP, as the reference). */
+    /** @brief How images become backbone input, an InputMode (default INPUT_AUTO: a whole-frame mode chosen from the
+    training images; INPUT_CENTER_CROP reproduces the reference). */
     CV_PROP_RW int inputMode;
-    /** @brief INPUT_TILES: image scale before tiling (default 1 = native resolution). */
+    /** @brief INPUT_TILES: image scale before tiling (default 1 = native resolution; INPUT_AUTO sets its own). */
     CV_PROP_RW double tileScale;
     /** @brief INPUT_TILES: overlap of neighbouring tiles as a fraction of cropSize, in [0, 0.9] (default 0.25). */
     CV_PROP_RW double tileOverlap;
