@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Input modes (doc/RESULTS.md, "Whole-frame inspection"): the reference's centre crop against the whole-frame modes on
 # magnetic_tile and mvtec_grid, with training/predict time and peak memory. Prints a Markdown table on stdout.
-#   scripts/results_modes.sh [mt300|mt752|grid ...]   (default: all three groups)
+#   scripts/results_modes.sh [mt300|mt752|grid|auto ...]   (default: mt300, grid, mt752)
+# `auto` runs the default mode (INPUT_AUTO) on all three data sets, e.g. RATIO=0.1 for the 10 % comparison with the
+# reference's centre-crop figures.
 # A run whose results.json exists under $OUT is not repeated. Environment as scripts/results.sh:
 # PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), OUT (out/results), RATIO (coreset, 0.01).
 set -euo pipefail
@@ -39,7 +41,11 @@ for g in "${groups[@]}"; do
         for m in crop resize; do run grid_$m mvtec_grid --mode=$m; done
         run grid_tiles_half mvtec_grid --mode=tiles --tile-scale=0.5
         run grid_tiles_native mvtec_grid --mode=tiles --tile-scale=1 ;;
-    *) echo "unknown group $g (mt300, mt752, grid)" >&2; exit 2 ;;
+    auto)
+        run hazelnut_auto hazelnut_toy --mode=auto
+        run grid_auto mvtec_grid --mode=auto
+        run mt300_auto magnetic_tile --train-list="$DATA/reference/magnetic_tile_train300.txt" --mode=auto ;;
+    *) echo "unknown group $g (mt300, mt752, grid, auto)" >&2; exit 2 ;;
     esac
 done
 

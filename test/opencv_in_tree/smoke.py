@@ -29,7 +29,7 @@ params.cropSize = 64
 params.pretrainEmbedDim = 32
 params.targetEmbedDim = 32
 params.coresetRatio = 0.5
-assert params.layers == ["tap_a", "tap_b"], params.layers
+assert list(params.layers) == ["tap_a", "tap_b"], params.layers
 
 rng = np.random.default_rng(0)
 good = [image(rng) for _ in range(8)]

@@ -167,6 +167,38 @@ TEST(Patchcore_Robustness, tiny_images_work_and_keep_their_size)
     EXPECT_THROW(det->predict(cv::Mat(0, 5, CV_8UC3)), cv::Exception);
 }
 
+// The same bad and odd inputs under the default input mode (INPUT_AUTO), in both modes it resolves to: the
+// aspect-kept whole frame (small training images) and tiles (large ones).
+TEST(Patchcore_Robustness, default_input_mode_handles_odd_sizes_and_bad_images)
+{
+    for (const cv::Size trainSize : {cv::Size(64, 64), cv::Size(320, 256)})
+    {
+        cv::patchcore::Params p = tinyModelParams();
+        p.inputMode = cv::patchcore::INPUT_AUTO;
+        auto det = Detector::create(p);
+        std::vector<cv::Mat> train;
+        for (const cv::Mat& img : goodImages(3))
+        {
+            cv::Mat resized;
+            cv::resize(img, resized, trainSize);
+            train.push_back(resized);
+        }
+        det->train(train);
+        SCOPED_TRACE("trained in mode " + std::to_string(det->getParams().inputMode));
+        for (const cv::Size size : {cv::Size(1, 1), cv::Size(5, 2), cv::Size(63, 17), cv::Size(900, 300)})
+        {
+            cv::Mat img(size, CV_8UC3, cv::Scalar(90, 40, 200)), map;
+            EXPECT_TRUE(std::isfinite(det->predict(img, map))) << size;
+            EXPECT_EQ(map.size(), size);
+        }
+        cv::Mat nan(64, 64, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5));
+        nan.at<cv::Vec3f>(3, 3)[0] = std::numeric_limits<float>::quiet_NaN();
+        expectErrorContaining([&] { det->predict(nan); }, {"NaN or infinite"});
+        expectErrorContaining([&] { det->predict(cv::Mat(32, 32, CV_8UC2, cv::Scalar(1))); }, {"2 channels"});
+        EXPECT_THROW(det->predict(cv::Mat()), cv::Exception);
+    }
+}
+
 // 20000 x 20000 pixels (400 MB grey, 1.2 GB after conversion to RGB inside pre-processing): must work or fail with
 // a cv::Exception, never crash. Skipped where the machine cannot even hold the input.
 TEST(Patchcore_Robustness, huge_image_does_not_crash)
