@@ -26,7 +26,8 @@ const char* const kDetectorOptions =
     "else aspect), crop (the reference's centre crop), resize (whole frame squashed), aspect (whole frame, aspect "
     "kept) or tiles }"
     "{tile-scale   | 1    | tiles mode: image scale before tiling }"
-    "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }";
+    "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }"
+    "{budget   | 0     | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }";
 
 std::string dataRoot()
 {
@@ -95,6 +96,7 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
         CV_Error(cv::Error::StsBadArg, "--mode must be auto, crop, resize, aspect or tiles, not '" + mode + "'");
     p.tileScale = parser.get<double>("tile-scale");
     p.tileOverlap = parser.get<double>("tile-overlap");
+    p.memoryBudgetMB = parser.get<double>("budget");
     return p;
 }
 
