@@ -1,9 +1,7 @@
 #include "detector_impl.hpp"
 #include "anomaly_map.hpp"
-#include "coreset.hpp"
 #include "cuda_dispatch.hpp"
 #include "embedding.hpp"
-#include "patch_store.hpp"
 #include "serialization.hpp"
 #include "stitching.hpp"
 
@@ -29,17 +27,6 @@ Ptr<Detector> Detector::create(const Params& params)
 namespace detail {
 
 namespace {
-
-/** The coreset of the vectors in `store`, chosen as selectCoreset() would choose it from the full vectors. */
-std::vector<int> selectFromStore(const PatchStore& store, const Params& p, const StepCallback& onStep)
-{
-    if (p.coresetMethod != CORESET_GREEDY)
-        return selectWithoutVectors(store.rows(), p);
-    const bool gpu = useCuda(p.coresetDevice, "coreset");
-    if (store.projected().empty())
-        return gpu ? selectCoresetCuda(store.all(), p, onStep) : selectCoreset(store.all(), p, onStep);
-    return selectCoresetProjected(store.projected(), p, onStep, gpu ? GreedyKernel(greedyCoresetCuda) : GreedyKernel());
-}
 
 /** Settings that Params accepts but this build cannot honour yet fail loudly instead of being ignored. */
 void checkSupported(const Params& p)
@@ -266,133 +253,6 @@ Mat DetectorImpl::embedAll(const std::vector<Mat>& images, Size* grid) const
             collector.append(w.embedding);
     });
     return collector.rows();
-}
-
-bool DetectorImpl::needsSpill(double rows) const
-{
-    const Params& p = state_.params;
-    if (p.memoryBudgetMB <= 0)
-        return false;
-    const double budget = p.memoryBudgetMB * 1024 * 1024;
-    const bool greedy = p.coresetMethod == CORESET_GREEDY;
-    const bool project = greedy && p.projectionDim > 0 && p.projectionDim < p.targetEmbedDim;
-    const double bankRows = p.coresetMethod == CORESET_NONE ? rows : coresetSize(static_cast<int>(std::min(rows, 2e9)),
-                                                                                  p.coresetRatio);
-    const TrainingMemory need = estimateTrainingMemory(rows, p.targetEmbedDim, project ? p.projectionDim : 0, bankRows);
-    if (need.inMemory <= budget)
-        return false;
-    const bool canSpill = project || p.coresetMethod == CORESET_RANDOM;
-    if (canSpill && need.spilled <= budget)
-        return true;
-    const double mib = 1024.0 * 1024.0;
-    CV_Error(Error::StsNoMem,
-             cv::format("patchcore: training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
-                        "memoryBudgetMB = %.0f; raise the budget, train on fewer images, or lower coresetRatio%s",
-                        (canSpill ? need.spilled : need.inMemory) / mib, rows,
-                        canSpill ? ", full vectors kept on disk" : "", p.memoryBudgetMB,
-                        canSpill ? "" : " (greedy selection with a projection keeps the full vectors on disk)"));
-}
-
-void DetectorImpl::commitBank(const Mat& bank, Size grid)
-{
-    if (state_.params.k > bank.rows)
-        CV_Error(Error::StsBadArg, "patchcore: k = " + std::to_string(state_.params.k) +
-                                       " exceeds the memory bank size (" + std::to_string(bank.rows) +
-                                       "); lower k or keep more of the coreset");
-    BankSearch search(state_.params);
-    search.setBank(bank);
-    state_.bank = bank;
-    state_.grid = grid;
-    search_ = search;
-}
-
-void DetectorImpl::train(InputArrayOfArrays imagesArg)
-{
-    const std::vector<Mat> images = collectImages(imagesArg, "train()");
-    // The resolved mode is what embedding reads from state_.params; a failure puts the caller's parameters back.
-    struct ParamsRollback
-    {
-        Params& target;
-        const Params saved;
-        bool armed = true;
-        ~ParamsRollback()
-        {
-            if (armed)
-                target = saved;
-        }
-    } rollback{state_.params, state_.params};
-    Params requested = state_.params;
-    requested.inputMode = requestedInputMode_;
-    requested.tileScale = requestedTileScale_;
-    std::vector<Size> sizes;
-    for (const Mat& img : images)
-        sizes.push_back(img.size());
-    state_.params = resolveInputMode(requested, sizes);
-    const Params& p = state_.params;
-    if (requested.inputMode == INPUT_AUTO)
-        report("input", 1, 1, p.inputMode == INPUT_TILES
-                                  ? cv::format("input mode: tiles of the images scaled by %.3f", p.tileScale)
-                                  : std::string("input mode: whole frame, aspect ratio kept"));
-    std::vector<Mat> fit = images, holdout;
-    if (p.calibrationFraction > 0)
-    {
-        const int n = static_cast<int>(images.size());
-        const int held = std::max(1, static_cast<int>(std::lround(n * p.calibrationFraction)));
-        if (held >= n)
-            CV_Error(Error::StsBadArg, "patchcore: calibrationFraction " + std::to_string(p.calibrationFraction) +
-                                           " leaves no image of " + std::to_string(n) + " to train on; give more "
-                                           "images or a smaller fraction");
-        const std::vector<int> order = randomIndices(n, n, static_cast<uint64>(p.seed) + 2);
-        fit.clear();
-        for (int i = 0; i < n; ++i)
-            (i < held ? holdout : fit).push_back(images[order[i]]);
-    }
-
-    // Greedy selection reads only the projected vectors: project while embedding, so that the full vectors can be
-    // spilled to disk when the memory budget asks for it.
-    const bool greedy = p.coresetMethod == CORESET_GREEDY;
-    const bool project = greedy && p.projectionDim > 0 && p.projectionDim < p.targetEmbedDim;
-    const Mat projection = project ? randomProjection(p.targetEmbedDim, p.projectionDim, static_cast<uint64>(p.seed))
-                                   : Mat();
-    std::unique_ptr<PatchStore> store;
-    Size grid;
-    embedInto(fit, [&](const ImageResult& r) {
-        if (!store)
-        {
-            grid = r.windows[0].grid;
-            const double rows = static_cast<double>(r.windows.size()) * grid.area() * fit.size();
-            store.reset(new PatchStore(p.targetEmbedDim, projection, needsSpill(rows)));
-        }
-        for (const WindowResult& w : r.windows)
-            store->append(w.embedding);
-    });
-    const std::vector<int> selected =
-        selectFromStore(*store, p, [this](int done, int count) { return report("coreset", done, count); });
-    const Mat bank = p.bankFp16 ? roundToFp16(store->gather(selected)) : store->gather(selected);
-    const int collected = store->rows();
-    store.reset();
-
-    // Nothing of *this changes before every step that can fail has succeeded.
-    DetectorState previous = state_;
-    BankSearch previousSearch = search_;
-    commitBank(bank, grid);
-    state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
-    if (!holdout.empty())
-    {
-        try
-        {
-            calibrate(holdout, p.imageFalseAlarmRate, p.pixelFalseAlarmRate);
-        }
-        catch (...)
-        {
-            state_ = previous;
-            search_ = previousSearch;
-            throw;
-        }
-    }
-    rollback.armed = false;
-    report("done", 1, 1, "memory bank: " + std::to_string(bank.rows) + " of " + std::to_string(collected) +
-                             " patch vectors");
 }
 
 DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
