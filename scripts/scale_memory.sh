@@ -5,14 +5,14 @@
 # data set may not be copied into it. Centre-crop geometry (784 patch vectors per image) and a 1 % greedy coreset.
 #   scripts/scale_memory.sh            prints a Markdown table on stdout
 # Environment: PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), SCRATCH (/tmp/patchcore-scale),
-# BUDGET (MiB for the bounded runs, 1536), COUNTS ("500 1000 2000 3000"), UNBOUNDED ("500 2000").
+# BUDGET (MiB for the bounded runs, 1536), COUNTS ("500 1000 2000"), UNBOUNDED ("500 2000").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${PATCHCORE_BIN:-build/bin/patchcore}
 DATA=${PATCHCORE_DATA_ROOT:-../shared}
 SCRATCH=${SCRATCH:-/tmp/patchcore-scale}
 BUDGET=${BUDGET:-1536}
-COUNTS=${COUNTS-500 1000 2000 3000}
+COUNTS=${COUNTS-500 1000 2000}
 UNBOUNDED=${UNBOUNDED-500 2000}
 [ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 
