@@ -1,4 +1,5 @@
 #include "backbone.hpp"
+#include "onnx_check.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -39,6 +40,8 @@ Backbone::Backbone(const std::vector<uchar>& onnxBytes, const std::string& origi
         CV_Error(Error::StsBadArg, "patchcore: the backbone model '" + origin + "' is empty");
     if (taps.empty())
         CV_Error(Error::StsBadArg, "patchcore: Params::layers is empty; name at least one backbone output to tap");
+    // OpenCV's importer trusts the file; a malformed one must become an error message, not a crash.
+    checkOnnxModel(onnxBytes, origin);
     try
     {
         net_ = dnn::readNetFromONNX(onnxBytes);

@@ -1,6 +1,7 @@
 // Saving and loading detectors: FileStorage (readable) and the binary container (fast, self-contained).
 #include "detector_impl.hpp"
 #include "serialization.hpp"
+#include "storage_text.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -190,6 +191,8 @@ DetectorState loadBinary(const std::string& path)
     if (!sections.count("header") || !sections.count("bank"))
         badFile("'" + path + "' lacks its header or memory-bank section");
     const std::vector<uchar>& headerBytes = sections["header"];
+    checkStorageText(reinterpret_cast<const char*>(headerBytes.data()), headerBytes.size(),
+                     "the header of '" + path + "'");
     DetectorState state;
     int rows = 0, cols = 0;
     try
@@ -288,6 +291,12 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
     }
     else
     {
+        // Compressed files reach the parser unchecked: checking them would mean decompressing them here.
+        if (!endsWith(filename, ".gz"))
+        {
+            const std::vector<uchar> text = readFileBytes(filename);
+            checkStorageText(reinterpret_cast<const char*>(text.data()), text.size(), "'" + filename + "'");
+        }
         try
         {
             FileStorage fs(filename, FileStorage::READ);

@@ -4,6 +4,7 @@
 #include "preprocess.hpp"
 #include "quantile.hpp"
 #include "serialization.hpp"
+#include "storage_text.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -361,6 +362,8 @@ Ptr<Ensemble> Ensemble::load(const String& filename)
         badEnsembleFile(filename, "it lacks its 'ensemble' section");
     }
     const std::vector<uchar>& headerBytes = sections["ensemble"];
+    checkStorageText(reinterpret_cast<const char*>(headerBytes.data()), headerBytes.size(),
+                     "the header of '" + filename + "'");
     std::vector<Normalization> norms;
     double holdout = 0, imageThreshold = kNoThreshold, pixelThreshold = kNoThreshold;
     try

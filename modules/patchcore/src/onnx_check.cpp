@@ -1,0 +1,339 @@
+// A minimal protobuf wire-format walker over the ONNX messages that matter for safety (ModelProto, GraphProto,
+// NodeProto, AttributeProto, TensorProto, ValueInfoProto; field numbers from onnx.proto).
+#include "onnx_check.hpp"
+
+#include <set>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+namespace {
+
+const uint64_t kMaxElements = 1u << 31; // values per tensor; cv::Mat cannot hold more anyway
+
+enum WireType
+{
+    WIRE_VARINT = 0,
+    WIRE_FIXED64 = 1,
+    WIRE_BYTES = 2,
+    WIRE_FIXED32 = 5
+};
+
+/** One field of a message: its number, wire type, and its value (varints, fixed) or bytes (length-delimited). */
+struct Field
+{
+    uint32_t number = 0;
+    int wire = 0;
+    uint64_t value = 0;
+    const uint8_t* data = nullptr;
+    size_t size = 0;
+};
+
+/** Where errors go: one message naming the model file. */
+struct Context
+{
+    std::string origin;
+
+    [[noreturn]] void fail(const std::string& what) const
+    {
+        CV_Error(Error::StsParseError, "patchcore: the backbone '" + origin + "' is not a valid ONNX model: " + what);
+    }
+};
+
+/** Reads the fields of one message (or of a packed array) in order. */
+class Walker
+{
+public:
+    Walker(const uint8_t* data, size_t size, const Context& ctx) : p_(data), end_(data + size), ctx_(ctx) {}
+    Walker(const Field& f, const Context& ctx) : Walker(f.data, f.size, ctx) {}
+
+    bool done() const { return p_ >= end_; }
+
+    Field next()
+    {
+        Field f;
+        const uint64_t key = varint();
+        f.number = static_cast<uint32_t>(key >> 3);
+        f.wire = static_cast<int>(key & 7);
+        if (f.number == 0 || key >> 32)
+            fail("a field number is invalid");
+        switch (f.wire)
+        {
+        case WIRE_VARINT: f.value = varint(); break;
+        case WIRE_FIXED64: f.data = take(8); f.size = 8; break;
+        case WIRE_FIXED32: f.data = take(4); f.size = 4; break;
+        case WIRE_BYTES:
+            f.size = static_cast<size_t>(varint());
+            f.data = take(f.size);
+            break;
+        default: fail("it uses a protobuf wire type (" + std::to_string(f.wire) + ") that ONNX never writes");
+        }
+        return f;
+    }
+
+    uint64_t varint()
+    {
+        uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7)
+        {
+            if (p_ >= end_)
+                fail("it ends inside a number");
+            const uint8_t b = *p_++;
+            v |= static_cast<uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80))
+                return v;
+        }
+        fail("a number is longer than 10 bytes");
+    }
+
+    [[noreturn]] void fail(const std::string& what) const { ctx_.fail(what); }
+
+private:
+    const uint8_t* take(size_t n)
+    {
+        if (n > static_cast<size_t>(end_ - p_))
+            fail("a field runs past the end of the file (truncated or damaged)");
+        const uint8_t* at = p_;
+        p_ += n;
+        return at;
+    }
+
+    const uint8_t* p_;
+    const uint8_t* end_;
+    const Context& ctx_;
+};
+
+std::string text(const Field& f) { return std::string(reinterpret_cast<const char*>(f.data), f.size); }
+
+/** Bytes per element of an ONNX TensorProto data type, and which typed field may hold its values. */
+bool elementInfo(uint64_t type, size_t& bytes, uint32_t& typedField)
+{
+    switch (type)
+    {
+    case 1: bytes = 4; typedField = 4; return true;   // FLOAT: float_data
+    case 2: case 3: case 9: bytes = 1; typedField = 5; return true; // UINT8, INT8, BOOL: int32_data
+    case 4: case 5: case 10: case 16: bytes = 2; typedField = 5; return true; // UINT16, INT16, FLOAT16, BFLOAT16
+    case 6: bytes = 4; typedField = 5; return true;   // INT32
+    case 7: bytes = 8; typedField = 7; return true;   // INT64: int64_data
+    case 11: bytes = 8; typedField = 10; return true; // DOUBLE: double_data
+    case 12: case 13: bytes = type == 12 ? 4 : 8; typedField = 11; return true; // UINT32, UINT64: uint64_data
+    default: return false;                            // strings, complex and unknown types
+    }
+}
+
+/** Number of values a typed data field holds: packed (length-delimited) or one per occurrence. */
+uint64_t valueCount(const Field& f, const Context& ctx)
+{
+    if (f.wire != WIRE_BYTES)
+        return 1;
+    if (f.number == 4 || f.number == 10) // float_data (fixed32), double_data (fixed64)
+    {
+        const size_t width = f.number == 4 ? 4 : 8;
+        if (f.size % width)
+            ctx.fail("packed tensor values have a length that is not a whole number of values");
+        return f.size / width;
+    }
+    Walker packed(f, ctx);
+    uint64_t n = 0;
+    for (; !packed.done(); ++n)
+        packed.varint();
+    return n;
+}
+
+void checkTensor(const Field& tensorField, const Context& ctx, const std::string& where)
+{
+    Walker w(tensorField, ctx);
+    std::string name;
+    uint64_t type = 0, elements = 1, rawSize = 0, typedCount = 0;
+    bool hasRaw = false;
+    std::vector<std::pair<uint32_t, uint64_t>> typed; // (field, number of values)
+    while (!w.done())
+    {
+        const Field f = w.next();
+        if (f.number == 1) // dims: int64, packed or not
+        {
+            Walker packed(f, ctx);
+            const bool isPacked = f.wire == WIRE_BYTES;
+            while (isPacked ? !packed.done() : true)
+            {
+                const uint64_t d = isPacked ? packed.varint() : f.value;
+                if (d >> 62) // a negative int64, or absurd
+                    ctx.fail(where + " has a negative or absurd dimension");
+                elements = d == 0 ? 0 : (elements > kMaxElements / d ? kMaxElements + 1 : elements * d);
+                if (!isPacked)
+                    break;
+            }
+        }
+        else if (f.number == 2)
+            type = f.value;
+        else if (f.number == 8 && f.wire == WIRE_BYTES)
+            name = text(f);
+        else if (f.number == 9 && f.wire == WIRE_BYTES)
+            hasRaw = true, rawSize = f.size;
+        else if (f.number == 13 || (f.number == 14 && f.value == 1))
+            ctx.fail(where + " keeps its data in an external file, which is not supported");
+        else if (f.number == 4 || f.number == 5 || f.number == 7 || f.number == 10 || f.number == 11)
+            typed.push_back(std::make_pair(f.number, valueCount(f, ctx)));
+        else if (f.number == 6)
+            ctx.fail(where + " holds strings, which a backbone never needs");
+    }
+    const std::string label = where + (name.empty() ? std::string() : " '" + name + "'");
+    if (elements > kMaxElements)
+        ctx.fail(label + " declares more than 2^31 values");
+    size_t bytes = 0;
+    uint32_t typedField = 0;
+    if (!elementInfo(type, bytes, typedField))
+        ctx.fail(label + " has data type " + std::to_string(type) + ", which a backbone cannot use");
+    for (const auto& t : typed)
+    {
+        if (t.first != typedField)
+            ctx.fail(label + " stores its values in a field that does not match its data type");
+        typedCount += t.second;
+    }
+    if (hasRaw && !typed.empty())
+        ctx.fail(label + " has both raw and typed data");
+    const uint64_t held = hasRaw ? rawSize / bytes : typedCount;
+    if (hasRaw ? rawSize != elements * bytes : typedCount != elements)
+        ctx.fail(label + " declares " + std::to_string(elements) + " values but holds " + std::to_string(held));
+}
+
+void checkAttribute(const Field& attrField, const Context& ctx, const std::string& where)
+{
+    Walker w(attrField, ctx);
+    while (!w.done())
+    {
+        const Field f = w.next();
+        if ((f.number == 5 || f.number == 10) && f.wire == WIRE_BYTES) // t, tensors
+            checkTensor(f, ctx, where + "'s attribute tensor");
+        else if ((f.number == 6 || f.number == 11) && f.wire == WIRE_BYTES) // g, graphs
+            ctx.fail(where + " has a subgraph attribute, which a backbone never needs");
+    }
+}
+
+/** The name of a ValueInfoProto (a graph input or output). */
+std::string valueInfoName(const Field& f, const Context& ctx)
+{
+    Walker w(f, ctx);
+    while (!w.done())
+    {
+        const Field g = w.next();
+        if (g.number == 1 && g.wire == WIRE_BYTES)
+            return text(g);
+    }
+    return std::string();
+}
+
+/** The name of a TensorProto (an initializer). */
+std::string tensorName(const Field& f, const Context& ctx)
+{
+    Walker w(f, ctx);
+    while (!w.done())
+    {
+        const Field g = w.next();
+        if (g.number == 8 && g.wire == WIRE_BYTES)
+            return text(g);
+    }
+    return std::string();
+}
+
+struct Node
+{
+    std::string name, op;
+    std::vector<std::string> inputs, outputs;
+};
+
+Node readNode(const Field& f, const Context& ctx)
+{
+    Node node;
+    std::vector<Field> attributes;
+    Walker w(f, ctx);
+    while (!w.done())
+    {
+        const Field g = w.next();
+        if (g.wire != WIRE_BYTES)
+            continue;
+        switch (g.number)
+        {
+        case 1: node.inputs.push_back(text(g)); break;
+        case 2: node.outputs.push_back(text(g)); break;
+        case 3: node.name = text(g); break;
+        case 4: node.op = text(g); break;
+        case 5: attributes.push_back(g); break;
+        default: break;
+        }
+    }
+    for (const Field& a : attributes)
+        checkAttribute(a, ctx, "node '" + node.name + "' (" + node.op + ")");
+    return node;
+}
+
+void checkGraph(const Field& graphField, const Context& ctx)
+{
+    std::vector<Node> nodes;
+    std::vector<std::string> outputs;
+    std::set<std::string> defined; // graph inputs and initializers, then every node's outputs in order
+    Walker w(graphField, ctx);
+    while (!w.done())
+    {
+        const Field f = w.next();
+        if (f.wire != WIRE_BYTES)
+            continue;
+        if (f.number == 1)
+            nodes.push_back(readNode(f, ctx));
+        else if (f.number == 5)
+        {
+            checkTensor(f, ctx, "an initializer");
+            defined.insert(tensorName(f, ctx));
+        }
+        else if (f.number == 15)
+            ctx.fail("it has sparse initializers, which cv::dnn does not read");
+        else if (f.number == 11)
+            defined.insert(valueInfoName(f, ctx));
+        else if (f.number == 12)
+            outputs.push_back(valueInfoName(f, ctx));
+    }
+    if (nodes.empty())
+        ctx.fail("its graph has no nodes");
+    if (outputs.empty())
+        ctx.fail("its graph declares no outputs");
+    for (const Node& node : nodes)
+    {
+        const std::string label = "node '" + node.name + "' (" + node.op + ")";
+        if (node.op.empty())
+            ctx.fail(label + " has no operator type");
+        if (node.outputs.empty())
+            ctx.fail(label + " has no output");
+        for (const std::string& in : node.inputs)
+            if (!in.empty() && !defined.count(in))
+                ctx.fail(label + " reads '" + in + "', which no graph input, initializer or earlier node defines");
+        defined.insert(node.outputs.begin(), node.outputs.end());
+    }
+    for (const std::string& out : outputs)
+        if (!defined.count(out))
+            ctx.fail("graph output '" + out + "' is produced by no node");
+}
+
+} // namespace
+
+void checkOnnxModel(const std::vector<uchar>& bytes, const std::string& origin)
+{
+    const Context ctx{origin};
+    Walker w(bytes.data(), bytes.size(), ctx);
+    int graphs = 0;
+    while (!w.done())
+    {
+        const Field f = w.next();
+        if (f.number == 7 && f.wire == WIRE_BYTES)
+        {
+            ++graphs;
+            checkGraph(f, ctx);
+        }
+    }
+    if (graphs != 1)
+        ctx.fail(graphs ? "it has several graphs" : "it has no graph");
+}
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
