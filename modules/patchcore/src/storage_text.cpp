@@ -8,6 +8,8 @@ namespace detail {
 
 void checkStorageText(const char* text, size_t size, const std::string& what)
 {
+    if (size == 0)
+        return; // nothing to scan (and memchr must not see a null pointer); the parser reports an empty file
     if (std::memchr(text, '\0', size))
         CV_Error(Error::StsParseError, "patchcore: invalid detector file: " + what +
                                            " contains NUL bytes, so it is not YAML, XML or JSON text (damaged?)");

@@ -170,6 +170,7 @@ TEST(UntrustedFiles, StorageTextIsChecked)
 {
     const std::string yaml = "%YAML:1.0\n---\nkey: 1\n";
     EXPECT_NO_THROW(checkStorageText(yaml.data(), yaml.size(), "y"));
+    EXPECT_NO_THROW(checkStorageText(nullptr, 0, "empty")); // found by fuzzing: memchr must not see a null pointer
     const std::string xml = "<?xml version=\"1.0\"?>\n<opencv_storage>\n</opencv_storage>\n";
     EXPECT_NO_THROW(checkStorageText(xml.data(), xml.size(), "x"));
     const std::string json = "{\n  \"key\": 1\n}\n";
