@@ -17,16 +17,55 @@ void checkStorageText(const char* text, size_t size, const std::string& what)
     const size_t prefix = sizeof(kXml) - 1;
     if (size < prefix || std::memcmp(text, kXml, prefix) != 0)
         return;
+    const std::string bad = "patchcore: invalid detector file: " + what + " is malformed XML: ";
+    bool declared = false;
     for (size_t i = prefix; i + 1 < size && text[i] != '\n'; ++i)
     {
         const unsigned char c = static_cast<unsigned char>(text[i]);
         if (c == '?' && text[i + 1] == '>')
-            return;
+        {
+            declared = true;
+            break;
+        }
         if (c != '\t' && c != '\r' && (c < 0x20 || c > 0x7e))
             break;
     }
-    CV_Error(Error::StsParseError, "patchcore: invalid detector file: " + what +
-                                       " starts with a malformed XML declaration (expected <?xml version=\"1.0\"?>)");
+    if (!declared)
+        CV_Error(Error::StsParseError, bad + "its XML declaration is not closed by \"?>\" on its first line");
+    // OpenCV 4.6's XML parser dereferences a null pointer when an attribute's '=' is not followed directly by its
+    // quoted value (fuzzing), so every attribute in every tag must be name="value" (comments are skipped).
+    bool inTag = false;
+    char quote = 0;
+    for (size_t i = 0; i < size; ++i)
+    {
+        const char c = text[i];
+        if (quote)
+        {
+            if (c == quote)
+                quote = 0;
+        }
+        else if (!inTag)
+        {
+            if (c == '<' && size - i >= 4 && std::memcmp(text + i, "<!--", 4) == 0)
+            {
+                const char* end = nullptr;
+                for (size_t j = i + 4; j + 2 < size && !end; ++j)
+                    if (std::memcmp(text + j, "-->", 3) == 0)
+                        end = text + j + 2;
+                if (!end)
+                    CV_Error(Error::StsParseError, bad + "a comment is not closed");
+                i = static_cast<size_t>(end - text);
+            }
+            else if (c == '<')
+                inTag = true;
+        }
+        else if (c == '>')
+            inTag = false;
+        else if (c == '"' || c == '\'')
+            quote = c;
+        else if (c == '=' && (i + 1 >= size || (text[i + 1] != '"' && text[i + 1] != '\'')))
+            CV_Error(Error::StsParseError, bad + "an attribute's '=' is not followed by a quoted value");
+    }
 }
 
 } // namespace detail

@@ -10,8 +10,8 @@ namespace patchcore {
 namespace detail {
 
 /** Throws cv::Exception (Error::StsParseError) saying what is wrong with `what` unless `text` can be handed to
- *  cv::FileStorage: no NUL byte anywhere (none of its text formats has one), and an XML declaration, if the text
- *  starts with one, that is closed by "?>" on its first line and holds only printable ASCII. */
+ *  cv::FileStorage: no NUL byte anywhere (none of its text formats has one); for XML, a declaration closed by "?>"
+ *  on the first line in printable ASCII, closed comments, and every attribute written name="value" (or 'value'). */
 void checkStorageText(const char* text, size_t size, const std::string& what);
 
 } // namespace detail

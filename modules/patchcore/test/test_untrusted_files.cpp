@@ -181,12 +181,18 @@ TEST(UntrustedFiles, StorageTextIsChecked)
     for (const std::string bad : {std::string("<?xml version=\n\"1.0\"?>\n"), std::string("<?xml version=\"1\xff\"?>"),
                                   std::string("<?xml version=\"1.0\"")})
         EXPECT_THROW(checkStorageText(bad.data(), bad.size(), "x"), cv::Exception) << bad;
+    // Attributes: '=' must be followed directly by the quoted value inside tags; elsewhere '=' is just text.
+    const std::string attrs = xml + "<m type_id=\"opencv-matrix\" note='a=b'>x=y</m>\n<!-- a = b -->\n";
+    EXPECT_NO_THROW(checkStorageText(attrs.data(), attrs.size(), "x"));
+    for (const std::string bad : {xml + "<m type_id= \"opencv-matrix\"></m>", xml + "<m type_id=\r\r\"a\"></m>",
+                                  xml + "<m a=", xml + "<!-- never closed"})
+        EXPECT_THROW(checkStorageText(bad.data(), bad.size(), "x"), cv::Exception) << bad;
 }
 
 TEST(UntrustedFiles, DetectorFilesThatCrashedOpenCvGiveErrors)
 {
     const std::vector<cv::String> files = corpusFiles("yaml", "upstream_*.yml");
-    ASSERT_GE(files.size(), 7u);
+    ASSERT_GE(files.size(), 8u);
     for (const cv::String& f : files)
     {
         try
