@@ -122,6 +122,7 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
             grid = r.windows[0].grid;
             const double rows = static_cast<double>(r.windows.size()) * grid.area() * fit.size();
             store.reset(new PatchStore(p.targetEmbedDim, projection, needsSpill(rows)));
+            store->reserve(rows); // exact when all images share the first one's feature grid
         }
         for (const WindowResult& w : r.windows)
             store->append(w.embedding);

@@ -37,6 +37,15 @@ void PatchStore::grow(Mat& m, int needed, int cols)
     m = bigger;
 }
 
+void PatchStore::reserve(double rows)
+{
+    const int n = static_cast<int>(std::min<double>(rows, std::numeric_limits<int>::max()));
+    if (!projection_.empty())
+        grow(projected_, n, projection_.cols);
+    if (!file_)
+        grow(full_, n, dim_);
+}
+
 void PatchStore::append(const Mat& rows)
 {
     CV_Assert(rows.type() == CV_32F && rows.cols == dim_ && rows.isContinuous());

@@ -24,6 +24,9 @@ public:
     PatchStore(const PatchStore&) = delete;
     PatchStore& operator=(const PatchStore&) = delete;
 
+    /** Allocates room for `rows` rows at once (the expected total), so that appending them never holds an old and a
+     *  grown copy of the buffers at the same time; more rows than that still grow the buffers. */
+    void reserve(double rows);
     void append(const Mat& rows);
     int rows() const { return count_; }
     bool spilled() const { return file_ != nullptr; }

@@ -170,8 +170,10 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double imageFalseAlarmRate;
     /** @brief Target fraction of good pixels flagged anomalous when thresholds are calibrated (default 0.001). */
     CV_PROP_RW double pixelFalseAlarmRate;
-    /** @brief Upper bound on the memory training may use, in MiB; 0 = no bound (default 0). Training fails early,
-    with a message saying what would fit, when the bound cannot be met. */
+    /** @brief Upper bound, in MiB, on the memory training uses for patch vectors (the collected vectors, their
+    projections and the final bank); 0 = no bound (default 0). Beyond it the full vectors go to a temporary file;
+    training fails early, with a message saying what would fit, when even that cannot meet it. The backbone network
+    and the runtime come on top (about 0.5 GB with ResNet50-v2; doc/PERFORMANCE.md, "Scale"). */
     CV_PROP_RW double memoryBudgetMB;
 
     /** @brief Writes every field under the current node of @p fs. */
