@@ -291,15 +291,19 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
     }
     else
     {
-        // Compressed files reach the parser unchecked: checking them would mean decompressing them here.
+        // Plain text is read once, checked, and parsed from memory. Compressed files reach the parser unchecked:
+        // checking them would mean decompressing them here.
+        std::string text;
         if (!endsWith(filename, ".gz"))
         {
-            const std::vector<uchar> text = readFileBytes(filename);
-            checkStorageText(reinterpret_cast<const char*>(text.data()), text.size(), "'" + filename + "'");
+            const std::vector<uchar> bytes = readFileBytes(filename);
+            checkStorageText(reinterpret_cast<const char*>(bytes.data()), bytes.size(), "'" + filename + "'");
+            text.assign(bytes.begin(), bytes.end());
         }
         try
         {
-            FileStorage fs(filename, FileStorage::READ);
+            FileStorage fs(text.empty() ? filename : text,
+                           FileStorage::READ | (text.empty() ? 0 : static_cast<int>(FileStorage::MEMORY)));
             if (!fs.isOpened())
                 badFile("'" + filename + "' is neither a .pcb file nor a readable YAML/XML/JSON file");
             FileNode node = fs[kNodeName];

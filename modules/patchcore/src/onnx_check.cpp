@@ -141,30 +141,30 @@ uint64_t valueCount(const Field& f, const Context& ctx)
     return n;
 }
 
-void checkTensor(const Field& tensorField, const Context& ctx, const std::string& where)
+/** Checks one TensorProto and returns its name. */
+std::string checkTensor(const Field& tensorField, const Context& ctx, const std::string& where)
 {
     Walker w(tensorField, ctx);
     std::string name;
     uint64_t type = 0, elements = 1, rawSize = 0, typedCount = 0;
     bool hasRaw = false;
     std::vector<std::pair<uint32_t, uint64_t>> typed; // (field, number of values)
+    auto addDim = [&](uint64_t d) {
+        if (d >> 62) // a negative int64, or absurd
+            ctx.fail(where + " has a negative or absurd dimension");
+        elements = d == 0 ? 0 : (elements > kMaxElements / d ? kMaxElements + 1 : elements * d);
+    };
     while (!w.done())
     {
         const Field f = w.next();
-        if (f.number == 1) // dims: int64, packed or not
+        if (f.number == 1 && f.wire == WIRE_BYTES) // dims, packed
         {
             Walker packed(f, ctx);
-            const bool isPacked = f.wire == WIRE_BYTES;
-            while (isPacked ? !packed.done() : true)
-            {
-                const uint64_t d = isPacked ? packed.varint() : f.value;
-                if (d >> 62) // a negative int64, or absurd
-                    ctx.fail(where + " has a negative or absurd dimension");
-                elements = d == 0 ? 0 : (elements > kMaxElements / d ? kMaxElements + 1 : elements * d);
-                if (!isPacked)
-                    break;
-            }
+            while (!packed.done())
+                addDim(packed.varint());
         }
+        else if (f.number == 1)
+            addDim(f.value);
         else if (f.number == 2)
             type = f.value;
         else if (f.number == 8 && f.wire == WIRE_BYTES)
@@ -196,6 +196,7 @@ void checkTensor(const Field& tensorField, const Context& ctx, const std::string
     const uint64_t held = hasRaw ? rawSize / bytes : typedCount;
     if (hasRaw ? rawSize != elements * bytes : typedCount != elements)
         ctx.fail(label + " declares " + std::to_string(elements) + " values but holds " + std::to_string(held));
+    return name;
 }
 
 void checkAttribute(const Field& attrField, const Context& ctx, const std::string& where)
@@ -219,19 +220,6 @@ std::string valueInfoName(const Field& f, const Context& ctx)
     {
         const Field g = w.next();
         if (g.number == 1 && g.wire == WIRE_BYTES)
-            return text(g);
-    }
-    return std::string();
-}
-
-/** The name of a TensorProto (an initializer). */
-std::string tensorName(const Field& f, const Context& ctx)
-{
-    Walker w(f, ctx);
-    while (!w.done())
-    {
-        const Field g = w.next();
-        if (g.number == 8 && g.wire == WIRE_BYTES)
             return text(g);
     }
     return std::string();
@@ -283,8 +271,7 @@ void checkGraph(const Field& graphField, const Context& ctx)
             nodes.push_back(readNode(f, ctx));
         else if (f.number == 5)
         {
-            checkTensor(f, ctx, "an initializer");
-            defined.insert(tensorName(f, ctx));
+            defined.insert(checkTensor(f, ctx, "an initializer"));
         }
         else if (f.number == 15)
             ctx.fail("it has sparse initializers, which cv::dnn does not read");
