@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the tables of doc/RESULTS.md with `patchcore eval`; prints them as Markdown on stdout.
-#   scripts/results.sh [section ...]      sections: parity coreset taps k reweight size lowshot mt_coreset mt_lowshot
+#   scripts/results.sh [section ...]      sections: parity coreset taps k reweight size lowshot mt_coreset mt_variants
+#                                          mt_lowshot
 # With no section, runs the ones that take minutes on 2 cores (parity without magnetic_tile, coreset, taps, k,
 # reweight, size, lowshot). magnetic_tile sections take tens of minutes each. A run whose results.json exists under
 # $OUT is not repeated (delete it to rerun). Environment: PATCHCORE_BIN (default build/bin/patchcore),
@@ -123,8 +124,19 @@ mt_coreset() {
     run magnetic_tile_RAW_1 magnetic_tile --train-list="$MT_LIST" --ratio=0.01
     base magnetic_tile RAW 10
     run magnetic_tile_RAW_25 magnetic_tile --train-list="$MT_LIST" --ratio=0.25
+    base magnetic_tile RAW 100
     table "magnetic_tile coreset size (RAW, 300 train images)" magnetic_tile_RAW_1 magnetic_tile_RAW_10 \
-        magnetic_tile_RAW_25
+        magnetic_tile_RAW_25 magnetic_tile_RAW_100
+}
+
+# k = 3, Eq. 7 and 320 px on magnetic_tile, each against the RAW 10 % run (ACT 10 % is in parity_mt).
+mt_variants() {
+    base magnetic_tile RAW 10
+    run magnetic_tile_RAW_k3 magnetic_tile --train-list="$MT_LIST" --k=3
+    run magnetic_tile_RAW_reweight magnetic_tile --train-list="$MT_LIST" --reweight=true
+    run magnetic_tile_RAW_px320 magnetic_tile --train-list="$MT_LIST" --resize=366 --crop=320
+    table "magnetic_tile: k = 3, Eq. 7, 320 px (RAW, coreset 10 %, 300 train images)" magnetic_tile_RAW_10 \
+        magnetic_tile_RAW_k3 magnetic_tile_RAW_reweight magnetic_tile_RAW_px320
 }
 
 mt_lowshot() {
@@ -144,7 +156,9 @@ for s in "${sections[@]}"; do
         size) variants "320 px (resize 366, crop 320) vs 224 px (coreset 10 %)" px320 --resize=366 --crop=320 ;;
         lowshot) lowshot ;;
         mt_coreset) mt_coreset ;;
+        mt_variants) mt_variants ;;
         mt_lowshot) mt_lowshot ;;
-        *) echo "unknown section '$s' (parity parity_mt coreset k reweight size lowshot mt_coreset mt_lowshot)" >&2; exit 1 ;;
+        *) echo "unknown section '$s' (parity parity_mt coreset k reweight size lowshot mt_coreset mt_variants" \
+                "mt_lowshot)" >&2; exit 1 ;;
     esac
 done

@@ -49,11 +49,17 @@ SimdLevel detectSimd()
     if (best == SIMD_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl"))
         best = SIMD_AVX512;
+    // AVX512_BF16 is leaf 7, sub-leaf 1, EAX bit 5 (older compilers' __builtin_cpu_supports do not name it).
+    if (best == SIMD_AVX512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)))
+        best = SIMD_AVX512_BF16;
 #endif
     if (const char* cap = std::getenv("PATCHCORE_SIMD"))
     {
         const std::string s(cap);
-        const SimdLevel wanted = s == "generic" ? SIMD_GENERIC : s == "avx2" ? SIMD_AVX2 : SIMD_AVX512;
+        const SimdLevel wanted = s == "generic" ? SIMD_GENERIC
+                                 : s == "avx2"  ? SIMD_AVX2
+                                 : s == "avx512" ? SIMD_AVX512
+                                                 : SIMD_AVX512_BF16;
         best = std::min(best, wanted);
     }
     return best;
@@ -318,18 +324,6 @@ private:
     std::vector<Candidate> items_;
 };
 
-double exactDistanceSq(const float* a, const float* b, const ushort* bh, int dim)
-{
-    double sum = 0;
-    for (int j = 0; j < dim; ++j)
-    {
-        const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j]))) : b[j];
-        const double d = static_cast<double>(a[j]) - bj;
-        sum += d * d;
-    }
-    return sum;
-}
-
 // Bank rows per task: 128 rows of 1024 floats (512 KB) stay in a core's L2 while every query passes over them.
 const int kBankBlock = 128;
 // Queries per product buffer: 64 x 128 floats (32 KB).
@@ -339,6 +333,68 @@ const int kExtraCandidates = 4;
 
 } // namespace
 
+#if defined(__GNUC__) && !defined(__clang__)
+#define PATCHCORE_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define PATCHCORE_NO_FP_CONTRACT
+#endif
+
+#if PATCHCORE_X86_KERNELS
+// The portable loop below, eight lanes at a time: separate multiply and add (contraction into FMA is switched off),
+// so that every partial sum is rounded exactly as there and both give the same bits.
+PATCHCORE_TARGET_AVX512 PATCHCORE_NO_FP_CONTRACT double exactDistanceSqAvx512(const float* a, const float* b, int dim)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    __m512d partial = _mm512_setzero_pd();
+    int j = 0;
+    for (; j + 8 <= dim; j += 8)
+    {
+        const __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + j)), _mm512_cvtps_pd(_mm256_loadu_ps(b + j)));
+        partial = _mm512_add_pd(partial, _mm512_mul_pd(d, d));
+    }
+    alignas(64) double lanes[8];
+    _mm512_store_pd(lanes, partial);
+    for (int l = 0; j < dim; ++j, ++l)
+    {
+        const double d = static_cast<double>(a[j]) - b[j];
+        lanes[l] += d * d;
+    }
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+#endif
+
+PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, const ushort* bh, int dim)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+#if PATCHCORE_X86_KERNELS
+    if (!bh && simdLevel() >= SIMD_AVX512)
+        return exactDistanceSqAvx512(a, b, dim);
+#endif
+    // Eight independent partial sums: the additions pipeline (a single chain waits on each one), and the order is
+    // fixed by the code, not by what the compiler vectorises.
+    const int lanes = 8;
+    double partial[lanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + lanes <= dim; j += lanes)
+        for (int l = 0; l < lanes; ++l)
+        {
+            const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j + l]))) : b[j + l];
+            const double d = static_cast<double>(a[j + l]) - bj;
+            partial[l] += d * d;
+        }
+    for (int l = 0; j < dim; ++j, ++l)
+    {
+        const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j]))) : b[j];
+        const double d = static_cast<double>(a[j]) - bj;
+        partial[l] += d * d;
+    }
+    return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
 SimdLevel simdLevel()
 {
     static const SimdLevel level = detectSimd();
@@ -347,7 +403,10 @@ SimdLevel simdLevel()
 
 const char* simdLevelName(SimdLevel level)
 {
-    return level == SIMD_AVX512 ? "avx512" : level == SIMD_AVX2 ? "avx2" : "generic";
+    return level == SIMD_AVX512_BF16 ? "avx512bf16"
+           : level == SIMD_AVX512    ? "avx512"
+           : level == SIMD_AVX2      ? "avx2"
+                                     : "generic";
 }
 
 void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, const ushort* bHalf, int rowsB,
@@ -355,7 +414,7 @@ void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, cons
 {
 #if PATCHCORE_X86_KERNELS
     const SimdLevel level = simdLevel();
-    if (level == SIMD_AVX512)
+    if (level >= SIMD_AVX512)
         return bHalf ? dotTiles<true, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
                      : dotTiles<true, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
     if (level == SIMD_AVX2)
@@ -371,7 +430,7 @@ void distancesSqToRows(const float* data, int dim, const int* rows, int count, c
 #if PATCHCORE_X86_KERNELS
     // Four rows per pass: four independent accumulator chains hide the FMA latency.
     const SimdLevel level = simdLevel();
-    if (level == SIMD_AVX512)
+    if (level >= SIMD_AVX512)
     {
         for (; j + 4 <= count; j += 4)
         {
@@ -397,9 +456,10 @@ void distancesSqToRows(const float* data, int dim, const int* rows, int count, c
         out[j] = (Eigen::Map<const Eigen::VectorXf>(data + static_cast<size_t>(rows[j]) * dim, dim) - c).squaredNorm();
 }
 
-void ExactSearch::setBank(const Mat& bank, bool fp16)
+void ExactSearch::setBank(const Mat& bank, bool fp16, bool bf16Screening)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F && bank.isContinuous());
+    screen_.release();
     bankNormsSq_.resize(bank.rows);
     if (fp16)
     {
@@ -415,6 +475,11 @@ void ExactSearch::setBank(const Mat& bank, bool fp16)
     }
     bank_ = bank;
     bankHalf_.release();
+    if (bf16Screening && Bf16Screen::available() && screen_.build(bank))
+    {
+        bankNormsSq_.clear(); // the screen keeps its own
+        return;
+    }
     tbb::parallel_for(0, bank.rows, [&](int i) {
         bankNormsSq_[i] = Eigen::Map<const Eigen::VectorXf>(bank.ptr<float>(i), bank.cols).squaredNorm();
     });
@@ -422,7 +487,20 @@ void ExactSearch::setBank(const Mat& bank, bool fp16)
 
 void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
 {
+    double unused = 0;
+    knn(queries, k, distSq, indices, unused);
+}
+
+void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, double& candidatesPerQuery) const
+{
     CV_Assert(!empty());
+    candidatesPerQuery = 0;
+    if (!screen_.empty())
+    {
+        CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == bank_.cols);
+        CV_Assert(k >= 1 && k <= size());
+        return screen_.knn(queries, bank_, k, distSq, indices, &candidatesPerQuery);
+    }
     const bool half = isFp16();
     const int n = size(), dim = half ? bankHalf_.cols : bank_.cols;
     CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim);

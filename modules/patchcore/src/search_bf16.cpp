@@ -1,0 +1,374 @@
+#include "search_bf16.hpp"
+
+#include "search.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+// vdpbf16ps needs GCC 10 / clang 9; older compilers build the fp32 path only.
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) &&                                                 \
+    (defined(__clang__) ? __clang_major__ >= 9 : __GNUC__ >= 10)
+#include <immintrin.h>
+#define PATCHCORE_BF16_KERNELS 1
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define PATCHCORE_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
+#else
+#define PATCHCORE_BF16_KERNELS 0
+#endif
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+namespace {
+
+const int kLanes = 16;           // bank rows per group: one 512-bit vector of fp32 results
+const int kTileQueries = 6;      // queries per kernel call: 6 x 4 accumulators + 4 bank vectors fit 32 registers
+const int kTileGroups = 4;       // groups of 16 bank rows per kernel call
+const int kBlockGroups = 8;      // groups per parallel task (128 rows, 256 KB of bf16 at dim 1024: L2-resident)
+const double kUnitRoundoff = std::ldexp(1.0, -24);
+
+// Round to nearest even, as vcvtneps2bf16 does. A result below bf16's normal range becomes zero because vdpbf16ps
+// reads denormal inputs as zero; the error bound then sees the value as lost, which it is.
+inline uint16_t toBf16(float f)
+{
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    uint16_t h = static_cast<uint16_t>(u >> 16);
+    if ((h & 0x7F80u) == 0)
+        h &= 0x8000u;
+    return h;
+}
+
+inline float fromBf16(uint16_t h)
+{
+    const uint32_t u = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+// Norms of a vector, of its bf16 rounding and of the rounding error, in double.
+struct RoundingStats
+{
+    double normSq = 0, roundedNormSq = 0, errorSq = 0;
+    void add(float v, uint16_t h)
+    {
+        const double x = v, r = fromBf16(h);
+        normSq += x * x;
+        roundedNormSq += r * r;
+        errorSq += (x - r) * (x - r);
+    }
+};
+
+// Per-query bound on |screened distance - exact distance| over every bank row (see Bf16Screen). Each term is
+// rounded up generously; the bound costs candidates, never correctness, when loose.
+struct Margin
+{
+    double dim, maxRoundingError, maxRoundedNorm, maxNormSq;
+    double operator()(const RoundingStats& q) const
+    {
+        const double qNorm = std::sqrt(q.normSq), qRounded = std::sqrt(q.roundedNormSq), qError = std::sqrt(q.errorSq);
+        // vdpbf16ps: exact products, one rounding per accumulated product (dim of them per lane).
+        const double n = dim + 2, gamma = n * kUnitRoundoff / (1 - n * kUnitRoundoff);
+        const double dot = qNorm * maxRoundingError + qError * maxRoundedNorm + gamma * qRounded * maxRoundedNorm;
+        // |q|^2 + |x|^2 - 2 dot in fp32: the two norms and two operations, each within one unit roundoff.
+        const double combine = 8 * kUnitRoundoff * (q.normSq + maxNormSq + 2 * (1 + gamma) * qRounded * maxRoundedNorm);
+        return (2 * dot + combine) * (1 + 1e-6) + 1e-30;
+    }
+};
+
+// The k smallest screened distances seen so far by one thread for one query, and every row that could still be
+// among the k nearest: screened distance within `window` (2 x margin) of the current k-th smallest.
+struct QueryState
+{
+    std::vector<float> smallest; // ascending, at most k
+    std::vector<std::pair<float, int>> candidates;
+    float threshold = std::numeric_limits<float>::infinity();
+    size_t prunedSize = 0;
+
+    void push(float d, int row, int k, float window)
+    {
+        candidates.emplace_back(d, row);
+        if (static_cast<int>(smallest.size()) < k || d < smallest.back())
+        {
+            smallest.insert(std::upper_bound(smallest.begin(), smallest.end(), d), d);
+            if (static_cast<int>(smallest.size()) > k)
+                smallest.pop_back();
+            if (static_cast<int>(smallest.size()) == k)
+                threshold = std::nextafter(smallest.back() + window, std::numeric_limits<float>::infinity());
+        }
+        // Early rows pass a loose threshold; drop the ones a later, tighter threshold rules out.
+        if (candidates.size() > 2 * prunedSize + 64)
+        {
+            const float t = threshold;
+            candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                            [t](const std::pair<float, int>& c) { return c.first > t; }),
+                             candidates.end());
+            prunedSize = candidates.size();
+        }
+    }
+};
+
+struct Screening
+{
+    const uint32_t* queryPairs; // m x pairs, bf16 pairs as 32-bit words
+    const float* queryNormsSq;
+    const float* windows; // per query: 2 x margin, as float rounded up
+    const uint16_t* packed;
+    size_t groupStride; // uint16 per group
+    const float* bankNormsSq;
+    int pairs, rows, k;
+};
+
+#if PATCHCORE_BF16_KERNELS
+
+// R queries x C groups of 16 bank rows: out[r * C * 16 + c * 16 + lane] = bf16 dot product. The bank is packed so that
+// one 512-bit load holds element pair p of 16 rows; each query pair is broadcast, so no horizontal sums are needed.
+template <int R, int C>
+PATCHCORE_TARGET_BF16 void bf16Tile(const uint32_t* q, size_t qStride, const uint16_t* b, size_t groupStride, int pairs,
+                                    float* out)
+{
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int p = 0; p < pairs; ++p)
+    {
+        __m512bh bv[C];
+        for (int c = 0; c < C; ++c)
+            bv[c] = (__m512bh)_mm512_loadu_si512(b + c * groupStride + static_cast<size_t>(p) * 32);
+        for (int r = 0; r < R; ++r)
+        {
+            const __m512bh qv = (__m512bh)_mm512_set1_epi32(static_cast<int>(q[r * qStride + p]));
+            for (int c = 0; c < C; ++c)
+                acc[r][c] = _mm512_dpbf16_ps(acc[r][c], qv, bv[c]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+            _mm512_storeu_ps(out + (r * C + c) * kLanes, acc[r][c]);
+}
+
+typedef void (*Bf16TileFn)(const uint32_t*, size_t, const uint16_t*, size_t, int, float*);
+
+struct Bf16TileTable
+{
+    template <int R>
+    struct Row
+    {
+        Bf16TileFn fn[kTileGroups] = {&bf16Tile<R, 1>, &bf16Tile<R, 2>, &bf16Tile<R, 3>, &bf16Tile<R, 4>};
+    };
+    Row<1> r1;
+    Row<2> r2;
+    Row<3> r3;
+    Row<4> r4;
+    Row<5> r5;
+    Row<6> r6;
+    Bf16TileFn get(int r, int c) const
+    {
+        const Bf16TileFn* rowFns[kTileQueries] = {r1.fn, r2.fn, r3.fn, r4.fn, r5.fn, r6.fn};
+        return rowFns[r - 1][c - 1];
+    }
+};
+
+// Screened distances |q|^2 + |x|^2 - 2 dot of one tile; rows under a query's threshold go to its state. Almost every
+// vector compares above it, so the scalar path runs for a handful of rows per query.
+PATCHCORE_TARGET_BF16 void collect(const Screening& s, const float* dots, int q0, int r, int g0, int c,
+                                   QueryState* states)
+{
+    for (int i = 0; i < r; ++i)
+    {
+        QueryState& state = states[q0 + i];
+        const __m512 qn = _mm512_set1_ps(s.queryNormsSq[q0 + i]);
+        for (int j = 0; j < c; ++j)
+        {
+            const int row0 = (g0 + j) * kLanes;
+            const __m512 dot = _mm512_loadu_ps(dots + (i * c + j) * kLanes);
+            const __m512 sum = _mm512_add_ps(qn, _mm512_loadu_ps(s.bankNormsSq + row0));
+            const __m512 d = _mm512_fnmadd_ps(_mm512_set1_ps(2.f), dot, sum);
+            const int valid = std::min(kLanes, s.rows - row0);
+            __mmask16 mask = _mm512_cmp_ps_mask(d, _mm512_set1_ps(state.threshold), _CMP_LE_OQ) &
+                             static_cast<__mmask16>((1u << valid) - 1u);
+            if (!mask)
+                continue;
+            alignas(64) float lanes[kLanes];
+            _mm512_store_ps(lanes, d);
+            while (mask)
+            {
+                const int lane = __builtin_ctz(mask);
+                mask = static_cast<__mmask16>(mask & (mask - 1));
+                if (lanes[lane] <= state.threshold)
+                    state.push(lanes[lane], row0 + lane, s.k, s.windows[q0 + i]);
+            }
+        }
+    }
+}
+
+void screenBlock(const Screening& s, int group0, int groupEnd, int m, QueryState* states)
+{
+    static const Bf16TileTable table;
+    alignas(64) float dots[kTileQueries * kTileGroups * kLanes];
+    for (int g = group0; g < groupEnd; g += kTileGroups)
+    {
+        const int c = std::min(kTileGroups, groupEnd - g);
+        const uint16_t* b = s.packed + static_cast<size_t>(g) * s.groupStride;
+        for (int q0 = 0; q0 < m; q0 += kTileQueries)
+        {
+            const int r = std::min(kTileQueries, m - q0);
+            table.get(r, c)(s.queryPairs + static_cast<size_t>(q0) * s.pairs, s.pairs, b, s.groupStride, s.pairs, dots);
+            collect(s, dots, q0, r, g, c, states);
+        }
+    }
+}
+
+#endif // PATCHCORE_BF16_KERNELS
+
+} // namespace
+
+bool Bf16Screen::available()
+{
+#if PATCHCORE_BF16_KERNELS
+    return simdLevel() >= SIMD_AVX512_BF16;
+#else
+    return false;
+#endif
+}
+
+void Bf16Screen::release()
+{
+    packed_.release();
+    normsSq_.clear();
+    rows_ = dim_ = pairs_ = 0;
+}
+
+bool Bf16Screen::build(const Mat& bank)
+{
+    release();
+    CV_Assert(bank.type() == CV_32F && bank.isContinuous() && !bank.empty());
+    if (!checkRange(bank))
+        return false;
+    const int n = bank.rows, dim = bank.cols, pairs = (dim + 1) / 2, groups = (n + kLanes - 1) / kLanes;
+    Mat packed(groups, pairs * 2 * kLanes, CV_16U, Scalar(0));
+    std::vector<float> normsSq(static_cast<size_t>(groups) * kLanes, 0.f);
+    std::vector<RoundingStats> stats(n);
+    tbb::parallel_for(0, n, [&](int i) {
+        const float* x = bank.ptr<float>(i);
+        uint16_t* group = packed.ptr<uint16_t>(i / kLanes);
+        const int lane = i % kLanes;
+        for (int t = 0; t < dim; ++t)
+        {
+            const uint16_t h = toBf16(x[t]);
+            group[(t / 2) * 2 * kLanes + lane * 2 + t % 2] = h;
+            stats[i].add(x[t], h);
+        }
+        normsSq[i] = static_cast<float>(stats[i].normSq);
+    });
+    double maxError = 0, maxRounded = 0, maxNormSq = 0;
+    for (const RoundingStats& st : stats)
+    {
+        maxError = std::max(maxError, st.errorSq);
+        maxRounded = std::max(maxRounded, st.roundedNormSq);
+        maxNormSq = std::max(maxNormSq, st.normSq);
+    }
+    packed_ = packed;
+    normsSq_.swap(normsSq);
+    rows_ = n;
+    dim_ = dim;
+    pairs_ = pairs;
+    maxRoundingError_ = std::sqrt(maxError);
+    maxRoundedNorm_ = std::sqrt(maxRounded);
+    maxNormSq_ = maxNormSq;
+    return true;
+}
+
+void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Mat& indices,
+                     double* candidatesPerQuery) const
+{
+    CV_Assert(!empty() && bank.rows == rows_ && bank.cols == dim_ && bank.type() == CV_32F);
+    CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim_);
+    CV_Assert(k >= 1 && k <= rows_);
+#if PATCHCORE_BF16_KERNELS
+    const int m = queries.rows;
+    std::vector<uint32_t> queryPairs(static_cast<size_t>(m) * pairs_, 0u);
+    std::vector<float> queryNormsSq(m), windows(m);
+    const Margin margin{static_cast<double>(dim_), maxRoundingError_, maxRoundedNorm_, maxNormSq_};
+    tbb::parallel_for(0, m, [&](int i) {
+        const float* q = queries.ptr<float>(i);
+        uint16_t* out = reinterpret_cast<uint16_t*>(queryPairs.data() + static_cast<size_t>(i) * pairs_);
+        RoundingStats st;
+        for (int t = 0; t < dim_; ++t)
+        {
+            out[t] = toBf16(q[t]);
+            st.add(q[t], out[t]);
+        }
+        queryNormsSq[i] = static_cast<float>(st.normSq);
+        // Non-finite queries get an infinite window and NaN distances, so they collect no candidate and fail below.
+        windows[i] = std::nextafter(static_cast<float>(2 * margin(st)), std::numeric_limits<float>::infinity());
+    });
+
+    const Screening s{queryPairs.data(), queryNormsSq.data(), windows.data(), packed_.ptr<uint16_t>(),
+                      packed_.step1(), normsSq_.data(), pairs_, rows_, k};
+    tbb::enumerable_thread_specific<std::vector<QueryState>> perThread([m] { return std::vector<QueryState>(m); });
+    const int groups = packed_.rows;
+    tbb::parallel_for(tbb::blocked_range<int>(0, groups, kBlockGroups), [&](const tbb::blocked_range<int>& range) {
+        screenBlock(s, range.begin(), range.end(), m, perThread.local().data());
+    });
+
+    distSq.create(m, k, CV_32F);
+    indices.create(m, k, CV_32S);
+    std::vector<int> ranked(m);
+    tbb::parallel_for(0, m, [&](int qi) {
+        // The k-th smallest screened distance over all threads sets the final window.
+        std::vector<float> smallest;
+        for (const std::vector<QueryState>& states : perThread)
+            smallest.insert(smallest.end(), states[qi].smallest.begin(), states[qi].smallest.end());
+        std::vector<std::pair<double, int>> exact;
+        if (static_cast<int>(smallest.size()) >= k)
+        {
+            std::nth_element(smallest.begin(), smallest.begin() + (k - 1), smallest.end());
+            const float limit = std::nextafter(smallest[k - 1] + windows[qi], std::numeric_limits<float>::infinity());
+            const float* q = queries.ptr<float>(qi);
+            for (const std::vector<QueryState>& states : perThread)
+                for (const std::pair<float, int>& c : states[qi].candidates)
+                    if (c.first <= limit)
+                        exact.emplace_back(exactDistanceSq(q, bank.ptr<float>(c.second), nullptr, dim_), c.second);
+        }
+        ranked[qi] = static_cast<int>(exact.size());
+        if (static_cast<int>(exact.size()) < k)
+            CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
+                                      "model and the input image");
+        std::partial_sort(exact.begin(), exact.begin() + k, exact.end());
+        for (int j = 0; j < k; ++j)
+        {
+            distSq.at<float>(qi, j) = static_cast<float>(exact[j].first);
+            indices.at<int>(qi, j) = exact[j].second;
+        }
+    });
+    if (candidatesPerQuery)
+    {
+        double total = 0;
+        for (int r : ranked)
+            total += r;
+        *candidatesPerQuery = m ? total / m : 0;
+    }
+#else
+    (void)bank;
+    (void)distSq;
+    (void)indices;
+    (void)candidatesPerQuery;
+    CV_Error(Error::StsNotImplemented, "patchcore: this build has no AVX-512 BF16 kernels");
+#endif
+}
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv

@@ -1,0 +1,50 @@
+// Exact nearest-neighbour search that screens candidates with bf16 dot products (AVX-512 BF16) and ranks them with
+// distances computed in double precision. Used by ExactSearch where the CPU has the instructions.
+#ifndef OPENCV_PATCHCORE_SEARCH_BF16_HPP
+#define OPENCV_PATCHCORE_SEARCH_BF16_HPP
+
+#include "precomp.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+/** A bf16 copy of the bank, packed for the dot-product kernel, with the rounding error of every row.
+ *
+ *  Why it is exact: a bf16 dot product runs at twice the rate of fp32 FMAs on CPUs with AVX-512 BF16, but it is off by
+ *  up to E = |q| |x - bf16(x)| + |q - bf16(q)| |bf16(x)| + (summation rounding), which these rows bound from above.
+ *  Every bank row whose screened distance lies within 2 E of the k-th smallest screened distance is a candidate; that
+ *  set provably holds the true k nearest rows, which the candidates' double-precision distances then pick out. */
+class Bf16Screen
+{
+public:
+    /** True when the CPU (and PATCHCORE_SIMD) allow the kernel. */
+    static bool available();
+    /** Packs `bank` (N x D CV_32F, continuous). Returns false, keeping nothing, when a value is not finite: the caller
+     *  then searches in fp32, which reports non-finite data itself. */
+    bool build(const Mat& bank);
+    void release();
+    bool empty() const { return packed_.empty(); }
+
+    /** As ExactSearch::knn; `bank` is the CV_32F matrix given to build(), used to rank the candidates.
+     *  `candidatesPerQuery`, when given, receives the mean number of rows ranked per query (how tight the bound is). */
+    void knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Mat& indices,
+             double* candidatesPerQuery = nullptr) const;
+
+private:
+    Mat packed_;                 // CV_16U, one row per group of 16 bank rows: [pair][lane][2] bf16
+    std::vector<float> normsSq_; // |x|^2 per bank row, padded to whole groups
+    int rows_ = 0, dim_ = 0, pairs_ = 0;
+    double maxRoundingError_ = 0; // max over rows of |x - bf16(x)|
+    double maxRoundedNorm_ = 0;   // max over rows of |bf16(x)|
+    double maxNormSq_ = 0;        // max over rows of |x|^2
+};
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif
