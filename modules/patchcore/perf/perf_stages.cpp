@@ -9,6 +9,7 @@
 #include <opencv2/core/utility.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <tbb/parallel_pipeline.h>
 
 #include <algorithm>
 #include <chrono>
@@ -136,6 +137,117 @@ void BM_BackboneInt8(benchmark::State& state)
     imagesPerSecond(state);
 }
 BENCHMARK(BM_BackboneInt8)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The backbone levers of issue 5, one at a time against the library's setting (batch 1 as predict() runs it, OpenCV's
+// layer fusion on, only the two taps requested): ms per image, and how far the taps move from that setting
+// (tap_rel_diff: largest relative L2 difference). Argument: 0 setting, 1 batch 4, 2 batch 8, 3 fusion off,
+// 4 all five outputs of the model requested.
+void BM_BackboneLevers(benchmark::State& state)
+{
+    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
+        return;
+    const int lever = static_cast<int>(state.range(0));
+    const cv::patchcore::Params p = defaultParams();
+    std::vector<cv::Mat> images;
+    for (const std::string& file : listImages(dataPath("datasets/hazelnut_toy/train/good")))
+        if (images.size() < 8)
+            images.push_back(preprocessImage(cv::imread(file, cv::IMREAD_COLOR), p));
+    const int batch = lever == 1 ? 4 : lever == 2 ? 8 : 1;
+    images.resize(batch);
+    const cv::Mat blob = packBlob(images), first = packBlob({images[0]});
+    const std::vector<cv::String> taps(p.layers.begin(), p.layers.end());
+    std::vector<cv::String> outputs = taps;
+    if (lever == 4)
+        outputs = {"layer1", "layer2", "layer3", "layer2_act", "layer3_act"};
+
+    cv::dnn::Net reference = cv::dnn::readNetFromONNX(dataPath(kModel));
+    std::vector<cv::Mat> expected, got;
+    reference.setInput(first);
+    reference.forward(expected, taps);
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(dataPath(kModel));
+    if (lever == 3)
+        net.enableFusion(false);
+    net.setInput(blob);
+    net.forward(got, outputs); // the first run allocates and picks kernels
+    double worst = 0;
+    for (size_t t = 0; t < taps.size(); ++t)
+    {
+        const size_t at = std::find(outputs.begin(), outputs.end(), taps[t]) - outputs.begin();
+        // Image 0 of the batch: the first slice along N.
+        const cv::Range ranges[4] = {cv::Range(0, 1), cv::Range::all(), cv::Range::all(), cv::Range::all()};
+        const cv::Mat slice = got[at](ranges).clone();
+        worst = std::max(worst, cv::norm(slice, expected[t]) / cv::norm(expected[t]));
+    }
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        const auto t0 = Clock::now();
+        net.setInput(blob);
+        net.forward(got, outputs);
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    state.counters["ms/image"] = 1e3 * seconds / static_cast<double>(state.iterations()) / batch;
+    state.counters["tap_rel_diff"] = worst;
+    state.counters["images/s"] =
+        benchmark::Counter(batch * static_cast<double>(state.iterations()) / seconds, benchmark::Counter::kDefaults);
+}
+BENCHMARK(BM_BackboneLevers)->DenseRange(0, 4)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Overlapping image decoding with inference: predict() on hazelnut_toy's test files read from disk, in turn
+// (argument 0) or through a two-stage oneTBB pipeline whose decoding of the next file runs while the current one is
+// scored (argument 1). Both produce the same scores; only the wall time differs.
+void BM_DecodeOverlap(benchmark::State& state)
+{
+    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
+        return;
+    static cv::Ptr<cv::patchcore::Detector> det;
+    static std::vector<std::string> files;
+    if (!det)
+    {
+        std::vector<cv::Mat> train;
+        for (const std::string& f : listImages(dataPath("datasets/hazelnut_toy/train/good")))
+            train.push_back(cv::imread(f, cv::IMREAD_UNCHANGED));
+        det = cv::patchcore::Detector::create(defaultParams());
+        det->train(train);
+        for (const char* sub : {"good", "colour"})
+            for (const std::string& f : listImages(dataPath(kHazelnutTest) + "/" + sub))
+                files.push_back(f);
+    }
+    const bool overlap = state.range(0) == 1;
+    std::vector<double> scores(files.size());
+    double seconds = 0;
+    for (auto _ : state)
+    {
+        const auto t0 = Clock::now();
+        if (!overlap)
+            for (size_t i = 0; i < files.size(); ++i)
+                scores[i] = det->predict(cv::imread(files[i], cv::IMREAD_UNCHANGED), cv::noArray());
+        else
+        {
+            size_t next = 0;
+            tbb::parallel_pipeline(
+                2, tbb::make_filter<void, std::pair<size_t, cv::Mat>>(
+                       tbb::filter_mode::serial_in_order,
+                       [&](tbb::flow_control& fc) -> std::pair<size_t, cv::Mat> {
+                           if (next == files.size())
+                           {
+                               fc.stop();
+                               return {};
+                           }
+                           const size_t i = next++;
+                           return {i, cv::imread(files[i], cv::IMREAD_UNCHANGED)};
+                       }) &
+                       tbb::make_filter<std::pair<size_t, cv::Mat>, void>(
+                           tbb::filter_mode::serial_in_order, [&](const std::pair<size_t, cv::Mat>& item) {
+                               scores[item.first] = det->predict(item.second, cv::noArray());
+                           }));
+        }
+        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    state.counters["ms/image"] = 1e3 * seconds / static_cast<double>(state.iterations()) / files.size();
+    benchmark::DoNotOptimize(scores.data());
+}
+BENCHMARK(BM_DecodeOverlap)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The backbone's taps of one image as cv::dnn returns them (layer2 1 x 512 x 28 x 28, layer3 1 x 1024 x 14 x 14);
 // random values when the model is absent, since embedding cost does not depend on them.

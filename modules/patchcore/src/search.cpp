@@ -461,6 +461,23 @@ void ExactSearch::setBank(const Mat& bank, bool fp16, bool bf16Screening)
     CV_Assert(!bank.empty() && bank.type() == CV_32F && bank.isContinuous());
     screen_.release();
     bankNormsSq_.resize(bank.rows);
+    if (fp16 && bf16Screening && Bf16Screen::available())
+    {
+        // Screening needs the values in fp32 for its ranking, so the fp16 copy would only add memory: search the
+        // rounded values in fp32 form (shared when the caller already rounded them, as the detector does).
+        Mat half, rounded;
+        bank.convertTo(half, CV_16F);
+        half.convertTo(rounded, CV_32F);
+        if (norm(rounded, bank, NORM_INF) == 0)
+            rounded = bank;
+        if (screen_.build(rounded))
+        {
+            bank_ = rounded;
+            bankHalf_.release();
+            bankNormsSq_.clear();
+            return;
+        }
+    }
     if (fp16)
     {
         bank.convertTo(bankHalf_, CV_16F);

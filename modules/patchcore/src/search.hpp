@@ -47,7 +47,8 @@ class ExactSearch
 public:
     /** Keeps `bank` (N x D CV_32F, shared, not copied) and precomputes its squared norms. With `fp16`, keeps only a
      *  CV_16F copy instead (half the memory; distances are then those to the rounded vectors). An fp32 bank also gets a
-     *  packed bf16 copy (half its size) for screening, unless `bf16Screening` is false or the CPU lacks AVX-512 BF16. */
+     *  packed bf16 copy (half its size) for screening, unless `bf16Screening` is false or the CPU lacks AVX-512 BF16.
+     *  With screening, an fp16 bank is searched as its rounded values in fp32 form (same results, isFp16() false). */
     void setBank(const Mat& bank, bool fp16 = false, bool bf16Screening = true);
     /** True when knn() screens with bf16 dot products (setBank() allowed it and the CPU has AVX-512 BF16). */
     bool screensInBf16() const { return !screen_.empty(); }

@@ -93,23 +93,30 @@ TEST(Search, Fp16BankIsExactForTheStoredVectors)
     cv::Mat bank(3000, 96, CV_32F), queries(50, 96, CV_32F);
     rng.fill(bank, cv::RNG::NORMAL, 2, 1);
     rng.fill(queries, cv::RNG::NORMAL, 2, 1);
-    ExactSearch s;
-    s.setBank(bank, true);
-    ASSERT_TRUE(s.isFp16());
-    EXPECT_EQ(s.size(), 3000);
     cv::Mat half, rounded;
     bank.convertTo(half, CV_16F);
     half.convertTo(rounded, CV_32F);
-    cv::Mat d, idx;
-    s.knn(queries, 3, d, idx);
     std::vector<std::vector<std::pair<double, int>>> ref;
     bruteForce(queries, rounded, 3, ref);
-    for (int i = 0; i < queries.rows; ++i)
-        for (int j = 0; j < 3; ++j)
-        {
-            EXPECT_EQ(idx.at<int>(i, j), ref[i][j].second) << "query " << i;
-            EXPECT_NEAR(d.at<float>(i, j), ref[i][j].first, 1e-6 * std::max(1.0, ref[i][j].first));
-        }
+    for (const bool screening : {true, false})
+    {
+        SCOPED_TRACE(screening ? "bf16 screening where available" : "fp16 kernels");
+        ExactSearch s;
+        s.setBank(bank, true, screening);
+        if (!screening)
+            ASSERT_TRUE(s.isFp16());
+        else if (Bf16Screen::available())
+            ASSERT_TRUE(s.screensInBf16());
+        EXPECT_EQ(s.size(), 3000);
+        cv::Mat d, idx;
+        s.knn(queries, 3, d, idx);
+        for (int i = 0; i < queries.rows; ++i)
+            for (int j = 0; j < 3; ++j)
+            {
+                EXPECT_EQ(idx.at<int>(i, j), ref[i][j].second) << "query " << i;
+                EXPECT_NEAR(d.at<float>(i, j), ref[i][j].first, 1e-6 * std::max(1.0, ref[i][j].first));
+            }
+    }
 }
 
 // Whether this CPU runs the bf16 screening; the exactness tests below pass either way, this only says which path ran.
