@@ -27,7 +27,10 @@ const char* const kDetectorOptions =
     "kept) or tiles }"
     "{tile-scale   | 1    | tiles mode: image scale before tiling }"
     "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }"
-    "{budget   | 0     | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }";
+    "{budget   | 0     | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }"
+    "{fp16     | false | round the memory bank to 16-bit floats (Params::bankFp16) }"
+    "{search   | exact | nearest-neighbour search: exact, or approximate (KD-tree over a PCA projection, exact "
+    "re-ranking) }";
 
 std::string dataRoot()
 {
@@ -97,6 +100,11 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.tileScale = parser.get<double>("tile-scale");
     p.tileOverlap = parser.get<double>("tile-overlap");
     p.memoryBudgetMB = parser.get<double>("budget");
+    p.bankFp16 = parser.get<bool>("fp16");
+    const std::string search = parser.get<std::string>("search");
+    if (search != "exact" && search != "approximate")
+        CV_Error(cv::Error::StsBadArg, "--search must be exact or approximate, not '" + search + "'");
+    p.searchMethod = search == "exact" ? cv::patchcore::SEARCH_EXACT : cv::patchcore::SEARCH_APPROXIMATE;
     return p;
 }
 

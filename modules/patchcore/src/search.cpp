@@ -17,7 +17,9 @@
 // GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves, which -Wuninitialized reports at
 // every inlined use; the values are never read.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // The library is built for generic x86-64; these attributes compile single functions for newer CPUs, and
 // simdLevel() only calls them where the CPU has the instructions.
 #define PATCHCORE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))

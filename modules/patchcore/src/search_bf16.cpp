@@ -17,7 +17,9 @@
 #include <immintrin.h>
 #define PATCHCORE_BF16_KERNELS 1
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define PATCHCORE_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
 #else
 #define PATCHCORE_BF16_KERNELS 0
