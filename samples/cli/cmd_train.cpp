@@ -31,18 +31,12 @@ int commandTrain(int argc, const char* const* argv)
     const std::vector<std::string> files = listImages(parser.get<std::string>("@images"));
     if (files.empty())
         CV_Error(cv::Error::StsObjectNotFound, "no images in '" + parser.get<std::string>("@images") + "'");
-    std::vector<cv::Mat> images;
-    for (const std::string& f : files)
-    {
-        images.push_back(cv::imread(f, cv::IMREAD_UNCHANGED));
-        if (images.back().empty())
-            CV_Error(cv::Error::StsError, "cannot read image '" + f + "'");
-    }
-    std::cerr << "training on " << images.size() << " images\n";
+    std::cerr << "training on " << files.size() << " images\n";
     Stopwatch watch;
     auto det = cv::patchcore::Detector::create(params);
     det->setProgressCallback(consoleProgress());
-    det->train(images);
+    // Decoded a batch at a time by the detector: thousands of images need not be in memory together.
+    det->trainFiles(std::vector<cv::String>(files.begin(), files.end()));
     const double seconds = watch.seconds();
     det->save(out);
     std::cout << "trained in " << seconds << " s; memory bank " << det->getMemoryBankSize() << " vectors; saved "

@@ -226,7 +226,7 @@ private:
 
 } // namespace
 
-void DetectorImpl::embedInto(const std::vector<Mat>& images, const std::function<void(const ImageResult&)>& sink,
+void DetectorImpl::embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink,
                              const char* stage) const
 {
     const Params& p = state_.params;
@@ -236,14 +236,15 @@ void DetectorImpl::embedInto(const std::vector<Mat>& images, const std::function
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
-        for (const ImageResult& r : extract(images, begin, end))
+        const std::vector<Mat> batch = images.batch(begin, end);
+        for (const ImageResult& r : extract(batch, 0, batch.size()))
             sink(r);
         if (!report(stage, static_cast<int>(end), total))
             CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
     }
 }
 
-Mat DetectorImpl::embedAll(const std::vector<Mat>& images, Size* grid) const
+Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid) const
 {
     RowCollector collector(state_.params.targetEmbedDim);
     embedInto(images, [&](const ImageResult& r) {

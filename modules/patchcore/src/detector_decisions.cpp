@@ -22,13 +22,19 @@ void DetectorImpl::calibrate(InputArrayOfArrays goodImagesArg, double imageFalse
 {
     requireTrained("calibrate()");
     checkFalseAlarmRates(imageFalseAlarmRate, pixelFalseAlarmRate, "calibrate()");
-    const std::vector<Mat> images = collectImages(goodImagesArg, "calibrate()");
+    calibrateFrom(ImageSource::fromMats(collectImages(goodImagesArg, "calibrate()")), imageFalseAlarmRate,
+                  pixelFalseAlarmRate);
+}
+
+void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAlarmRate, double pixelFalseAlarmRate)
+{
     std::vector<double> imageScores;
     std::vector<float> pixels;
     for (size_t begin = 0; begin < images.size(); begin += state_.params.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(state_.params.batchSize));
-        for (const ImageResult& r : extract(images, begin, end))
+        const std::vector<Mat> batch = images.batch(begin, end);
+        for (const ImageResult& r : extract(batch, 0, batch.size()))
         {
             const Scores s = score(r);
             imageScores.push_back(s.image);
@@ -72,9 +78,8 @@ bool DetectorImpl::detect(InputArray image, double& score, OutputArray defectMas
 void DetectorImpl::update(InputArrayOfArrays imagesArg)
 {
     requireTrained("update()");
-    const std::vector<Mat> images = collectImages(imagesArg, "update()");
     Size grid;
-    const Mat added = embedAll(images, &grid);
+    const Mat added = embedAll(ImageSource::fromMats(collectImages(imagesArg, "update()")), &grid);
     const std::vector<int> selected = selectAdditions(state_.bank, added, state_.params, [this](int done, int count) {
         return report("coreset", done, count);
     });

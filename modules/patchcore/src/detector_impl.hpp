@@ -8,6 +8,7 @@
 #include "search.hpp"
 #include "approximate_search.hpp"
 #include "cuda_dispatch.hpp"
+#include "image_source.hpp"
 
 #include <functional>
 #include <limits>
@@ -62,6 +63,7 @@ public:
     explicit DetectorImpl(DetectorState state);
 
     void train(InputArrayOfArrays images) CV_OVERRIDE;
+    void trainFiles(const std::vector<String>& files) CV_OVERRIDE;
     void update(InputArrayOfArrays images) CV_OVERRIDE;
     void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate, double pixelFalseAlarmRate) CV_OVERRIDE;
     double getImageThreshold() const CV_OVERRIDE { return state_.imageThreshold; }
@@ -114,10 +116,14 @@ private:
     /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
     std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
     /** Embeds every image in batches, handing each result to `sink` (progress stage `stage`). */
-    void embedInto(const std::vector<Mat>& images, const std::function<void(const ImageResult&)>& sink,
+    void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink,
                    const char* stage = "backbone") const;
     /** Embeds every image into one matrix; *grid receives the first window's feature grid. */
-    Mat embedAll(const std::vector<Mat>& images, Size* grid) const;
+    Mat embedAll(const ImageSource& images, Size* grid) const;
+    /** train() and trainFiles(): the images come decoded or are decoded a batch at a time. */
+    void trainFrom(const ImageSource& images);
+    /** calibrate() on any image source (train() calibrates on its held-out images). */
+    void calibrateFrom(const ImageSource& images, double imageFalseAlarmRate, double pixelFalseAlarmRate);
     /** Whether `rows` training vectors must go to disk to meet Params::memoryBudgetMB; throws, saying what would
      *  fit, when even that cannot meet it. */
     bool needsSpill(double rows) const;

@@ -68,7 +68,16 @@ void DetectorImpl::commitBank(const Mat& bank, Size grid)
 
 void DetectorImpl::train(InputArrayOfArrays imagesArg)
 {
-    const std::vector<Mat> images = collectImages(imagesArg, "train()");
+    trainFrom(ImageSource::fromMats(collectImages(imagesArg, "train()")));
+}
+
+void DetectorImpl::trainFiles(const std::vector<String>& files)
+{
+    trainFrom(ImageSource::fromFiles(files, "trainFiles()"));
+}
+
+void DetectorImpl::trainFrom(const ImageSource& images)
+{
     // The resolved mode is what embedding reads from state_.params; a failure puts the caller's parameters back.
     struct ParamsRollback
     {
@@ -84,16 +93,15 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
     Params requested = state_.params;
     requested.inputMode = requestedInputMode_;
     requested.tileScale = requestedTileScale_;
-    std::vector<Size> sizes;
-    for (const Mat& img : images)
-        sizes.push_back(img.size());
-    state_.params = resolveInputMode(requested, sizes);
+    // Only INPUT_AUTO looks at the sizes; for files that means decoding each one an extra time.
+    state_.params =
+        resolveInputMode(requested, requested.inputMode == INPUT_AUTO ? images.sizes() : std::vector<Size>());
     const Params& p = state_.params;
     if (requested.inputMode == INPUT_AUTO)
         report("input", 1, 1, p.inputMode == INPUT_TILES
                                   ? cv::format("input mode: tiles of the images scaled by %.3f", p.tileScale)
                                   : std::string("input mode: whole frame, aspect ratio kept"));
-    std::vector<Mat> fit = images, holdout;
+    ImageSource fit = images, holdout = images.subset({}, 0, 0);
     if (p.calibrationFraction > 0)
     {
         const int n = static_cast<int>(images.size());
@@ -103,9 +111,8 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
                                            " leaves no image of " + std::to_string(n) + " to train on; give more "
                                            "images or a smaller fraction");
         const std::vector<int> order = randomIndices(n, n, static_cast<uint64>(p.seed) + 2);
-        fit.clear();
-        for (int i = 0; i < n; ++i)
-            (i < held ? holdout : fit).push_back(images[order[i]]);
+        holdout = images.subset(order, 0, held);
+        fit = images.subset(order, held, n);
     }
 
     // Greedy selection reads only the projected vectors: project while embedding, so that the full vectors can be
@@ -138,11 +145,11 @@ void DetectorImpl::train(InputArrayOfArrays imagesArg)
     BankSearch previousSearch = search_;
     commitBank(bank, grid);
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
-    if (!holdout.empty())
+    if (holdout.size() > 0)
     {
         try
         {
-            calibrate(holdout, p.imageFalseAlarmRate, p.pixelFalseAlarmRate);
+            calibrateFrom(holdout, p.imageFalseAlarmRate, p.pixelFalseAlarmRate);
         }
         catch (...)
         {

@@ -135,6 +135,59 @@ TEST_F(DetectorApi, TrainingIsDeterministic)
     expectSamePredictions(*det, *again, test);
 }
 
+// trainFiles() decodes a batch at a time; the detector must be the one train() builds from the decoded images,
+// including the held-out calibration split and the automatic input mode, which both look at the whole list.
+TEST_F(DetectorApi, TrainFilesEqualsTrainOnDecodedImages)
+{
+    std::vector<cv::String> files;
+    cv::glob(dataPath(kHazelnutTrain) + "/*.jpg", files);
+    files.resize(6);
+    auto fromFiles = Detector::create(squeezeParams());
+    fromFiles->trainFiles(files);
+    EXPECT_EQ(cv::norm(det->getMemoryBank(), fromFiles->getMemoryBank(), cv::NORM_INF), 0.0);
+    expectSamePredictions(*det, *fromFiles, test);
+
+    Params p = squeezeParams();
+    p.inputMode = cv::patchcore::INPUT_AUTO;
+    p.calibrationFraction = 0.34;
+    auto decoded = Detector::create(p), streamed = Detector::create(p);
+    decoded->train(train);
+    streamed->trainFiles(files);
+    EXPECT_EQ(streamed->getParams().inputMode, decoded->getParams().inputMode);
+    EXPECT_EQ(cv::norm(decoded->getMemoryBank(), streamed->getMemoryBank(), cv::NORM_INF), 0.0);
+    EXPECT_EQ(decoded->getImageThreshold(), streamed->getImageThreshold());
+    EXPECT_EQ(decoded->getPixelThreshold(), streamed->getPixelThreshold());
+    expectSamePredictions(*decoded, *streamed, test);
+}
+
+TEST_F(DetectorApi, TrainFilesNamesTheFileItCannotReadAndKeepsTheDetector)
+{
+    std::vector<cv::String> files;
+    cv::glob(dataPath(kHazelnutTrain) + "/*.jpg", files);
+    files.resize(5);
+    const std::string dir = tempDir();
+    const std::string notAnImage = dir + "/notes.png";
+    std::ofstream(notAnImage) << "not an image";
+    const cv::Mat bankBefore = det->getMemoryBank();
+    for (const std::string& bad : {notAnImage, dir + "/missing.jpg"})
+    {
+        std::vector<cv::String> list = files;
+        list.insert(list.begin() + 3, bad);
+        try
+        {
+            det->trainFiles(list);
+            ADD_FAILURE() << "trainFiles() accepted " << bad;
+        }
+        catch (const cv::Exception& e)
+        {
+            EXPECT_NE(e.msg.find(bad), std::string::npos) << e.msg;
+        }
+        EXPECT_EQ(cv::norm(det->getMemoryBank(), bankBefore, cv::NORM_INF), 0.0);
+    }
+    EXPECT_THROW(det->trainFiles(std::vector<cv::String>()), cv::Exception);
+    EXPECT_EQ(cv::norm(det->getMemoryBank(), bankBefore, cv::NORM_INF), 0.0);
+}
+
 TEST_F(DetectorApi, SaveLoadRoundTripIsBitIdentical)
 {
     const std::string dir = tempDir();

@@ -236,6 +236,13 @@ public:
     @param images vector of images (any size; 8U, 16U or 32F; 1, 3 or 4 channels in OpenCV's BGR(A) order). */
     CV_WRAP virtual void train(InputArrayOfArrays images) = 0;
 
+    /** @brief Builds the memory bank from image files, decoding them a batch at a time instead of holding every image
+    in memory: the way to train on thousands of images under Params::memoryBudgetMB. Gives the same detector as
+    train() on the decoded images (cv::imread with IMREAD_UNCHANGED). An unreadable file is an error naming it, and
+    the detector is left as it was. Needs OpenCV's imgcodecs module.
+    @param files paths of the training images. */
+    CV_WRAP virtual void trainFiles(const std::vector<String>& files) = 0;
+
     /** @brief Scores one image.
     @param image image as accepted by train().
     @param anomalyMap optional CV_32F map of patch distances in @p image's own size; pixels outside the part of the

@@ -1,0 +1,87 @@
+#include "image_source.hpp"
+
+#include <opencv2/opencv_modules.hpp>
+#ifdef HAVE_OPENCV_IMGCODECS
+#include <opencv2/imgcodecs.hpp>
+#endif
+
+#include <tbb/parallel_for.h>
+
+#include <numeric>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+ImageSource ImageSource::fromMats(std::vector<Mat> images)
+{
+    ImageSource s;
+    s.order_.resize(images.size());
+    std::iota(s.order_.begin(), s.order_.end(), size_t(0));
+    s.mats_ = std::make_shared<const std::vector<Mat>>(std::move(images));
+    return s;
+}
+
+ImageSource ImageSource::fromFiles(std::vector<String> files, const char* operation)
+{
+#ifndef HAVE_OPENCV_IMGCODECS
+    CV_Error(Error::StsNotImplemented, std::string("patchcore: ") + operation +
+                                           " reads image files with OpenCV's imgcodecs module, which this OpenCV "
+                                           "lacks; decode the images yourself and call train()");
+#endif
+    if (files.empty())
+        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + " was given an empty list of files");
+    ImageSource s;
+    s.order_.resize(files.size());
+    std::iota(s.order_.begin(), s.order_.end(), size_t(0));
+    s.files_ = std::make_shared<const std::vector<String>>(std::move(files));
+    s.operation_ = operation;
+    return s;
+}
+
+Mat ImageSource::load(size_t position) const
+{
+    if (mats_)
+        return (*mats_)[position];
+    Mat image;
+#ifdef HAVE_OPENCV_IMGCODECS
+    image = imread((*files_)[position], IMREAD_UNCHANGED);
+#endif
+    if (image.empty())
+        CV_Error(Error::StsError, "patchcore: " + operation_ + ": cannot read image file '" + (*files_)[position] +
+                                      "' (missing, unreadable or not an image format OpenCV decodes)");
+    return image;
+}
+
+std::vector<Mat> ImageSource::batch(size_t begin, size_t end) const
+{
+    CV_Assert(begin <= end && end <= order_.size());
+    std::vector<Mat> out(end - begin);
+    if (mats_)
+        for (size_t i = begin; i < end; ++i)
+            out[i - begin] = load(order_[i]);
+    else // decoding is the slow part of reading a file, and imread is thread-safe
+        tbb::parallel_for(begin, end, [&](size_t i) { out[i - begin] = load(order_[i]); });
+    return out;
+}
+
+std::vector<Size> ImageSource::sizes() const
+{
+    std::vector<Size> out(order_.size());
+    tbb::parallel_for(size_t(0), order_.size(), [&](size_t i) { out[i] = load(order_[i]).size(); });
+    return out;
+}
+
+ImageSource ImageSource::subset(const std::vector<int>& order, size_t from, size_t to) const
+{
+    CV_Assert(from <= to && to <= order.size());
+    ImageSource s = *this;
+    s.order_.clear();
+    for (size_t i = from; i < to; ++i)
+        s.order_.push_back(order_[static_cast<size_t>(order[i])]);
+    return s;
+}
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
