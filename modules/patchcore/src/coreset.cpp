@@ -1,5 +1,5 @@
 #include "coreset.hpp"
-#include "search.hpp"
+#include "distance_kernels.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>

@@ -1,6 +1,6 @@
 #include "search_bf16.hpp"
 
-#include "search.hpp"
+#include "distance_kernels.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>

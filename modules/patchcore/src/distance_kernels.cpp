@@ -1,0 +1,426 @@
+#include "distance_kernels.hpp"
+
+#include <Eigen/Core>
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define PATCHCORE_X86_KERNELS 1
+// GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves, which -Wuninitialized reports at
+// every inlined use; the values are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// The library is built for generic x86-64; these attributes compile single functions for newer CPUs, and
+// simdLevel() only calls them where the CPU has the instructions.
+#define PATCHCORE_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#define PATCHCORE_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
+#else
+#define PATCHCORE_X86_KERNELS 0
+#endif
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+namespace {
+
+typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> RowMatrix;
+typedef Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> ConstStridedMap;
+typedef Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> StridedMap;
+
+SimdLevel detectSimd()
+{
+    SimdLevel best = SIMD_GENERIC;
+#if PATCHCORE_X86_KERNELS
+    __builtin_cpu_init();
+    // F16C through cpuid: clang 14's __builtin_cpu_supports does not know the "f16c" feature string.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C);
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c)
+        best = SIMD_AVX2;
+    if (best == SIMD_AVX2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        best = SIMD_AVX512;
+    // AVX512_BF16 is leaf 7, sub-leaf 1, EAX bit 5 (older compilers' __builtin_cpu_supports do not name it).
+    if (best == SIMD_AVX512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)))
+        best = SIMD_AVX512_BF16;
+#endif
+    if (const char* cap = std::getenv("PATCHCORE_SIMD"))
+    {
+        const std::string s(cap);
+        const SimdLevel wanted = s == "generic" ? SIMD_GENERIC
+                                 : s == "avx2"  ? SIMD_AVX2
+                                 : s == "avx512" ? SIMD_AVX512
+                                                 : SIMD_AVX512_BF16;
+        best = std::min(best, wanted);
+    }
+    return best;
+}
+
+#if PATCHCORE_X86_KERNELS
+
+// ---- AVX-512: a tile of R rows of a times C rows of b, each product a full-length dot product. Inner products (not
+// BLAS's packed outer products) suit this shape: dim (1024) is long and contiguous, so the horizontal sums at the
+// end of each tile cost little, and no packing copy is needed. R x C accumulators stay in registers.
+template <bool Half>
+PATCHCORE_TARGET_AVX512 inline __m512 load16(const float* f, const ushort* h, size_t k)
+{
+    if (Half)
+        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + k)));
+    return _mm512_loadu_ps(f + k);
+}
+
+template <bool Half>
+PATCHCORE_TARGET_AVX512 inline float scalarAt512(const float* f, const ushort* h, size_t k)
+{
+    return Half ? _cvtsh_ss(h[k]) : f[k];
+}
+
+PATCHCORE_TARGET_AVX2 inline float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+
+PATCHCORE_TARGET_AVX512 inline float hsum512(__m512 v)
+{
+    const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
+}
+
+template <int R, int C, bool Half>
+PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* b, const ushort* bh, size_t sb, int dim,
+                                        float* out, size_t so)
+{
+    __m512 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+            acc[r][c] = _mm512_setzero_ps();
+    int k = 0;
+    for (; k + 16 <= dim; k += 16)
+    {
+        __m512 bv[C];
+        for (int c = 0; c < C; ++c)
+            bv[c] = load16<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, k);
+        for (int r = 0; r < R; ++r)
+        {
+            const __m512 av = _mm512_loadu_ps(a + r * sa + k);
+            for (int c = 0; c < C; ++c)
+                acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+        {
+            float s = hsum512(acc[r][c]);
+            for (int t = k; t < dim; ++t)
+                s += a[r * sa + t] * scalarAt512<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, t);
+            out[r * so + c] = s;
+        }
+}
+
+// ---- AVX2 + FMA: the same tiles, 8 lanes.
+template <bool Half>
+PATCHCORE_TARGET_AVX2 inline __m256 load8(const float* f, const ushort* h, size_t k)
+{
+    if (Half)
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + k)));
+    return _mm256_loadu_ps(f + k);
+}
+
+template <int R, int C, bool Half>
+PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, const ushort* bh, size_t sb, int dim,
+                                    float* out, size_t so)
+{
+    __m256 acc[R][C];
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+            acc[r][c] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= dim; k += 8)
+    {
+        __m256 bv[C];
+        for (int c = 0; c < C; ++c)
+            bv[c] = load8<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, k);
+        for (int r = 0; r < R; ++r)
+        {
+            const __m256 av = _mm256_loadu_ps(a + r * sa + k);
+            for (int c = 0; c < C; ++c)
+                acc[r][c] = _mm256_fmadd_ps(av, bv[c], acc[r][c]);
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int c = 0; c < C; ++c)
+        {
+            float s = hsum256(acc[r][c]);
+            for (int t = k; t < dim; ++t)
+                s += a[r * sa + t] * (Half ? _cvtsh_ss(bh[c * sb + t]) : b[c * sb + t]);
+            out[r * so + c] = s;
+        }
+}
+
+typedef void (*TileFn)(const float*, size_t, const float*, const ushort*, size_t, int, float*, size_t);
+
+// Tile functions indexed [rows - 1][cols - 1]; full 4 x 4 tiles do the work, smaller ones take the edges.
+template <bool Avx512, bool Half>
+struct TileTable
+{
+    template <int R, int C>
+    static TileFn pick() { return Avx512 ? &tileAvx512<R, C, Half> : &tileAvx2<R, C, Half>; }
+    TileFn fn[4][4] = {{pick<1, 1>(), pick<1, 2>(), pick<1, 3>(), pick<1, 4>()},
+                       {pick<2, 1>(), pick<2, 2>(), pick<2, 3>(), pick<2, 4>()},
+                       {pick<3, 1>(), pick<3, 2>(), pick<3, 3>(), pick<3, 4>()},
+                       {pick<4, 1>(), pick<4, 2>(), pick<4, 3>(), pick<4, 4>()}};
+};
+
+template <bool Avx512, bool Half>
+void dotTiles(const float* a, int rowsA, size_t sa, const float* b, const ushort* bh, int rowsB, size_t sb, int dim,
+              float* out, size_t so)
+{
+    static const TileTable<Avx512, Half> table;
+    // b rows outermost: four of them (16 KB at dim 1024) stay in L1 while the rows of a stream past from L2.
+    for (int j = 0; j < rowsB; j += 4)
+    {
+        const int c = std::min(4, rowsB - j);
+        for (int i = 0; i < rowsA; i += 4)
+        {
+            const int r = std::min(4, rowsA - i);
+            table.fn[r - 1][c - 1](a + i * sa, sa, b ? b + j * sb : nullptr, bh ? bh + j * sb : nullptr, sb, dim, out + i * so + j, so);
+        }
+    }
+}
+
+template <int C>
+PATCHCORE_TARGET_AVX512 void rowDistancesAvx512(const float* data, int dim, const int* rows, const float* centre,
+                                                float* out)
+{
+    __m512 acc[C];
+    const float* p[C];
+    for (int c = 0; c < C; ++c)
+    {
+        acc[c] = _mm512_setzero_ps();
+        p[c] = data + static_cast<size_t>(rows[c]) * dim;
+    }
+    int k = 0;
+    for (; k + 16 <= dim; k += 16)
+    {
+        const __m512 cv = _mm512_loadu_ps(centre + k);
+        for (int c = 0; c < C; ++c)
+        {
+            const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(p[c] + k), cv);
+            acc[c] = _mm512_fmadd_ps(d, d, acc[c]);
+        }
+    }
+    for (int c = 0; c < C; ++c)
+    {
+        float s = hsum512(acc[c]);
+        for (int t = k; t < dim; ++t)
+            s += (p[c][t] - centre[t]) * (p[c][t] - centre[t]);
+        out[c] = s;
+    }
+}
+
+template <int C>
+PATCHCORE_TARGET_AVX2 void rowDistancesAvx2(const float* data, int dim, const int* rows, const float* centre,
+                                            float* out)
+{
+    __m256 acc[C];
+    const float* p[C];
+    for (int c = 0; c < C; ++c)
+    {
+        acc[c] = _mm256_setzero_ps();
+        p[c] = data + static_cast<size_t>(rows[c]) * dim;
+    }
+    int k = 0;
+    for (; k + 8 <= dim; k += 8)
+    {
+        const __m256 cv = _mm256_loadu_ps(centre + k);
+        for (int c = 0; c < C; ++c)
+        {
+            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(p[c] + k), cv);
+            acc[c] = _mm256_fmadd_ps(d, d, acc[c]);
+        }
+    }
+    for (int c = 0; c < C; ++c)
+    {
+        float s = hsum256(acc[c]);
+        for (int t = k; t < dim; ++t)
+            s += (p[c][t] - centre[t]) * (p[c][t] - centre[t]);
+        out[c] = s;
+    }
+}
+
+// The rows of a selection step are scattered over the data: asking for the next ones early overlaps their memory
+// latency with the arithmetic on the current ones.
+inline void prefetchRows(const float* data, int dim, const int* rows, int count)
+{
+    for (int c = 0; c < count; ++c)
+    {
+        const char* p = reinterpret_cast<const char*>(data + static_cast<size_t>(rows[c]) * dim);
+        for (size_t off = 0; off < dim * sizeof(float); off += 64)
+            _mm_prefetch(p + off, _MM_HINT_T0);
+    }
+}
+
+#endif // PATCHCORE_X86_KERNELS
+
+void dotProductsGeneric(const float* a, int rowsA, size_t sa, const float* b, const ushort* bh, int rowsB, size_t sb,
+                        int dim, float* out, size_t so)
+{
+    const ConstStridedMap am(a, rowsA, dim, Eigen::OuterStride<>(static_cast<Eigen::Index>(sa)));
+    StridedMap om(out, rowsA, rowsB, Eigen::OuterStride<>(static_cast<Eigen::Index>(so)));
+    if (bh)
+    {
+        RowMatrix converted(rowsB, dim);
+        for (int j = 0; j < rowsB; ++j)
+        {
+            const Mat src(1, dim, CV_16F, const_cast<ushort*>(bh + j * sb));
+            Mat dst(1, dim, CV_32F, converted.row(j).data());
+            src.convertTo(dst, CV_32F);
+        }
+        om.noalias() = am * converted.transpose();
+        return;
+    }
+    const ConstStridedMap bm(b, rowsB, dim, Eigen::OuterStride<>(static_cast<Eigen::Index>(sb)));
+    om.noalias() = am * bm.transpose();
+}
+
+} // namespace
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define PATCHCORE_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define PATCHCORE_NO_FP_CONTRACT
+#endif
+
+#if PATCHCORE_X86_KERNELS
+// The portable loop below, eight lanes at a time: separate multiply and add (contraction into FMA is switched off),
+// so that every partial sum is rounded exactly as there and both give the same bits.
+PATCHCORE_TARGET_AVX512 PATCHCORE_NO_FP_CONTRACT double exactDistanceSqAvx512(const float* a, const float* b, int dim)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+    __m512d partial = _mm512_setzero_pd();
+    int j = 0;
+    for (; j + 8 <= dim; j += 8)
+    {
+        const __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(a + j)), _mm512_cvtps_pd(_mm256_loadu_ps(b + j)));
+        partial = _mm512_add_pd(partial, _mm512_mul_pd(d, d));
+    }
+    alignas(64) double lanes[8];
+    _mm512_store_pd(lanes, partial);
+    for (int l = 0; j < dim; ++j, ++l)
+    {
+        const double d = static_cast<double>(a[j]) - b[j];
+        lanes[l] += d * d;
+    }
+    return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+#endif
+
+PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, const ushort* bh, int dim)
+{
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+#if PATCHCORE_X86_KERNELS
+    if (!bh && simdLevel() >= SIMD_AVX512)
+        return exactDistanceSqAvx512(a, b, dim);
+#endif
+    // Eight independent partial sums: the additions pipeline (a single chain waits on each one), and the order is
+    // fixed by the code, not by what the compiler vectorises.
+    const int lanes = 8;
+    double partial[lanes] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + lanes <= dim; j += lanes)
+        for (int l = 0; l < lanes; ++l)
+        {
+            const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j + l]))) : b[j + l];
+            const double d = static_cast<double>(a[j + l]) - bj;
+            partial[l] += d * d;
+        }
+    for (int l = 0; j < dim; ++j, ++l)
+    {
+        const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j]))) : b[j];
+        const double d = static_cast<double>(a[j]) - bj;
+        partial[l] += d * d;
+    }
+    return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+SimdLevel simdLevel()
+{
+    static const SimdLevel level = detectSimd();
+    return level;
+}
+
+const char* simdLevelName(SimdLevel level)
+{
+    return level == SIMD_AVX512_BF16 ? "avx512bf16"
+           : level == SIMD_AVX512    ? "avx512"
+           : level == SIMD_AVX2      ? "avx2"
+                                     : "generic";
+}
+
+void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, const ushort* bHalf, int rowsB,
+                 size_t strideB, int dim, float* out, size_t outStride)
+{
+#if PATCHCORE_X86_KERNELS
+    const SimdLevel level = simdLevel();
+    if (level >= SIMD_AVX512)
+        return bHalf ? dotTiles<true, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
+                     : dotTiles<true, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+    if (level == SIMD_AVX2)
+        return bHalf ? dotTiles<false, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
+                     : dotTiles<false, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+#endif
+    dotProductsGeneric(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+}
+
+void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out)
+{
+    int j = 0;
+#if PATCHCORE_X86_KERNELS
+    // Four rows per pass: four independent accumulator chains hide the FMA latency.
+    const SimdLevel level = simdLevel();
+    if (level >= SIMD_AVX512)
+    {
+        for (; j + 4 <= count; j += 4)
+        {
+            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4));
+            rowDistancesAvx512<4>(data, dim, rows + j, centre, out + j);
+        }
+        for (; j < count; ++j)
+            rowDistancesAvx512<1>(data, dim, rows + j, centre, out + j);
+    }
+    else if (level == SIMD_AVX2)
+    {
+        for (; j + 4 <= count; j += 4)
+        {
+            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4));
+            rowDistancesAvx2<4>(data, dim, rows + j, centre, out + j);
+        }
+        for (; j < count; ++j)
+            rowDistancesAvx2<1>(data, dim, rows + j, centre, out + j);
+    }
+#endif
+    const Eigen::Map<const Eigen::VectorXf> c(centre, dim);
+    for (; j < count; ++j)
+        out[j] = (Eigen::Map<const Eigen::VectorXf>(data + static_cast<size_t>(rows[j]) * dim, dim) - c).squaredNorm();
+}
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv

@@ -1,0 +1,42 @@
+// SIMD distance kernels, chosen at run time for the CPU: dot-product tiles, distances to scattered rows, and the
+// double-precision distance that ranks search candidates. Shared by the search and the coreset selection.
+#ifndef OPENCV_PATCHCORE_DISTANCE_KERNELS_HPP
+#define OPENCV_PATCHCORE_DISTANCE_KERNELS_HPP
+
+#include "precomp.hpp"
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+/** Instruction set the distance kernels use on this CPU, chosen once at run time so that a generic x86-64 build still
+ *  runs AVX-512 / AVX2 code where the CPU has it. The environment variable PATCHCORE_SIMD=avx512bf16|avx512|avx2|generic
+ *  caps it (to measure or to rule the kernels out); it can lower the choice, never raise it above what the CPU
+ *  supports. */
+enum SimdLevel
+{
+    SIMD_GENERIC = 0,    //!< Eigen, compiled for the build's baseline
+    SIMD_AVX2 = 1,       //!< AVX2 + FMA intrinsics
+    SIMD_AVX512 = 2,     //!< AVX-512F intrinsics
+    SIMD_AVX512_BF16 = 3 //!< AVX-512F, and AVX-512 BF16 dot products to screen search candidates
+};
+SimdLevel simdLevel();
+const char* simdLevelName(SimdLevel level);
+
+/** out[i * outStride + j] = dot(a row i, b row j) for i < rowsA, j < rowsB; rows are `dim` contiguous floats, `strideA`
+ *  / `strideB` floats apart. `bHalf` != nullptr: b rows are IEEE fp16 (uint16) instead of `b`. */
+void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, const ushort* bHalf, int rowsB,
+                 size_t strideB, int dim, float* out, size_t outStride);
+
+/** Squared Euclidean distance in double precision between `a` and `b` (or the fp16 row `bHalf` when not null), summed
+ *  in the same order whatever the instruction set, so that rankings do not depend on the CPU. */
+double exactDistanceSq(const float* a, const float* b, const ushort* bHalf, int dim);
+
+/** out[j] = squared Euclidean distance from `centre` to row rows[j] of `data` (row-major, `dim` floats per row). */
+void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out);
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif
