@@ -159,10 +159,10 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW int searchDevice;
     /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_EXACT). */
     CV_PROP_RW int searchMethod;
-    /** @brief Round the memory bank to 16-bit floats and search it in that form: the search reads half the memory per
-    query, which speeds up large banks; scores change by about 1e-3 relative (default false). The detector keeps the
-    rounded values in 32-bit form for saving and getMemoryBank(). On CPUs with AVX-512 BF16 the exact search screens
-    every bank with bf16 dot products, which is faster still, and searches the rounded values that way. */
+    /** @brief Round the memory bank to 16-bit floats (default false). Scores change by at most about 2e-4 (relative;
+    doc/PERFORMANCE.md). On CPUs without AVX-512 BF16 the search then reads fp16 rows, about 5 % faster; with it, every
+    bank is screened with bf16 dot products, faster still, and the rounded values are searched that way. The detector
+    keeps the rounded values in 32-bit form for saving and getMemoryBank(), so memory and files do not shrink. */
     CV_PROP_RW bool bankFp16;
     /** @brief Fraction of the training images held out to calibrate decision thresholds (default 0: none). The
     held-out images are not added to the memory bank; see Detector::calibrate(). */
