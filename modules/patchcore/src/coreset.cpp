@@ -49,6 +49,7 @@ struct ScanScratch
 {
     std::vector<int> positions; // candidates' positions in the cell
     std::vector<int> rows;      // their rows in the projected matrix
+    std::vector<float> minSq;   // their running minimum: only a distance below it matters
     std::vector<float> d2;
 };
 
@@ -123,10 +124,21 @@ struct Cell
         if (positions.empty())
             return;
         scratch.rows.resize(positions.size());
+        scratch.minSq.resize(positions.size());
         for (size_t c = 0; c < positions.size(); ++c)
+        {
             scratch.rows[c] = members.row[positions[c]];
+            scratch.minSq[c] = members.minSq[positions[c]];
+        }
         scratch.d2.resize(positions.size());
-        distancesSqToRows(x, dim, scratch.rows.data(), static_cast<int>(positions.size()), centre, scratch.d2.data());
+        distancesSqToRows(x, dim, scratch.rows.data(), static_cast<int>(positions.size()), centre, scratch.d2.data(),
+                          scratch.minSq.data());
+        // Most scans change nothing: then the members, their bound and the farthest one stay as they are.
+        bool anyCloser = false;
+        for (size_t c = 0; c < positions.size() && !anyCloser; ++c)
+            anyCloser = scratch.d2[c] < scratch.minSq[c];
+        if (!anyCloser)
+            return;
         // One pass compacts the members that stay and recomputes the cell's bound and farthest point.
         size_t kept = 0, c = 0;
         maxReach = 0;

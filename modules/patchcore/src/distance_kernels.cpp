@@ -202,18 +202,10 @@ void dotTiles(const float* a, int rowsA, size_t sa, const float* b, const ushort
 }
 
 template <int C>
-PATCHCORE_TARGET_AVX512 void rowDistancesAvx512(const float* data, int dim, const int* rows, const float* centre,
-                                                float* out)
+PATCHCORE_TARGET_AVX512 inline void accumulateSquares(__m512* acc, const float* const* p, const float* centre, int from,
+                                                      int to)
 {
-    __m512 acc[C];
-    const float* p[C];
-    for (int c = 0; c < C; ++c)
-    {
-        acc[c] = _mm512_setzero_ps();
-        p[c] = data + static_cast<size_t>(rows[c]) * dim;
-    }
-    int k = 0;
-    for (; k + 16 <= dim; k += 16)
+    for (int k = from; k < to; k += 16)
     {
         const __m512 cv = _mm512_loadu_ps(centre + k);
         for (int c = 0; c < C; ++c)
@@ -222,10 +214,46 @@ PATCHCORE_TARGET_AVX512 void rowDistancesAvx512(const float* data, int dim, cons
             acc[c] = _mm512_fmadd_ps(d, d, acc[c]);
         }
     }
+}
+
+// With bounds, the rows stop after half the dimensions when every partial sum already reaches its bound: most rows a
+// coreset scan visits are far from the new centre, and their exact distance is never needed. Each lane only grows
+// (squares are >= 0 and float addition is monotone), so the full sum would be >= the partial one; when the rows do
+// not stop, the sums are formed in exactly the order of the unbounded kernel.
+template <int C>
+PATCHCORE_TARGET_AVX512 void rowDistancesAvx512(const float* data, int dim, const int* rows, const float* centre,
+                                                const float* bounds, float* out)
+{
+    __m512 acc[C];
+    const float* p[C];
+    for (int c = 0; c < C; ++c)
+    {
+        acc[c] = _mm512_setzero_ps();
+        p[c] = data + static_cast<size_t>(rows[c]) * dim;
+    }
+    const int vectorEnd = dim / 16 * 16, half = dim / 32 * 16;
+    accumulateSquares<C>(acc, p, centre, 0, half);
+    if (bounds)
+    {
+        float partial[C];
+        bool stop = true;
+        for (int c = 0; c < C && stop; ++c)
+        {
+            partial[c] = hsum512(acc[c]);
+            stop = partial[c] >= bounds[c];
+        }
+        if (stop)
+        {
+            for (int c = 0; c < C; ++c)
+                out[c] = partial[c];
+            return;
+        }
+    }
+    accumulateSquares<C>(acc, p, centre, half, vectorEnd);
     for (int c = 0; c < C; ++c)
     {
         float s = hsum512(acc[c]);
-        for (int t = k; t < dim; ++t)
+        for (int t = vectorEnd; t < dim; ++t)
             s += (p[c][t] - centre[t]) * (p[c][t] - centre[t]);
         out[c] = s;
     }
@@ -263,12 +291,13 @@ PATCHCORE_TARGET_AVX2 void rowDistancesAvx2(const float* data, int dim, const in
 
 // The rows of a selection step are scattered over the data: asking for the next ones early overlaps their memory
 // latency with the arithmetic on the current ones.
-inline void prefetchRows(const float* data, int dim, const int* rows, int count)
+// `floats` leading values of each row: with bounds, most rows stop after their first half.
+inline void prefetchRows(const float* data, int dim, const int* rows, int count, int floats)
 {
     for (int c = 0; c < count; ++c)
     {
         const char* p = reinterpret_cast<const char*>(data + static_cast<size_t>(rows[c]) * dim);
-        for (size_t off = 0; off < dim * sizeof(float); off += 64)
+        for (size_t off = 0; off < floats * sizeof(float); off += 64)
             _mm_prefetch(p + off, _MM_HINT_T0);
     }
 }
@@ -389,7 +418,8 @@ void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, cons
     dotProductsGeneric(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
 }
 
-void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out)
+void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out,
+                       const float* bounds)
 {
     int j = 0;
 #if PATCHCORE_X86_KERNELS
@@ -399,17 +429,17 @@ void distancesSqToRows(const float* data, int dim, const int* rows, int count, c
     {
         for (; j + 4 <= count; j += 4)
         {
-            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4));
-            rowDistancesAvx512<4>(data, dim, rows + j, centre, out + j);
+            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4), bounds ? dim / 2 : dim);
+            rowDistancesAvx512<4>(data, dim, rows + j, centre, bounds ? bounds + j : nullptr, out + j);
         }
         for (; j < count; ++j)
-            rowDistancesAvx512<1>(data, dim, rows + j, centre, out + j);
+            rowDistancesAvx512<1>(data, dim, rows + j, centre, bounds ? bounds + j : nullptr, out + j);
     }
     else if (level == SIMD_AVX2)
     {
         for (; j + 4 <= count; j += 4)
         {
-            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4));
+            prefetchRows(data, dim, rows + j + 4, std::min(4, count - j - 4), dim);
             rowDistancesAvx2<4>(data, dim, rows + j, centre, out + j);
         }
         for (; j < count; ++j)

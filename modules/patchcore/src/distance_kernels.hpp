@@ -32,8 +32,12 @@ void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, cons
  *  in the same order whatever the instruction set, so that rankings do not depend on the CPU. */
 double exactDistanceSq(const float* a, const float* b, const ushort* bHalf, int dim);
 
-/** out[j] = squared Euclidean distance from `centre` to row rows[j] of `data` (row-major, `dim` floats per row). */
-void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out);
+/** out[j] = squared Euclidean distance from `centre` to row rows[j] of `data` (row-major, `dim` floats per row).
+ *  With `bounds`, a caller that only asks "is it below bounds[j]?" lets a row stop early: out[j] is then a partial sum
+ *  >= bounds[j] (the full distance, as computed without bounds, is at least as large); below its bound, or when the
+ *  kernel does not stop, out[j] is exactly the full distance. */
+void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out,
+                       const float* bounds = nullptr);
 
 } // namespace detail
 } // namespace patchcore
