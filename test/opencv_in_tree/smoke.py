@@ -57,6 +57,14 @@ with tempfile.TemporaryDirectory() as tmp:
         s, _ = loaded.predict(image(np.random.default_rng(1), defect=True))
         s0, _ = detector.predict(image(np.random.default_rng(1), defect=True))
         assert abs(s - s0) <= 1e-6 * max(1.0, abs(s0)), (name, s, s0)
+    # trainFiles(): the same images from PNG files (lossless) give the same memory bank.
+    files = []
+    for i, img in enumerate(good):
+        files.append(os.path.join(tmp, "good_%d.png" % i))
+        assert cv.imwrite(files[-1], img)
+    from_files = pc.Detector_create(params)
+    from_files.trainFiles(files)
+    assert np.array_equal(from_files.getMemoryBank(), detector.getMemoryBank())
 
 auroc = pc.imageAUROC([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
 assert abs(auroc - 0.75) < 1e-12, auroc
