@@ -272,7 +272,7 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
     Farthest best = farthestOf(cells);
     const int reportEvery = std::max(1, count / 100);
     std::vector<int> pivots;
-    std::vector<float> pivotDistSq;
+    std::vector<float> pivotDistSq, pruneAt;
     std::vector<int> toScan;
     tbb::enumerable_thread_specific<ScanScratch> scratch;
     for (int it = 0; it < count; ++it)
@@ -290,16 +290,23 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
         // Distance from the new centre to every cell's pivot decides which cells can hold a point that comes closer.
         pivots.resize(cells.size());
         pivotDistSq.resize(cells.size());
+        pruneAt.resize(cells.size());
         for (size_t j = 0; j < cells.size(); ++j)
+        {
             pivots[j] = cells[j].pivot;
+            // A pivot distance that reaches this bound prunes the cell, so its exact value is not needed. A partial
+            // (smaller) distance that does not reach it only makes the scan test more candidates: still exact.
+            const float limit = cells[j].maxReach * kPruneMargin;
+            pruneAt[j] = limit * limit;
+        }
         const int numCells = static_cast<int>(cells.size());
         if (numCells > kParallelPivots)
             tbb::parallel_for(tbb::blocked_range<int>(0, numCells, kParallelPivots), [&](const tbb::blocked_range<int>& r) {
                 distancesSqToRows(x, dim, pivots.data() + r.begin(), r.end() - r.begin(), centre,
-                                  pivotDistSq.data() + r.begin());
+                                  pivotDistSq.data() + r.begin(), pruneAt.data() + r.begin());
             });
         else
-            distancesSqToRows(x, dim, pivots.data(), numCells, centre, pivotDistSq.data());
+            distancesSqToRows(x, dim, pivots.data(), numCells, centre, pivotDistSq.data(), pruneAt.data());
         toScan.clear();
         size_t work = 0;
         for (int j = 0; j < numCells; ++j)

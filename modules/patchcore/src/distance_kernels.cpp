@@ -336,7 +336,7 @@ void dotProductsGeneric(const float* a, int rowsA, size_t sa, const float* b, co
 #if PATCHCORE_X86_KERNELS
 // The portable loop below, eight lanes at a time: separate multiply and add (contraction into FMA is switched off),
 // so that every partial sum is rounded exactly as there and both give the same bits.
-PATCHCORE_TARGET_AVX512 PATCHCORE_NO_FP_CONTRACT double exactDistanceSqAvx512(const float* a, const float* b, int dim)
+static PATCHCORE_TARGET_AVX512 PATCHCORE_NO_FP_CONTRACT double exactDistanceSqAvx512(const float* a, const float* b, int dim)
 {
 #if defined(__clang__)
 #pragma clang fp contract(off)
