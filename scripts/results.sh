@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the tables of doc/RESULTS.md with `patchcore eval`; prints them as Markdown on stdout.
 #   scripts/results.sh [section ...]      sections: parity coreset taps k reweight size fp16 lowshot mt_coreset mt_act
-#                                          mt_variants mt_lowshot
+#                                          mt_act_variants mt_variants mt_lowshot
 # With no section, runs the ones that take minutes on 2 cores (parity without magnetic_tile, coreset, taps, k,
 # reweight, size, lowshot). magnetic_tile sections take tens of minutes each. A run whose results.json exists under
 # $OUT is not repeated (delete it to rerun). Environment: PATCHCORE_BIN (default build/bin/patchcore),
@@ -129,13 +129,23 @@ mt_coreset() {
         magnetic_tile_RAW_25 magnetic_tile_RAW_100
 }
 
-# The same coreset ladder with the ACT taps (without the unsubsampled run: over half an hour on 2 cores).
+# The same coreset ladder with the ACT taps.
 mt_act() {
     run magnetic_tile_ACT_1 magnetic_tile --train-list="$MT_LIST" --layers=$ACT --ratio=0.01
     base magnetic_tile ACT 10
     run magnetic_tile_ACT_25 magnetic_tile --train-list="$MT_LIST" --layers=$ACT --ratio=0.25
+    base magnetic_tile ACT 100
     table "magnetic_tile coreset size (ACT, 300 train images)" magnetic_tile_ACT_1 magnetic_tile_ACT_10 \
-        magnetic_tile_ACT_25
+        magnetic_tile_ACT_25 magnetic_tile_ACT_100
+}
+
+# k = 3 and Eq. 7 with the ACT taps.
+mt_act_variants() {
+    base magnetic_tile ACT 10
+    run magnetic_tile_ACT_k3 magnetic_tile --train-list="$MT_LIST" --layers=$ACT --k=3
+    run magnetic_tile_ACT_reweight magnetic_tile --train-list="$MT_LIST" --layers=$ACT --reweight=true
+    table "magnetic_tile: k = 3, Eq. 7 (ACT, coreset 10 %, 300 train images)" magnetic_tile_ACT_10 \
+        magnetic_tile_ACT_k3 magnetic_tile_ACT_reweight
 }
 
 # k = 3, Eq. 7 and 320 px on magnetic_tile, each against the RAW 10 % run (ACT 10 % is in parity_mt).
@@ -168,8 +178,9 @@ for s in "${sections[@]}"; do
         mt_coreset) mt_coreset ;;
         mt_variants) mt_variants ;;
         mt_act) mt_act ;;
+        mt_act_variants) mt_act_variants ;;
         mt_lowshot) mt_lowshot ;;
         *) echo "unknown section '$s' (parity parity_mt coreset k reweight size fp16 lowshot mt_coreset mt_act" \
-                "mt_variants mt_lowshot)" >&2; exit 1 ;;
+                "mt_act_variants mt_variants mt_lowshot)" >&2; exit 1 ;;
     esac
 done
