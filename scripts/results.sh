@@ -139,13 +139,14 @@ mt_act() {
         magnetic_tile_ACT_25 magnetic_tile_ACT_100
 }
 
-# k = 3 and Eq. 7 with the ACT taps.
+# k = 3, Eq. 7 and 320 px with the ACT taps.
 mt_act_variants() {
     base magnetic_tile ACT 10
     run magnetic_tile_ACT_k3 magnetic_tile --train-list="$MT_LIST" --layers=$ACT --k=3
     run magnetic_tile_ACT_reweight magnetic_tile --train-list="$MT_LIST" --layers=$ACT --reweight=true
-    table "magnetic_tile: k = 3, Eq. 7 (ACT, coreset 10 %, 300 train images)" magnetic_tile_ACT_10 \
-        magnetic_tile_ACT_k3 magnetic_tile_ACT_reweight
+    run magnetic_tile_ACT_px320 magnetic_tile --train-list="$MT_LIST" --layers=$ACT --resize=366 --crop=320
+    table "magnetic_tile: k = 3, Eq. 7, 320 px (ACT, coreset 10 %, 300 train images)" magnetic_tile_ACT_10 \
+        magnetic_tile_ACT_k3 magnetic_tile_ACT_reweight magnetic_tile_ACT_px320
 }
 
 # k = 3, Eq. 7 and 320 px on magnetic_tile, each against the RAW 10 % run (ACT 10 % is in parity_mt).
