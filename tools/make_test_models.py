@@ -2,7 +2,9 @@
 """Writes the tiny ONNX backbones that let detector tests run without ../shared.
 
 Run with Debian's interpreter (python3-onnx, python3-numpy):  /usr/bin/python3 tools/make_test_models.py [out_dir]
-Default out_dir: data/test_models beside this script's parent. The output is deterministic (fixed seed, fixed
+Default out_dir: data/test_models beside this script's parent. `--check` writes nothing and fails unless the
+committed files are exactly what this script builds (ctest runs it as patchcore_test_models_reproducible, so the
+committed models are provably ours: synthetic weights from a fixed seed, no trained or third-party model). The output is deterministic (fixed seed, fixed
 producer fields), so re-running it gives byte-identical files and committed files can be checked with `git diff`.
 
 Files:
@@ -64,8 +66,8 @@ def build(with_rank2_output, infinite_bias=False):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "data", "test_models")
-    os.makedirs(out_dir, exist_ok=True)
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    out_dir = args[0] if args else os.path.join(here, "..", "data", "test_models")
     good = build(False)
     files = {
         "tiny_backbone.onnx": good,
@@ -73,6 +75,17 @@ def main():
         "tiny_truncated.onnx": good[: len(good) // 2],
         "tiny_nonfinite.onnx": build(False, infinite_bias=True),
     }
+    if "--check" in sys.argv[1:]:
+        differ = []
+        for name, data in files.items():
+            path = os.path.join(out_dir, name)
+            if not os.path.isfile(path) or open(path, "rb").read() != data:
+                differ.append(path)
+        if differ:
+            sys.exit("not what tools/make_test_models.py builds: " + ", ".join(differ))
+        print("%d test models match tools/make_test_models.py byte for byte" % len(files))
+        return
+    os.makedirs(out_dir, exist_ok=True)
     for name, data in files.items():
         with open(os.path.join(out_dir, name), "wb") as f:
             f.write(data)
