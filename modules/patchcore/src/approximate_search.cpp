@@ -1,4 +1,5 @@
 #include "approximate_search.hpp"
+#include "distance_kernels.hpp"
 
 #include <nanoflann.hpp>
 #include <tbb/parallel_for.h>
@@ -80,25 +81,9 @@ void ApproximateSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices
         exact.reserve(result.size());
         const float* query = queries.ptr<float>(q);
         for (size_t c = 0; c < result.size(); ++c)
-        {
-            const float* row = bank_.ptr<float>(static_cast<int>(ids[c]));
-            double sum = 0;
-            for (int j = 0; j < dim; ++j)
-            {
-                const double d = static_cast<double>(query[j]) - row[j];
-                sum += d * d;
-            }
-            exact.emplace_back(sum, static_cast<int>(ids[c]));
-        }
-        if (static_cast<int>(exact.size()) < k)
-            CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone model "
-                                      "and the input image");
-        std::partial_sort(exact.begin(), exact.begin() + k, exact.end());
-        for (int j = 0; j < k; ++j)
-        {
-            distSq.at<float>(q, j) = static_cast<float>(exact[j].first);
-            indices.at<int>(q, j) = exact[j].second;
-        }
+            exact.emplace_back(exactDistanceSq(query, bank_.ptr<float>(static_cast<int>(ids[c])), nullptr, dim),
+                               static_cast<int>(ids[c]));
+        keepNearest(exact, k, q, distSq, indices);
     });
 }
 

@@ -1,9 +1,6 @@
 #include "distance_kernels.hpp"
 
 #include <Eigen/Core>
-#include <tbb/blocked_range.h>
-#include <tbb/enumerable_thread_specific.h>
-#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
@@ -387,6 +384,19 @@ PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, 
         partial[l] += d * d;
     }
     return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
+}
+
+void keepNearest(std::vector<std::pair<double, int>>& candidates, int k, int query, Mat& distSq, Mat& indices)
+{
+    if (static_cast<int>(candidates.size()) < k)
+        CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
+                                  "model and the input image");
+    std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end());
+    for (int j = 0; j < k; ++j)
+    {
+        distSq.at<float>(query, j) = static_cast<float>(candidates[j].first);
+        indices.at<int>(query, j) = candidates[j].second;
+    }
 }
 
 SimdLevel simdLevel()

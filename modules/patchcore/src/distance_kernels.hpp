@@ -32,6 +32,11 @@ void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, cons
  *  in the same order whatever the instruction set, so that rankings do not depend on the CPU. */
 double exactDistanceSq(const float* a, const float* b, const ushort* bHalf, int dim);
 
+/** The last step of every search: orders a query's candidates, (double-precision squared distance, bank row), by
+ *  distance then row, and writes the k first into row `query` of `distSq` (CV_32F) and `indices` (CV_32S). Fewer than
+ *  k candidates means non-finite vectors (their distances never compare), which is reported as such. */
+void keepNearest(std::vector<std::pair<double, int>>& candidates, int k, int query, Mat& distSq, Mat& indices);
+
 /** out[j] = squared Euclidean distance from `centre` to row rows[j] of `data` (row-major, `dim` floats per row).
  *  With `bounds`, a caller that only asks "is it below bounds[j]?" lets a row stop early: out[j] is then a partial sum
  *  >= bounds[j] (the full distance, as computed without bounds, is at least as large); below its bound, or when the

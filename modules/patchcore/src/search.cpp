@@ -108,12 +108,8 @@ void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, doub
 {
     CV_Assert(!empty());
     candidatesPerQuery = 0;
-    if (!screen_.empty())
-    {
-        CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == bank_.cols);
-        CV_Assert(k >= 1 && k <= size());
+    if (!screen_.empty()) // checks the queries and k itself
         return screen_.knn(queries, bank_, k, distSq, indices, &candidatesPerQuery);
-    }
     const bool half = isFp16();
     const int n = size(), dim = half ? bankHalf_.cols : bank_.cols;
     CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim);
@@ -181,15 +177,7 @@ void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, doub
                                                half ? bh + off : nullptr, dim),
                                c.index);
         }
-        std::sort(exact.begin(), exact.end());
-        if (static_cast<int>(exact.size()) < k)
-            CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
-                                      "model and the input image");
-        for (int j = 0; j < k; ++j)
-        {
-            distSq.at<float>(qi, j) = static_cast<float>(exact[j].first);
-            indices.at<int>(qi, j) = exact[j].second;
-        }
+        keepNearest(exact, k, qi, distSq, indices);
     });
 }
 

@@ -345,15 +345,7 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
                         exact.emplace_back(exactDistanceSq(q, bank.ptr<float>(c.second), nullptr, dim_), c.second);
         }
         ranked[qi] = static_cast<int>(exact.size());
-        if (static_cast<int>(exact.size()) < k)
-            CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
-                                      "model and the input image");
-        std::partial_sort(exact.begin(), exact.begin() + k, exact.end());
-        for (int j = 0; j < k; ++j)
-        {
-            distSq.at<float>(qi, j) = static_cast<float>(exact[j].first);
-            indices.at<int>(qi, j) = exact[j].second;
-        }
+        keepNearest(exact, k, qi, distSq, indices);
     });
     if (candidatesPerQuery)
     {
