@@ -45,13 +45,18 @@ std::string modeName(const cv::patchcore::Params& p)
     return name;
 }
 
-std::string fixed(double v, int digits = 3)
+std::string formatted(double v, int digits, std::ios_base& (*notation)(std::ios_base&))
 {
     if (std::isnan(v))
         return "n/a";
     std::ostringstream s;
-    s << std::fixed << std::setprecision(digits) << v;
+    s << notation << std::setprecision(digits) << v;
     return s.str();
+}
+
+std::string fixed(double v, int digits = 3)
+{
+    return formatted(v, digits, std::fixed);
 }
 
 std::string jsonNumber(double v)
@@ -189,7 +194,8 @@ void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, c
         if (r.hasReference)
             md << "- against the reference CSV: " << r.reference.matched << " images matched ("
                << r.reference.missing << " absent), Spearman " << fixed(r.reference.spearman, 4)
-               << ", largest relative score difference " << jsonNumber(r.reference.maxRelativeDiff) << " ("
+               << ", relative score difference: median " << jsonNumber(r.reference.medianRelativeDiff)
+               << ", largest " << jsonNumber(r.reference.maxRelativeDiff) << " ("
                << r.reference.worstImage << ")\n";
         md << "- per-image scores: `" << r.id << "/images.csv`\n\n";
     }
@@ -220,7 +226,8 @@ void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, con
            << jsonNumber(r.ev.trainSeconds) << ", \"predict_s_per_image\": " << jsonNumber(r.ev.predictSeconds);
         if (r.hasReference)
             js << ", \"reference\": {\"matched\": " << r.reference.matched << ", \"spearman\": "
-               << jsonNumber(r.reference.spearman) << ", \"max_relative_diff\": "
+               << jsonNumber(r.reference.spearman) << ", \"median_relative_diff\": "
+               << jsonNumber(r.reference.medianRelativeDiff) << ", \"max_relative_diff\": "
                << jsonNumber(r.reference.maxRelativeDiff) << "}";
         js << "}" << (i + 1 < runs.size() ? "," : "") << "\n";
     }
@@ -343,7 +350,7 @@ int commandEval(int argc, const char* const* argv)
               << "bank" << std::setw(10) << "img AUROC" << std::setw(10) << "pix AUROC" << std::setw(8) << "PRO"
               << std::setw(8) << "F1" << std::setw(9) << "train s" << std::setw(8) << "s/img";
     if (!referenceCsv.empty())
-        std::cout << std::setw(10) << "Spearman" << std::setw(10) << "max rel";
+        std::cout << std::setw(10) << "Spearman" << std::setw(10) << "med rel" << std::setw(10) << "max rel";
     std::cout << "\n";
     for (const Run& r : runs)
     {
@@ -354,7 +361,7 @@ int commandEval(int argc, const char* const* argv)
                   << std::setw(9) << fixed(r.ev.trainSeconds, 1) << std::setw(8) << fixed(r.ev.predictSeconds);
         if (r.hasReference)
             std::cout << std::setw(10) << fixed(r.reference.spearman, 4) << std::setw(10)
-                      << fixed(r.reference.maxRelativeDiff, 4);
+                      << formatted(r.reference.medianRelativeDiff, 1, std::scientific) << std::setw(10) << fixed(r.reference.maxRelativeDiff, 4);
         std::cout << "\n";
     }
     std::cout << "wrote " << outDir << "/report.md, " << outDir << "/results.json, <run>/images.csv, <run>/overlays/\n";

@@ -21,6 +21,10 @@ const char* const kDetectorOptions =
     "{reweight | false | apply the paper's Eq. 7 image-score reweighting }"
     "{sigma    | 4     | Gaussian sigma of the anomaly map, in crop pixels }"
     "{seed     | 0     | seed of every random choice }"
+    "{random   | opencv | generator of the greedy coreset's projection and start points: opencv (cv::RNG), or "
+    "reference (the authors' implementation's torch and numpy draws, which select its very coreset) }"
+    "{reference-draws | 0 | with --random=reference: draws the reference's process took from torch's generator "
+    "before the projection (8512706 for the runs in <data>/reference; doc/PARITY.md) }"
     "{dims     | 1024  | pretrain and target embedding dimension }"
     "{mode     | auto  | input mode: auto (the default: tiles when the images' shorter side exceeds 2 x --resize, "
     "else aspect), crop (the reference's centre crop), resize (whole frame squashed), aspect (whole frame, aspect "
@@ -88,6 +92,11 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.reweight = parser.get<bool>("reweight");
     p.sigma = parser.get<double>("sigma");
     p.seed = parser.get<int>("seed");
+    const std::string random = parser.get<std::string>("random");
+    if (random != "opencv" && random != "reference")
+        CV_Error(cv::Error::StsBadArg, "--random must be opencv or reference, not '" + random + "'");
+    p.coresetRandom = random == "reference" ? cv::patchcore::RANDOM_REFERENCE : cv::patchcore::RANDOM_OPENCV;
+    p.referenceDrawsBefore = parser.get<int>("reference-draws");
     p.pretrainEmbedDim = p.targetEmbedDim = parser.get<int>("dims");
     const std::string mode = parser.get<std::string>("mode");
     const char* const modes[] = {"crop", "resize", "aspect", "tiles", "auto"};

@@ -1,5 +1,6 @@
 #include "coreset.hpp"
 #include "distance_kernels.hpp"
+#include "reference_rng.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -225,6 +226,26 @@ std::vector<int> randomIndices(int n, int count, uint64 seed)
     return all;
 }
 
+Mat coresetProjection(int inDim, const Params& params)
+{
+    CV_Assert(inDim > 0);
+    if (params.projectionDim <= 0 || params.projectionDim >= inDim)
+        return Mat();
+    if (params.coresetRandom == RANDOM_REFERENCE)
+        return torchLinearProjection(inDim, params.projectionDim, static_cast<uint32_t>(params.seed),
+                                     params.referenceDrawsBefore);
+    return randomProjection(inDim, params.projectionDim, static_cast<uint64>(params.seed));
+}
+
+std::vector<int> coresetStarts(int n, const Params& params)
+{
+    const int count = std::min(n, params.numStarts);
+    if (params.coresetRandom == RANDOM_REFERENCE)
+        return numpyChoiceWithoutReplacement(n, count, static_cast<uint32_t>(params.seed));
+    // seed + 1: the start points must not reuse the projection's draws.
+    return randomIndices(n, count, static_cast<uint64>(params.seed) + 1);
+}
+
 std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
                                const StepCallback& onStep)
 {
@@ -363,11 +384,8 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
     if (params.coresetMethod != CORESET_GREEDY)
         return selectWithoutVectors(bank.rows, params);
 
-    // One generator drives both random choices so that a seed fixes the whole selection.
-    const uint64 seed = static_cast<uint64>(params.seed);
-    const bool project = params.projectionDim > 0 && params.projectionDim < bank.cols;
-    const Mat projected = project ? projectRows(bank, randomProjection(bank.cols, params.projectionDim, seed)) : bank;
-    return selectCoresetProjected(projected, params, onStep);
+    const Mat projection = coresetProjection(bank.cols, params);
+    return selectCoresetProjected(projection.empty() ? bank : projectRows(bank, projection), params, onStep);
 }
 
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep,
@@ -375,8 +393,7 @@ std::vector<int> selectCoresetProjected(const Mat& projected, const Params& para
 {
     CV_Assert(params.coresetMethod == CORESET_GREEDY && !projected.empty());
     const int n = projected.rows;
-    const uint64 seed = static_cast<uint64>(params.seed);
-    const std::vector<int> starts = randomIndices(n, std::min(n, params.numStarts), seed + 1);
+    const std::vector<int> starts = coresetStarts(n, params);
     const int count = coresetSize(n, params.coresetRatio);
     return kernel ? kernel(projected, starts, count, onStep) : greedyCoreset(projected, starts, count, onStep);
 }

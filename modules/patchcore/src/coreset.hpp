@@ -25,6 +25,14 @@ Mat projectRows(const Mat& rows, const Mat& projection);
 /** `count` distinct indices in [0, n) drawn from cv::RNG(seed). */
 std::vector<int> randomIndices(int n, int count, uint64 seed);
 
+/** The greedy selection's projection of inDim-dimensional vectors (inDim x projectionDim) from the generator
+ *  Params::coresetRandom names; empty when params ask for no projection (projectionDim 0 or >= inDim). Every greedy
+ *  selection (CPU, CUDA, training's projection while embedding, update()) takes it from here. */
+Mat coresetProjection(int inDim, const Params& params);
+
+/** The greedy selection's start points among n vectors, from the generator Params::coresetRandom names. */
+std::vector<int> coresetStarts(int n, const Params& params);
+
 /** Greedy k-centre selection on already projected vectors (N x d CV_32F): each point starts at the mean Euclidean
  *  distance to the `starts` (which are not selected themselves); then `count` times the point farthest from
  *  everything selected so far is selected (lowest index on ties). Selection stops early when every remaining point
@@ -39,12 +47,12 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
 /** CORESET_NONE (every index) and CORESET_RANDOM selections, which depend only on the number of vectors. */
 std::vector<int> selectWithoutVectors(int n, const Params& params);
 
-/** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
- *  randomProjection(D, projectionDim, seed): training projects while it embeds, so the full vectors may stay on disk. */
 /** A greedy selection kernel with greedyCoreset()'s contract (the CPU one, or the CUDA one). */
 typedef std::function<std::vector<int>(const Mat& projected, const std::vector<int>& starts, int count,
                                        const StepCallback& onStep)>
     GreedyKernel;
+/** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
+ *  coresetProjection(): training projects while it embeds, so the full vectors may stay on disk. */
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params,
                                         const StepCallback& onStep = StepCallback(),
                                         const GreedyKernel& kernel = GreedyKernel());

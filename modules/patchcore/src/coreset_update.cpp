@@ -21,14 +21,12 @@ std::vector<int> selectAdditions(const Mat& bank, const Mat& candidates, const P
         return all;
     }
     const int count = coresetSize(n, params.coresetRatio);
-    const uint64 seed = static_cast<uint64>(params.seed);
     if (params.coresetMethod == CORESET_RANDOM)
-        return randomIndices(n, count, seed + 3);
+        return randomIndices(n, count, static_cast<uint64>(params.seed) + 3);
 
-    const bool project = params.projectionDim > 0 && params.projectionDim < bank.cols;
-    const Mat projection = project ? randomProjection(bank.cols, params.projectionDim, seed) : Mat();
-    const Mat x = project ? projectRows(candidates, projection) : candidates;
-    const Mat centres = project ? projectRows(bank, projection) : bank;
+    const Mat projection = coresetProjection(bank.cols, params);
+    const Mat x = projection.empty() ? candidates : projectRows(candidates, projection);
+    const Mat centres = projection.empty() ? bank : projectRows(bank, projection);
 
     // Running squared distance of each candidate to everything selected so far, starting with the bank.
     ExactSearch nearestCentre;

@@ -117,10 +117,9 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
     const int n = x.rows;
     const int count = coresetSize(n, params.coresetRatio);
     // The same random choices as selectCoreset(), so that a seed selects the same points on either device.
-    const uint64 seed = static_cast<uint64>(params.seed);
-    const bool project = params.projectionDim > 0 && params.projectionDim < x.cols;
-    const Mat projection = project ? randomProjection(x.cols, params.projectionDim, seed) : Mat();
-    const std::vector<int> starts = randomIndices(n, std::min(n, params.numStarts), seed + 1);
+    const Mat projection = coresetProjection(x.cols, params);
+    const bool project = !projection.empty();
+    const std::vector<int> starts = coresetStarts(n, params);
     return translate("coreset selection", [&]() {
         return patchcore_cuda::greedyCoreset(x.ptr<float>(), n, x.cols, project ? projection.ptr<float>() : nullptr,
                                              project ? params.projectionDim : 0, starts.data(),

@@ -118,9 +118,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     // Greedy selection reads only the projected vectors: project while embedding, so that the full vectors can be
     // spilled to disk when the memory budget asks for it.
     const bool greedy = p.coresetMethod == CORESET_GREEDY;
-    const bool project = greedy && p.projectionDim > 0 && p.projectionDim < p.targetEmbedDim;
-    const Mat projection = project ? randomProjection(p.targetEmbedDim, p.projectionDim, static_cast<uint64>(p.seed))
-                                   : Mat();
+    const Mat projection = greedy ? coresetProjection(p.targetEmbedDim, p) : Mat();
     std::unique_ptr<PatchStore> store;
     Size grid;
     embedInto(fit, [&](const ImageResult& r) {

@@ -28,6 +28,8 @@ Params::Params()
       reweightNeighbours(9),
       sigma(4.0),
       seed(0),
+      coresetRandom(RANDOM_OPENCV),
+      referenceDrawsBefore(0),
       batchSize(4),
       backend(dnn::DNN_BACKEND_OPENCV),
       target(dnn::DNN_TARGET_CPU),
@@ -68,6 +70,8 @@ void Params::write(FileStorage& fs) const
     fs << "reweightNeighbours" << reweightNeighbours;
     fs << "sigma" << sigma;
     fs << "seed" << seed;
+    fs << "coresetRandom" << coresetRandom;
+    fs << "referenceDrawsBefore" << referenceDrawsBefore;
     fs << "batchSize" << batchSize;
     fs << "backend" << backend;
     fs << "target" << target;
@@ -167,6 +171,8 @@ void Params::read(const FileNode& node)
     readIfPresent(node, "reweightNeighbours", p.reweightNeighbours);
     readIfPresent(node, "sigma", p.sigma);
     readIfPresent(node, "seed", p.seed);
+    readIfPresent(node, "coresetRandom", p.coresetRandom);
+    readIfPresent(node, "referenceDrawsBefore", p.referenceDrawsBefore);
     readIfPresent(node, "batchSize", p.batchSize);
     readIfPresent(node, "backend", p.backend);
     readIfPresent(node, "target", p.target);
@@ -211,6 +217,11 @@ void Params::validate() const
     require(coresetRatio > 0 && coresetRatio <= 1, "coresetRatio must be in (0, 1], got " + std::to_string(coresetRatio));
     require(projectionDim >= 0, "projectionDim must be >= 0 (0 = no projection)");
     require(numStarts >= 1, "numStarts must be >= 1");
+    require(coresetRandom == RANDOM_OPENCV || coresetRandom == RANDOM_REFERENCE,
+            "coresetRandom must be a cv::patchcore::CoresetRandom");
+    require(coresetRandom != RANDOM_REFERENCE || seed >= 0,
+            "coresetRandom RANDOM_REFERENCE draws like numpy, whose seeds are >= 0; got seed " + std::to_string(seed));
+    require(referenceDrawsBefore >= 0, "referenceDrawsBefore must be >= 0, got " + std::to_string(referenceDrawsBefore));
     require(k >= 1, "k must be >= 1");
     require(metric == DISTANCE_L2_SQUARED || metric == DISTANCE_L2, "metric must be a cv::patchcore::DistanceMetric");
     require(reweightNeighbours >= 1, "reweightNeighbours must be >= 1");

@@ -367,6 +367,7 @@ struct ReferenceComparison
     int matched = 0, missing = 0;   // test images found / not found in the reference
     double spearman = 0;            // rank correlation of the scores
     double maxRelativeDiff = 0;     // max |ours - ref| / |ref|
+    double medianRelativeDiff = 0;  // its median: about 1e-6 where the banks are the same
     std::string worstImage;         // where that maximum occurs
 };
 
@@ -374,7 +375,7 @@ inline ReferenceComparison compareWithReference(const Split& split, const Evalua
                                                 const std::map<std::string, double>& reference)
 {
     ReferenceComparison c;
-    std::vector<double> ours, theirs;
+    std::vector<double> ours, theirs, relative;
     for (size_t i = 0; i < split.test.size(); ++i)
     {
         const auto it = reference.find(split.test[i].relative);
@@ -386,6 +387,7 @@ inline ReferenceComparison compareWithReference(const Split& split, const Evalua
         ours.push_back(ev.scores[i]);
         theirs.push_back(it->second);
         const double rel = std::abs(ev.scores[i] - it->second) / std::max(std::abs(it->second), 1e-12);
+        relative.push_back(rel);
         if (rel >= c.maxRelativeDiff)
         {
             c.maxRelativeDiff = rel;
@@ -393,6 +395,11 @@ inline ReferenceComparison compareWithReference(const Split& split, const Evalua
         }
     }
     c.matched = static_cast<int>(ours.size());
+    if (!relative.empty())
+    {
+        std::nth_element(relative.begin(), relative.begin() + relative.size() / 2, relative.end());
+        c.medianRelativeDiff = relative[relative.size() / 2];
+    }
     c.spearman = ours.size() > 1 ? spearman(ours, theirs) : std::numeric_limits<double>::quiet_NaN();
     return c;
 }

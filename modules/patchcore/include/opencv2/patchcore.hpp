@@ -35,6 +35,16 @@ enum CoresetMethod
     CORESET_NONE = 2    //!< keep every training patch vector
 };
 
+/** @brief Random generator behind the greedy coreset's projection and start points. */
+enum CoresetRandom
+{
+    RANDOM_OPENCV = 0,   //!< cv::RNG seeded with Params::seed
+    RANDOM_REFERENCE = 1 //!< the authors' implementation's draws, to select its very coreset: the projection is the
+                         //!< torch.nn.Linear made after torch.manual_seed(seed) and Params::referenceDrawsBefore
+                         //!< other draws, the start points numpy.random.seed(seed) then choice(n, numStarts,
+                         //!< replace=False). Needs seed >= 0 (numpy's range).
+};
+
 /** @brief Distance used for patch scores. */
 enum DistanceMetric
 {
@@ -87,7 +97,8 @@ enum MapFrame
     FRAME_WORKING = 1 //!< the pre-processed image the backbone saw (e.g. the 224 x 224 centre crop of the resized image)
 };
 
-/** @brief Every setting of a Detector. Defaults reproduce the authors' implementation.
+/** @brief Every setting of a Detector. Defaults are the authors' implementation's settings; to select its very coreset,
+set coresetRandom to RANDOM_REFERENCE as well (doc/PARITY.md).
 
 Parameters are saved with a trained detector and checked when it is loaded.
 */
@@ -137,6 +148,13 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double sigma;
     /** @brief Seed of every random choice (projection, start points, random coreset); results are deterministic. */
     CV_PROP_RW int seed;
+    /** @brief Generator of the greedy coreset's projection and start points, a CoresetRandom (default RANDOM_OPENCV).
+    Random coresets and calibration hold-outs always use cv::RNG. */
+    CV_PROP_RW int coresetRandom;
+    /** @brief RANDOM_REFERENCE: 32-bit draws the reference's process took from torch's generator between
+    torch.manual_seed and the projection (default 0). The run in <data>/reference took 8,512,706: its backbone's
+    convolution weights initialised at construction (8,512,704) and the training DataLoader's iterator (2). */
+    CV_PROP_RW int referenceDrawsBefore;
     /** @brief Number of images pre-processed and embedded together (default 4). The backbone still runs them one at
     a time, so that an image's result never depends on the other images of its batch. */
     CV_PROP_RW int batchSize;
