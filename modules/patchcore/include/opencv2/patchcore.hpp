@@ -152,8 +152,9 @@ struct CV_EXPORTS_W_SIMPLE Params
     Random coresets and calibration hold-outs always use cv::RNG. */
     CV_PROP_RW int coresetRandom;
     /** @brief RANDOM_REFERENCE: 32-bit draws the reference's process took from torch's generator between
-    torch.manual_seed and the projection (default 0). The run in <data>/reference took 8,512,706: its backbone's
-    convolution weights initialised at construction (8,512,704) and the training DataLoader's iterator (2). */
+    torch.manual_seed and the projection (default 0). The runs in the shared data's reference/ folder took 8,512,706:
+    their backbone's convolution weights initialised at construction (8,512,704) and the training DataLoader's
+    iterator (2). */
     CV_PROP_RW int referenceDrawsBefore;
     /** @brief Number of images pre-processed and embedded together (default 4). The backbone still runs them one at
     a time, so that an image's result never depends on the other images of its batch. */
