@@ -361,7 +361,8 @@ int commandEval(int argc, const char* const* argv)
                   << std::setw(9) << fixed(r.ev.trainSeconds, 1) << std::setw(8) << fixed(r.ev.predictSeconds);
         if (r.hasReference)
             std::cout << std::setw(10) << fixed(r.reference.spearman, 4) << std::setw(10)
-                      << formatted(r.reference.medianRelativeDiff, 1, std::scientific) << std::setw(10) << fixed(r.reference.maxRelativeDiff, 4);
+                      << formatted(r.reference.medianRelativeDiff, 1, std::scientific) << std::setw(10)
+                      << formatted(r.reference.maxRelativeDiff, 1, std::scientific);
         std::cout << "\n";
     }
     std::cout << "wrote " << outDir << "/report.md, " << outDir << "/results.json, <run>/images.csv, <run>/overlays/\n";
