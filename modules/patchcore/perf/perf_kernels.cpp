@@ -10,14 +10,12 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_reduce.h>
 
-#include <chrono>
 #include <map>
 
 namespace {
 
 using namespace patchcore_perf;
 using namespace cv::patchcore::detail;
-typedef std::chrono::steady_clock Clock;
 
 enum Source
 {
@@ -118,13 +116,9 @@ void BM_Coreset(benchmark::State& state, Source source)
         return;
     const cv::patchcore::Params p = defaultParams();
     std::vector<int> selected;
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         selected = selectCoreset(*bank, p);
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     reportCoreset(state, source, seconds, bank->rows, static_cast<int>(selected.size()), p.projectionDim);
     lastSelection()[source] = selected;
 }
@@ -137,14 +131,10 @@ void BM_CoresetNaive(benchmark::State& state, Source source)
     const cv::patchcore::Params p = defaultParams();
     const int n = bank->rows, count = coresetSize(n, p.coresetRatio);
     std::vector<int> selected;
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         const cv::Mat projected = projectRows(*bank, randomProjection(bank->cols, p.projectionDim, p.seed));
         selected = naiveGreedy(projected, randomIndices(n, p.numStarts, static_cast<uint64>(p.seed) + 1), count);
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     reportCoreset(state, source, seconds, n, count, p.projectionDim);
     // 1 = the optimised selection (run just before, same source) gave exactly these indices.
     if (lastSelection().count(source))
@@ -159,13 +149,9 @@ void BM_CoresetProjection(benchmark::State& state, Source source)
         return;
     const cv::patchcore::Params p = defaultParams();
     const cv::Mat projection = randomProjection(bank->cols, p.projectionDim, p.seed);
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         benchmark::DoNotOptimize(projectRows(*bank, projection).data);
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     setFlopCounters(state, 2.0 * bank->rows * static_cast<double>(bank->cols) * p.projectionDim, seconds);
 }
 
@@ -221,13 +207,10 @@ void runSearch(benchmark::State& state, BankKind kind, bool real)
         return;
     }
     cv::Mat d, idx;
-    double seconds = 0, ranked = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    double ranked = 0;
+    const double seconds = secondsInLoop(state, [&]() {
         search.knn(queries, 1, d, idx, ranked);
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     setFlopCounters(state, 2.0 * queries.rows * static_cast<double>(bank.rows) * kDim, seconds);
     state.counters["queries/s"] = benchmark::Counter(queries.rows, benchmark::Counter::kIsIterationInvariantRate);
     state.counters["bank"] = bank.rows;

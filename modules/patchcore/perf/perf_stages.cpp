@@ -12,7 +12,6 @@
 #include <tbb/parallel_pipeline.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <iterator>
 
@@ -20,7 +19,6 @@ namespace {
 
 using namespace patchcore_perf;
 using namespace cv::patchcore::detail;
-typedef std::chrono::steady_clock Clock;
 
 const char* kModel = "models/resnet50v2_to_layer3.onnx";
 const char* kHazelnutTest = "datasets/hazelnut_toy/test";
@@ -78,13 +76,9 @@ void BM_Backbone(benchmark::State& state)
     Backbone backbone(modelBytes(), kModel, p.layers, p.backend, p.target);
     const cv::Mat blob = packBlob({preprocessImage(sampleImage(), p)});
     backbone.forward(blob); // the first run allocates and picks kernels
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         benchmark::DoNotOptimize(backbone.forward(blob).size());
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     cv::dnn::Net net = cv::dnn::readNetFromONNX(dataPath(kModel));
     const double flops = static_cast<double>(net.getFLOPS(cv::dnn::MatShape{1, 3, p.cropSize, p.cropSize}));
     setFlopCounters(state, flops, seconds);
@@ -124,14 +118,10 @@ void BM_BackboneInt8(benchmark::State& state)
     double worst = 0;
     for (size_t i = 0; i < taps.size(); ++i)
         worst = std::max(worst, cv::norm(approx[i], exact[i]) / cv::norm(exact[i]));
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         quantized.setInput(blob);
         quantized.forward(approx, dequantized);
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     state.counters["tap_rel_err"] = worst;
     state.counters["s/image"] = seconds / static_cast<double>(state.iterations());
     imagesPerSecond(state);
@@ -178,14 +168,10 @@ void BM_BackboneLevers(benchmark::State& state)
         const cv::Mat slice = got[at](ranges).clone();
         worst = std::max(worst, cv::norm(slice, expected[t]) / cv::norm(expected[t]));
     }
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         net.setInput(blob);
         net.forward(got, outputs);
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     state.counters["ms/image"] = 1e3 * seconds / static_cast<double>(state.iterations()) / batch;
     state.counters["tap_rel_diff"] = worst;
     state.counters["images/s"] =
@@ -230,10 +216,7 @@ void BM_DecodeOverlap(benchmark::State& state)
     const std::vector<std::string> files = hazelnutTestFiles();
     const bool overlap = state.range(0) == 1;
     std::vector<double> scores(files.size());
-    double seconds = 0;
-    for (auto _ : state)
-    {
-        const auto t0 = Clock::now();
+    const double seconds = secondsInLoop(state, [&]() {
         if (!overlap)
             for (size_t i = 0; i < files.size(); ++i)
                 scores[i] = det->predict(cv::imread(files[i], cv::IMREAD_UNCHANGED), cv::noArray());
@@ -257,8 +240,7 @@ void BM_DecodeOverlap(benchmark::State& state)
                                scores[item.first] = det->predict(item.second, cv::noArray());
                            }));
         }
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     state.counters["ms/image"] = 1e3 * seconds / static_cast<double>(state.iterations()) / files.size();
     benchmark::DoNotOptimize(scores.data());
 }
@@ -312,14 +294,10 @@ void BM_EndToEnd(benchmark::State& state)
             tests.push_back(sampleImage());
     }
     size_t next = 0;
-    double seconds = 0;
-    for (auto _ : state)
-    {
+    const double seconds = secondsInLoop(state, [&]() {
         cv::Mat map;
-        const auto t0 = Clock::now();
         benchmark::DoNotOptimize(det->predict(tests[next++ % tests.size()], map));
-        seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    }
+    });
     const double perImage = seconds / static_cast<double>(state.iterations());
     state.counters["s/img"] = perImage;
     state.counters["ratio_to_ref"] = perImage / kReferencePredictSeconds;
