@@ -132,8 +132,8 @@ void BM_CoresetNaive(benchmark::State& state, Source source)
     const int n = bank->rows, count = coresetSize(n, p.coresetRatio);
     std::vector<int> selected;
     const double seconds = secondsInLoop(state, [&]() {
-        const cv::Mat projected = projectRows(*bank, randomProjection(bank->cols, p.projectionDim, p.seed));
-        selected = naiveGreedy(projected, randomIndices(n, p.numStarts, static_cast<uint64>(p.seed) + 1), count);
+        const cv::Mat projected = projectRows(*bank, coresetProjection(bank->cols, p));
+        selected = naiveGreedy(projected, coresetStarts(n, p), count);
     });
     reportCoreset(state, source, seconds, n, count, p.projectionDim);
     // 1 = the optimised selection (run just before, same source) gave exactly these indices.
@@ -148,7 +148,7 @@ void BM_CoresetProjection(benchmark::State& state, Source source)
     if (!bank)
         return;
     const cv::patchcore::Params p = defaultParams();
-    const cv::Mat projection = randomProjection(bank->cols, p.projectionDim, p.seed);
+    const cv::Mat projection = coresetProjection(bank->cols, p);
     const double seconds = secondsInLoop(state, [&]() {
         benchmark::DoNotOptimize(projectRows(*bank, projection).data);
     });

@@ -32,7 +32,7 @@ bool useCuda(int computeDevice, const char* stage);
 std::vector<int> greedyCoresetCuda(const Mat& projected, const std::vector<int>& starts, int count,
                                    const StepCallback& onStep = StepCallback());
 
-/** GPU selectCoreset(): CORESET_GREEDY projects with the same randomProjection() and start points (cuBLAS SGEMM,
+/** GPU selectCoreset(): CORESET_GREEDY projects with the same coresetProjection() and coresetStarts() (cuBLAS SGEMM,
  *  FP32) and selects on the device; CORESET_RANDOM and CORESET_NONE run the CPU code. */
 std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());
 

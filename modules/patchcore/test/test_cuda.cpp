@@ -96,8 +96,8 @@ TEST(CudaDispatch, SelectCoresetIsGreedyOnCpuProjection)
     const std::vector<int> gpu = selectCoresetCuda(bank, p);
     const std::vector<int> cpu = selectCoreset(bank, p);
     ASSERT_EQ(gpu.size(), cpu.size());
-    const cv::Mat x = projectRows(bank, randomProjection(bank.cols, p.projectionDim, p.seed));
-    const std::vector<int> starts = randomIndices(bank.rows, p.numStarts, p.seed + 1);
+    const cv::Mat x = projectRows(bank, coresetProjection(bank.cols, p));
+    const std::vector<int> starts = coresetStarts(bank.rows, p);
     std::vector<double> minSq(bank.rows);
     for (int i = 0; i < bank.rows; ++i)
     {

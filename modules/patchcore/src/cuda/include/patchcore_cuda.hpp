@@ -56,7 +56,7 @@ struct CoresetOptions
 /** Approximate greedy k-centre selection, the same algorithm as cv::patchcore::detail::greedyCoreset.
  *
  *  data:       n x dim row-major floats (host or device).
- *  projection: dim x projDim row-major floats (host or device), e.g. detail::randomProjection(); nullptr or
+ *  projection: dim x projDim row-major floats (host or device), e.g. detail::coresetProjection(); nullptr or
  *              projDim == 0 selects on `data` itself (then the distances are bit-identical to a CPU loop that sums
  *              fmaf((x - c), (x - c), acc) over the dimensions in order).
  *  starts:     numStarts row indices; each point starts at (mean Euclidean distance to the starts)^2, computed in
