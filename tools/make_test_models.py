@@ -4,8 +4,9 @@
 Run with Debian's interpreter (python3-onnx, python3-numpy):  /usr/bin/python3 tools/make_test_models.py [out_dir]
 Default out_dir: data/test_models beside this script's parent. `--check` writes nothing and fails unless the
 committed files are exactly what this script builds (ctest runs it as patchcore_test_models_reproducible, so the
-committed models are provably ours: synthetic weights from a fixed seed, no trained or third-party model). The output is deterministic (fixed seed, fixed
-producer fields), so re-running it gives byte-identical files and committed files can be checked with `git diff`.
+committed models are provably ours: synthetic weights from a fixed seed, no trained or third-party model). The
+output is deterministic (fixed seed, fixed producer fields), so re-running it gives byte-identical files and
+committed files can be checked with `git diff`.
 
 Files:
   tiny_backbone.onnx   3 x (Conv 3x3 + Relu); graph outputs tap_a (stride 4, 8 channels) and tap_b (stride 8,
