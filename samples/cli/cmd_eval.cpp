@@ -252,11 +252,19 @@ int commandEval(int argc, const char* const* argv)
                     "{overlays   | 5    | heat maps written for the worst false negatives and false positives }") +
         kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
-    parser.about("patchcore eval: image AUROC, pixel AUROC and PRO@0.3 on MVTec-layout test splits");
-    if (parser.has("help") || parser.get<std::string>("@input").empty())
+    parser.about("patchcore eval: image AUROC, pixel AUROC and PRO@0.3 on MVTec-layout test splits. Unknown "
+                 "options, extra arguments and an output folder that cannot be written are reported before training, "
+                 "with exit status 2; an unreadable image stops the evaluation with status 2, naming it.");
+    if (parser.has("help"))
     {
         parser.printMessage();
-        return parser.has("help") ? 0 : 1;
+        return 0;
+    }
+    checkArguments(argc, argv, keys, "eval");
+    if (parser.get<std::string>("@input").empty())
+    {
+        parser.printMessage();
+        return 1;
     }
     const std::string input = parser.get<std::string>("@input"), outDir = parser.get<std::string>("out");
     const std::string trainList = parser.get<std::string>("train-list");
@@ -277,7 +285,7 @@ int commandEval(int argc, const char* const* argv)
     if (!trainList.empty() && categories.size() != 1)
         CV_Error(cv::Error::StsBadArg, "--train-list names the images of one category; '" + input + "' holds " +
                                            std::to_string(categories.size()));
-    makeFolders(outDir);
+    makeWritableFolder(outDir);
 
     std::vector<Run> runs;
     for (const std::string& root : categories)

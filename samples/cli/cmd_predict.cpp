@@ -102,22 +102,34 @@ int commandPredict(int argc, const char* const* argv)
     cv::CommandLineParser parser(argc, argv, keys);
     parser.about("patchcore predict: score images or video frames with a saved detector. With a calibrated detector "
                  "(trained with calibrationFraction > 0, or calibrated), scores.csv says which are defective and the "
-                 "overlays outline the defect mask.");
+                 "overlays outline the defect mask. Unreadable images are skipped and named on stderr; the exit "
+                 "status is 3 when none could be read, 2 for unknown options, extra arguments, a missing input or an "
+                 "output folder that cannot be written.");
+    if (parser.has("help"))
+    {
+        parser.printMessage();
+        return 0;
+    }
+    checkArguments(argc, argv, keys, "predict");
     std::string input = parser.get<std::string>("@input");
     if (input.empty())
         input = parser.get<std::string>("input");
     const int camera = parser.get<int>("camera");
-    if (parser.has("help") || parser.get<std::string>("@detector").empty() || (input.empty() && camera < 0))
+    if (parser.get<std::string>("@detector").empty() || (input.empty() && camera < 0))
     {
         parser.printMessage();
-        return parser.has("help") ? 0 : 1;
+        return 1;
     }
+    // Otherwise a mistyped path reads as one unreadable image, which looks like a decoding problem.
+    if (camera < 0 && !cv::utils::fs::exists(input))
+        CV_Error(cv::Error::StsObjectNotFound, "input '" + input + "' does not exist (give an image, a folder of "
+                                               "images or a video file)");
     const std::string outDir = parser.get<std::string>("out");
     const double vmaxOption = parser.get<double>("vmax");
     double vmax = vmaxOption;
+    makeWritableFolder(outDir + "/overlays");
     auto det = cv::patchcore::Detector::load(parser.get<std::string>("@detector"));
     const bool decide = !std::isnan(det->getImageThreshold()) && !std::isnan(det->getPixelThreshold());
-    makeFolders(outDir + "/overlays");
 
     if (camera >= 0 || isVideoFile(input))
     {
@@ -140,21 +152,27 @@ int commandPredict(int argc, const char* const* argv)
     std::ofstream csv(outDir + "/scores.csv");
     csv << "image,score,map_max,seconds,defect\n";
     std::vector<cv::Mat> maps(files.size()), masks(files.size());
+    size_t scored = 0;
+    bool midLine = false; // the progress line has no newline yet
     for (size_t i = 0; i < files.size(); ++i)
     {
         const cv::Mat img = cv::imread(files[i], cv::IMREAD_UNCHANGED);
         if (img.empty())
         {
-            std::cerr << "skipping unreadable image " << files[i] << "\n";
+            std::cerr << (midLine ? "\n" : "") << "skipping unreadable image " << files[i] << "\n";
+            midLine = false;
             continue;
         }
+        ++scored;
         double mapMax = 0;
         const std::string fields = scoreFrame(*det, img, decide, maps[i], masks[i], mapMax);
         vmax = vmaxOption > 0 ? vmax : std::max(vmax, mapMax);
         csv << files[i] << "," << fields << "\n";
         std::cerr << "\r  predict: " << i + 1 << " / " << files.size() << std::flush;
+        midLine = true;
     }
-    std::cerr << "\n";
+    if (midLine)
+        std::cerr << "\n";
     // Overlays after all images, so that every one uses the same colour scale.
     for (size_t i = 0; i < files.size(); ++i)
     {
@@ -165,8 +183,9 @@ int commandPredict(int argc, const char* const* argv)
             drawDefectOutline(out, masks[i]);
         cv::imwrite(outDir + "/overlays/" + stemOf(files[i]) + ".png", out);
     }
-    std::cout << "scored " << files.size() << " images; " << outDir << "/scores.csv and " << outDir << "/overlays/\n";
-    return 0;
+    std::cout << scoredSummary(scored, files.size(), "images") << "; " << outDir << "/scores.csv and " << outDir
+              << "/overlays/\n";
+    return scored ? 0 : kExitNothingScored;
 }
 
 } // namespace patchcore_samples

@@ -21,11 +21,19 @@ int commandRun(int argc, const char* const* argv)
                                          "{far      | 0.01 | target image false-alarm rate of the calibration }") +
                              kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
-    parser.about("patchcore run: train on <category>/train/good, score <category>/test, write heat maps");
-    if (parser.has("help") || parser.get<std::string>("@category").empty())
+    parser.about("patchcore run: train on <category>/train/good, score <category>/test, write heat maps. "
+                 "Unreadable test images are skipped and named on stderr; the exit status is 3 when none could be "
+                 "read, 2 for unknown options, extra arguments or an output folder that cannot be written.");
+    if (parser.has("help"))
     {
         parser.printMessage();
-        return parser.has("help") ? 0 : 1;
+        return 0;
+    }
+    checkArguments(argc, argv, keys, "run");
+    if (parser.get<std::string>("@category").empty())
+    {
+        parser.printMessage();
+        return 1;
     }
     const std::string root = parser.get<std::string>("@category"), outDir = parser.get<std::string>("out");
     cv::patchcore::Params params = paramsFromOptions(parser);
@@ -36,11 +44,16 @@ int commandRun(int argc, const char* const* argv)
     const std::vector<TestImage> tests = listTestImages(root);
     if (trainFiles.empty() || tests.empty())
         CV_Error(cv::Error::StsObjectNotFound, "'" + root + "' has no train/good or test images");
-    makeFolders(outDir + "/overlays");
+    makeWritableFolder(outDir + "/overlays");
+    checkWritableFile(outDir + "/detector.pcb");
 
     std::vector<cv::Mat> train;
     for (const std::string& f : trainFiles)
+    {
         train.push_back(cv::imread(f, cv::IMREAD_UNCHANGED));
+        if (train.back().empty())
+            CV_Error(cv::Error::StsObjectNotFound, "cannot read training image '" + f + "'");
+    }
     std::cerr << "training on " << train.size() << " images of " << root << "\n";
     Stopwatch trainWatch;
     auto det = cv::patchcore::Detector::create(params);
@@ -49,42 +62,57 @@ int commandRun(int argc, const char* const* argv)
     const double trainSeconds = trainWatch.seconds();
     det->save(outDir + "/detector.pcb");
 
-    std::vector<double> scores(tests.size());
-    std::vector<int> labels(tests.size());
-    std::vector<cv::Mat> maps(tests.size());
+    // Only the test images that could be read: an unreadable one is named and left out of every figure below.
+    std::vector<TestImage> scored;
+    std::vector<double> scores;
+    std::vector<int> labels;
+    std::vector<cv::Mat> maps;
     det->setProgressCallback(cv::patchcore::ProgressCallback());
     Stopwatch predictWatch;
     double vmax = 0;
+    bool midLine = false; // the progress line has no newline yet
     for (size_t i = 0; i < tests.size(); ++i)
     {
-        scores[i] = det->predict(cv::imread(tests[i].path, cv::IMREAD_UNCHANGED), maps[i]);
-        labels[i] = tests[i].label;
-        vmax = std::max(vmax, scores[i]);
+        const cv::Mat img = cv::imread(tests[i].path, cv::IMREAD_UNCHANGED);
+        if (img.empty())
+        {
+            std::cerr << (midLine ? "\n" : "") << "skipping unreadable image " << tests[i].path << "\n";
+            midLine = false;
+            continue;
+        }
+        maps.emplace_back();
+        scores.push_back(det->predict(img, maps.back()));
+        labels.push_back(tests[i].label);
+        scored.push_back(tests[i]);
+        vmax = std::max(vmax, scores.back());
         std::cerr << "\r  predict: " << i + 1 << " / " << tests.size() << std::flush;
+        midLine = true;
     }
-    const double predictSeconds = predictWatch.seconds() / tests.size();
-    std::cerr << "\n";
+    const double predictSeconds = predictWatch.seconds() / std::max<size_t>(scored.size(), 1);
+    if (midLine)
+        std::cerr << "\n";
 
     std::ofstream csv(outDir + "/scores.csv");
     csv << "image,anomaly_type,label,score,map_max\n" << std::setprecision(9);
-    for (size_t i = 0; i < tests.size(); ++i)
+    for (size_t i = 0; i < scored.size(); ++i)
     {
         double mapMax = 0;
         cv::minMaxLoc(maps[i], nullptr, &mapMax);
-        csv << tests[i].relative << "," << tests[i].type << "," << tests[i].label << "," << scores[i] << ","
+        csv << scored[i].relative << "," << scored[i].type << "," << scored[i].label << "," << scores[i] << ","
             << mapMax << "\n";
-        cv::imwrite(outDir + "/overlays/" + tests[i].type + "_" + stemOf(tests[i].path) + ".png",
-                    overlay(cv::imread(tests[i].path), maps[i], vmax));
+        cv::imwrite(outDir + "/overlays/" + scored[i].type + "_" + stemOf(scored[i].path) + ".png",
+                    overlay(cv::imread(scored[i].path), maps[i], vmax));
     }
     std::cout << "category        " << root << "\n"
               << "memory bank     " << det->getMemoryBankSize() << " vectors\n"
               << "training        " << std::fixed << std::setprecision(2) << trainSeconds << " s for "
               << train.size() << " images\n"
-              << "predict         " << std::setprecision(3) << predictSeconds << " s per image (end to end)\n";
+              << "predict         " << std::setprecision(3) << predictSeconds << " s per image (end to end)\n"
+              << "test images     " << scoredSummary(scored.size(), tests.size(), "images") << "\n";
     if (params.calibrationFraction > 0)
     {
         int goods = 0, alarms = 0, defects = 0, misses = 0;
-        for (size_t i = 0; i < tests.size(); ++i)
+        for (size_t i = 0; i < scored.size(); ++i)
         {
             const bool flagged = scores[i] > det->getImageThreshold();
             if (labels[i])
@@ -108,8 +136,8 @@ int commandRun(int argc, const char* const* argv)
     if (bothClasses)
         std::cout << "image AUROC     " << cv::patchcore::imageAUROC(scores, labels) << "\n";
     std::cout << "wrote           " << outDir << "/detector.pcb, " << outDir << "/scores.csv, " << outDir
-              << "/overlays/ (" << tests.size() << " heat maps)\n";
-    return 0;
+              << "/overlays/ (" << scored.size() << " heat maps)\n";
+    return scored.empty() ? kExitNothingScored : 0;
 }
 
 } // namespace patchcore_samples

@@ -15,11 +15,18 @@ int commandTrain(int argc, const char* const* argv)
                                          "{out o   | detector.pcb | where to save: .pcb (binary) or .yml[.gz] }") +
                              kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
-    parser.about("patchcore train: build a detector from images of good parts");
-    if (parser.has("help") || parser.get<std::string>("@images").empty())
+    parser.about("patchcore train: build a detector from images of good parts. Unknown options, extra arguments "
+                 "and an --out that cannot be written are reported before training, with exit status 2.");
+    if (parser.has("help"))
     {
         parser.printMessage();
-        return parser.has("help") ? 0 : 1;
+        return 0;
+    }
+    checkArguments(argc, argv, keys, "train");
+    if (parser.get<std::string>("@images").empty())
+    {
+        parser.printMessage();
+        return 1;
     }
     const cv::patchcore::Params params = paramsFromOptions(parser);
     const std::string out = parser.get<std::string>("out");
@@ -28,6 +35,7 @@ int commandTrain(int argc, const char* const* argv)
         parser.printErrors();
         return 1;
     }
+    checkWritableFile(out);
     const std::vector<std::string> files = listImages(parser.get<std::string>("@images"));
     if (files.empty())
         CV_Error(cv::Error::StsObjectNotFound, "no images in '" + parser.get<std::string>("@images") + "'");

@@ -3,8 +3,11 @@
 #include <opencv2/core/utils/filesystem.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 namespace patchcore_samples {
@@ -166,6 +169,96 @@ void makeFolders(const std::string& path)
 {
     if (!cv::utils::fs::createDirectories(path))
         CV_Error(cv::Error::StsError, "cannot create folder '" + path + "'");
+}
+
+void checkArguments(int argc, const char* const* argv, const std::string& keys, const char* command)
+{
+    // Every name of every key: "{out o | default | help}" declares "out" and "o"; "{@images | ...}" is positional.
+    std::set<std::string> names;
+    int positionals = 0;
+    for (size_t open = keys.find('{'); open != std::string::npos; open = keys.find('{', open + 1))
+    {
+        std::istringstream declared(keys.substr(open + 1, keys.find('|', open) - open - 1));
+        std::string name;
+        for (bool first = true; declared >> name; first = false)
+        {
+            if (first && name[0] == '@')
+                ++positionals;
+            names.insert(name);
+        }
+    }
+    // The same split as cv::CommandLineParser's: "-x", "--x", "-x=v" and "--x=v" are options, anything else
+    // (a lone "-" too) is the next positional argument.
+    std::vector<std::string> unknown, extra;
+    int seen = 0;
+    for (int i = 1; i < argc; ++i)
+    {
+        const std::string arg = argv[i];
+        if (arg.size() > 1 && arg[0] == '-')
+        {
+            const size_t dashes = arg.size() > 2 && arg[1] == '-' ? 2 : 1, equals = arg.find('=');
+            const std::string name = arg.substr(dashes, equals == std::string::npos ? equals : equals - dashes);
+            if (!names.count(name))
+                unknown.push_back(arg.substr(0, equals));
+        }
+        else if (++seen > positionals)
+            extra.push_back("'" + arg + "'");
+    }
+    if (unknown.empty() && extra.empty())
+        return;
+    const auto list = [](const std::vector<std::string>& items) {
+        std::string out;
+        for (const std::string& item : items)
+            out += (out.empty() ? "" : ", ") + item;
+        return out;
+    };
+    std::string message;
+    if (!unknown.empty())
+        message = (unknown.size() > 1 ? "unknown options " : "unknown option ") + list(unknown);
+    if (!extra.empty())
+        message += std::string(message.empty() ? "" : "; ") +
+                   (extra.size() > 1 ? "unexpected extra arguments " : "unexpected extra argument ") + list(extra);
+    CV_Error(cv::Error::StsBadArg, message + " (see patchcore " + command + " --help)");
+}
+
+void checkWritableFile(const std::string& path)
+{
+    if (path.empty() || path.back() == '/' || cv::utils::fs::isDirectory(path))
+        CV_Error(cv::Error::StsBadArg, "cannot save to '" + path + "': it is a folder; give a file name such as '" +
+                                           (path.empty() || path.back() == '/' ? path : path + "/") +
+                                           "detector.pcb'");
+    const size_t slash = path.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (!cv::utils::fs::exists(folder))
+        CV_Error(cv::Error::StsObjectNotFound, "cannot save to '" + path + "': folder '" + folder +
+                                                   "' does not exist (create it, or choose another --out)");
+    if (!cv::utils::fs::isDirectory(folder))
+        CV_Error(cv::Error::StsBadArg,
+                 "cannot save to '" + path + "': '" + folder + "' is a file, not a folder (choose another --out)");
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        CV_Error(cv::Error::StsError, "cannot save to '" + path + "': folder '" + folder +
+                                          "' is not writable (check its permissions, or choose another --out)");
+}
+
+void makeWritableFolder(const std::string& path)
+{
+    if (cv::utils::fs::exists(path) && !cv::utils::fs::isDirectory(path))
+        CV_Error(cv::Error::StsBadArg, "cannot write to '" + path + "': it is a file, not a folder (choose another "
+                                       "--out)");
+    if (!cv::utils::fs::createDirectories(path))
+        CV_Error(cv::Error::StsError, "cannot create folder '" + path + "' (is a part of it a file, or is its "
+                                      "parent not writable? choose another --out)");
+    if (::access(path.c_str(), W_OK | X_OK) != 0)
+        CV_Error(cv::Error::StsError, "folder '" + path + "' is not writable (check its permissions, or choose "
+                                      "another --out)");
+}
+
+std::string scoredSummary(size_t scored, size_t total, const std::string& what)
+{
+    if (scored == total)
+        return "scored " + std::to_string(total) + " " + what;
+    return "scored " + std::to_string(scored) + " of " + std::to_string(total) + " " + what + "; skipped " +
+           std::to_string(total - scored) + " unreadable (listed above)";
 }
 
 } // namespace patchcore_samples

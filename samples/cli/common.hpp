@@ -32,6 +32,24 @@ void drawDefectOutline(cv::Mat& overlayImage, const cv::Mat& defectMask);
 /** Creates a folder and its parents; throws cv::Exception if that fails. */
 void makeFolders(const std::string& path);
 
+/** Throws cv::Exception naming the offending arguments when argv (a sub-command's, argv[0] being its name) holds
+ *  an option that `keys` (cv::CommandLineParser syntax) does not declare, or more positional arguments than its
+ *  `@` keys: cv::CommandLineParser ignores both, so a mistyped option would silently run with the default. */
+void checkArguments(int argc, const char* const* argv, const std::string& keys, const char* command);
+
+/** Throws cv::Exception saying what to do unless a file can be written at `path`: its folder exists and is
+ *  writable and `path` is not a folder. For checking --out before hours of training rather than after. */
+void checkWritableFile(const std::string& path);
+
+/** makeFolders(path), then throws cv::Exception unless files can be created in it. */
+void makeWritableFolder(const std::string& path);
+
+/** Exit status when a command was given images but could read none of them (argument errors exit with 2). */
+const int kExitNothingScored = 3;
+
+/** "scored 5 images", or "scored 3 of 5 images; skipped 2 unreadable (listed above)": `what` is the plural noun. */
+std::string scoredSummary(size_t scored, size_t total, const std::string& what);
+
 /** Seconds since construction. */
 class Stopwatch
 {

@@ -1,0 +1,276 @@
+// The `patchcore` program's argument and path checks: unknown options, surplus arguments, missing inputs and
+// unwritable outputs are errors reported before any work, and unreadable images are counted, not passed over.
+// Runs the program on small synthetic images and the project's tiny backbone; needs no ../shared data.
+#include "test_precomp.hpp"
+
+#include <opencv2/core/utils/filesystem.hpp>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace opencv_test {
+namespace {
+
+#ifdef PATCHCORE_CLI
+
+struct CliResult
+{
+    int status = -1; // the program's exit status; -1 when it did not exit normally
+    std::string out, err;
+};
+
+std::string readAll(const std::string& path)
+{
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+/** Runs `patchcore <args>`, stdout and stderr captured apart in files of `dir`. */
+CliResult runCli(const std::string& args, const std::string& dir)
+{
+    const std::string outFile = dir + "/stdout.txt", errFile = dir + "/stderr.txt";
+    const std::string cmd = std::string(PATCHCORE_CLI) + " " + args + " > " + outFile + " 2> " + errFile;
+    const int raw = std::system(cmd.c_str());
+    CliResult r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = readAll(outFile);
+    r.err = readAll(errFile);
+    return r;
+}
+
+/** The detector options that make the program use the tiny backbone (the geometry tinyModelParams() has). */
+std::string tinyOptions()
+{
+    return "--model=" + testDataPath("test_models/tiny_backbone.onnx") +
+           " --layers=tap_a,tap_b --resize=64 --crop=64 --dims=32";
+}
+
+cv::Mat texture(int seed, bool defect)
+{
+    cv::Mat img(64, 64, CV_8UC3);
+    for (int y = 0; y < img.rows; ++y)
+        for (int x = 0; x < img.cols; ++x)
+            img.at<cv::Vec3b>(y, x) = cv::Vec3b::all(static_cast<uchar>(90 + ((x * 7 + y * 13 + seed * 5) % 29) +
+                                                                         ((x / 8 + y / 8) % 2) * 40));
+    if (defect)
+        img(cv::Rect(20, 20, 16, 16)).setTo(cv::Scalar(250, 30, 250));
+    return img;
+}
+
+/** A file with an image's name that no decoder can read. */
+void writeGarbage(const std::string& path)
+{
+    std::ofstream(path) << "not an image";
+}
+
+/** `count` good images named 0.png, 1.png, ... in a new folder. */
+std::string goodFolder(const std::string& dir, int count)
+{
+    cv::utils::fs::createDirectories(dir);
+    for (int i = 0; i < count; ++i)
+        cv::imwrite(dir + "/" + std::to_string(i) + ".png", texture(i, false));
+    return dir;
+}
+
+/** An MVTec-layout category: three training images, one good and one defective test image. */
+std::string makeCategory(const std::string& root)
+{
+    goodFolder(root + "/train/good", 3);
+    goodFolder(root + "/test/good", 1);
+    cv::utils::fs::createDirectories(root + "/test/broken");
+    cv::imwrite(root + "/test/broken/0.png", texture(7, true));
+    return root;
+}
+
+/** A detector trained once per process on the tiny backbone, saved as a file for `predict`. */
+const std::string& savedDetector()
+{
+    static const std::string path = [] {
+        const std::string file = tempDir() + "/det.pcb";
+        auto det = cv::patchcore::Detector::create(tinyModelParams());
+        std::vector<cv::Mat> good;
+        for (int i = 10; i < 14; ++i)
+            good.push_back(texture(i, false));
+        det->train(good);
+        det->save(file);
+        return file;
+    }();
+    return path;
+}
+
+// "training on" is the program's first line once training starts: its absence shows that the check came first.
+const char* const kTrainingStarted = "training on";
+
+TEST(Patchcore_Cli, trainRejectsUnknownOptionBeforeTraining)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), out = dir + "/x.pcb";
+    const CliResult r = runCli("train " + good + " --rato=0.5 --out=" + out + " " + tinyOptions(), dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, "unknown option --rato")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+    EXPECT_FALSE(cv::utils::fs::exists(out)) << "a detector was saved despite the unknown option";
+}
+
+TEST(Patchcore_Cli, predictRejectsUnknownOption)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 1);
+    const CliResult r = runCli("predict " + savedDetector() + " " + good + " --bogus=1 --out=" + dir + "/p", dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, "unknown option --bogus")) << r.err;
+    EXPECT_FALSE(contains(r.out, "scored")) << r.out;
+    EXPECT_FALSE(cv::utils::fs::exists(dir + "/p")) << "the output folder was made despite the unknown option";
+}
+
+TEST(Patchcore_Cli, runRejectsUnknownOptionBeforeTraining)
+{
+    const std::string dir = tempDir(), category = makeCategory(dir + "/cat");
+    const CliResult r = runCli("run " + category + " --bogus --out=" + dir + "/o " + tinyOptions(), dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, "unknown option --bogus")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+    EXPECT_FALSE(cv::utils::fs::exists(dir + "/o"));
+}
+
+TEST(Patchcore_Cli, evalRejectsUnknownOptionBeforeTraining)
+{
+    const std::string dir = tempDir(), category = makeCategory(dir + "/cat");
+    const CliResult r = runCli("eval " + category + " -shot=2 --out=" + dir + "/o " + tinyOptions(), dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, "unknown option -shot")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+    EXPECT_FALSE(cv::utils::fs::exists(dir + "/o"));
+}
+
+TEST(Patchcore_Cli, surplusArgumentsAreRejected)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), out = dir + "/x.pcb";
+    const CliResult train = runCli("train " + good + " " + good + " --out=" + out + " " + tinyOptions(), dir);
+    EXPECT_EQ(2, train.status) << train.err;
+    EXPECT_TRUE(contains(train.err, "unexpected extra argument '" + good + "'")) << train.err;
+    EXPECT_FALSE(contains(train.err, kTrainingStarted)) << train.err;
+    EXPECT_FALSE(cv::utils::fs::exists(out));
+
+    const CliResult predict =
+        runCli("predict " + savedDetector() + " " + good + " surplus --out=" + dir + "/p", dir);
+    EXPECT_EQ(2, predict.status) << predict.err;
+    EXPECT_TRUE(contains(predict.err, "unexpected extra argument 'surplus'")) << predict.err;
+    EXPECT_FALSE(contains(predict.out, "scored")) << predict.out;
+}
+
+TEST(Patchcore_Cli, predictMissingInputFails)
+{
+    const std::string dir = tempDir(), missing = dir + "/no_such_folder";
+    const CliResult r = runCli("predict " + savedDetector() + " " + missing + " --out=" + dir + "/p", dir);
+    EXPECT_NE(0, r.status) << r.out;
+    EXPECT_TRUE(contains(r.err, missing)) << r.err;
+    EXPECT_FALSE(contains(r.out, "scored 1")) << r.out;
+}
+
+TEST(Patchcore_Cli, predictCountsSkippedImages)
+{
+    const std::string dir = tempDir(), images = goodFolder(dir + "/images", 3);
+    writeGarbage(images + "/broken_a.png");
+    writeGarbage(images + "/broken_b.png");
+    // The -o alias and the --vmax=<value> form must still be accepted by the argument check.
+    const CliResult r = runCli("predict " + savedDetector() + " " + images + " -o=" + dir + "/p --vmax=0", dir);
+    EXPECT_EQ(0, r.status) << r.err;
+    EXPECT_TRUE(contains(r.out, "scored 3 of 5 images")) << r.out;
+    EXPECT_TRUE(contains(r.out, "skipped 2 unreadable")) << r.out;
+    EXPECT_TRUE(contains(r.err, "broken_a.png") && contains(r.err, "broken_b.png")) << r.err;
+    std::ifstream csv(dir + "/p/scores.csv");
+    int rows = 0;
+    for (std::string line; std::getline(csv, line);)
+        ++rows;
+    EXPECT_EQ(4, rows) << "header and one row per readable image";
+}
+
+TEST(Patchcore_Cli, predictFailsWhenNoImageIsReadable)
+{
+    const std::string dir = tempDir(), images = dir + "/images";
+    cv::utils::fs::createDirectories(images);
+    writeGarbage(images + "/a.png");
+    writeGarbage(images + "/b.png");
+    const CliResult r = runCli("predict " + savedDetector() + " " + images + " --out=" + dir + "/p", dir);
+    EXPECT_EQ(3, r.status) << r.out << r.err;
+    EXPECT_TRUE(contains(r.out, "scored 0 of 2 images")) << r.out;
+}
+
+TEST(Patchcore_Cli, runReportsSkippedTestImages)
+{
+    const std::string dir = tempDir(), category = makeCategory(dir + "/cat");
+    writeGarbage(category + "/test/good/unreadable.png");
+    // A bare flag (--reweight) and the -o alias must pass the argument check.
+    const CliResult r = runCli("run " + category + " --reweight -o=" + dir + "/o " + tinyOptions(), dir);
+    EXPECT_EQ(0, r.status) << r.err;
+    EXPECT_TRUE(contains(r.out, "scored 2 of 3 images; skipped 1 unreadable")) << r.out;
+    EXPECT_TRUE(contains(r.err, "unreadable.png")) << r.err;
+    EXPECT_TRUE(cv::utils::fs::exists(dir + "/o/detector.pcb"));
+}
+
+TEST(Patchcore_Cli, trainOutIntoMissingFolderFailsBeforeTraining)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), out = dir + "/missing/x.pcb";
+    const CliResult r = runCli("train " + good + " --out=" + out + " " + tinyOptions(), dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, out) && contains(r.err, "does not exist")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+}
+
+TEST(Patchcore_Cli, trainOutThatIsAFolderFailsBeforeTraining)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), out = dir + "/existing_folder";
+    cv::utils::fs::createDirectories(out);
+    const CliResult r = runCli("train " + good + " --out=" + out + " " + tinyOptions(), dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, out) && contains(r.err, "is a folder")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+}
+
+TEST(Patchcore_Cli, trainOutUnderAFileFailsBeforeTraining)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), file = dir + "/plain_file";
+    std::ofstream(file) << "x";
+    const CliResult r = runCli("train " + good + " --out=" + file + "/x.pcb " + tinyOptions(), dir);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, file + "/x.pcb") && contains(r.err, "not a folder")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+}
+
+TEST(Patchcore_Cli, trainOutIntoReadOnlyFolderFailsBeforeTraining)
+{
+    if (::geteuid() == 0)
+        GTEST_SKIP() << "SKIPPED: running as root, for whom every folder is writable (the missing-folder and "
+                        "file-as-folder tests cover the check)";
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), locked = dir + "/locked";
+    cv::utils::fs::createDirectories(locked);
+    ASSERT_EQ(0, ::chmod(locked.c_str(), 0555));
+    const CliResult r = runCli("train " + good + " --out=" + locked + "/x.pcb " + tinyOptions(), dir);
+    ::chmod(locked.c_str(), 0755);
+    EXPECT_EQ(2, r.status) << r.err;
+    EXPECT_TRUE(contains(r.err, locked) && contains(r.err, "not writable")) << r.err;
+    EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+}
+
+#else
+
+TEST(Patchcore_Cli, checks)
+{
+    GTEST_SKIP() << "SKIPPED: the patchcore program is not built (PATCHCORE_BUILD_SAMPLES=OFF)";
+}
+
+#endif
+
+} // namespace
+} // namespace opencv_test
