@@ -23,12 +23,26 @@ public:
      *  cv::dnn::Net keeps per-run state, so runs on one network are serialised. */
     std::vector<Mat> forward(const Mat& blob) const;
 
+    /** What one run on a `window` (width x height) input produces and needs, estimated without running it: the
+     *  first tap's feature grid, and the memory of the run (an upper bound measured on ResNet50). Both scale from one
+     *  probe run on a 224 x 224 input, made at the first call (cv::dnn's own shape inference and memory estimate
+     *  were wrong by 2x and 16x on the shared ResNet50). Thread-safe. */
+    struct WindowCost
+    {
+        Size grid;
+        double runBytes = 0;
+    };
+    WindowCost windowCost(Size window) const;
+
     /** Human-readable description of the backend/target actually used (for the progress log). */
     const std::string& description() const { return description_; }
 
 private:
     mutable dnn::Net net_;
     mutable std::mutex mutex_;
+    mutable std::once_flag probed_;
+    mutable double strideX_ = 8, strideY_ = 8; // input pixels per first-tap cell
+    mutable double tapBytesPerPixel_ = 48;     // all taps' output bytes per input pixel
     std::vector<String> taps_;
     std::string origin_;
     std::string description_;

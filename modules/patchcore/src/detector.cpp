@@ -59,6 +59,21 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
     return out;
 }
 
+Mat singleImage(InputArray image, const char* operation)
+{
+    const _InputArray::KindFlag kind = image.kind();
+    if (kind == _InputArray::STD_VECTOR_MAT || kind == _InputArray::STD_ARRAY_MAT ||
+        kind == _InputArray::STD_VECTOR_UMAT || kind == _InputArray::STD_VECTOR_VECTOR ||
+        kind == _InputArray::STD_VECTOR_CUDA_GPU_MAT)
+        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + " takes one image (a cv::Mat), not a "
+                                   "list; for several images use predictBatch()");
+    const Mat img = image.getMat();
+    if (img.empty())
+        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation +
+                                       " was given an empty image (did cv::imread fail?)");
+    return img;
+}
+
 BankSearch::BankSearch(const Params& params)
     : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search")), fp16_(params.bankFp16),
       approximate_(params.searchMethod == SEARCH_APPROXIMATE)
@@ -160,6 +175,24 @@ bool DetectorImpl::report(const char* stage, int done, int total, const std::str
     return progress_(p);
 }
 
+ImageCost DetectorImpl::costOf(Size size, const Params& p) const
+{
+    return estimateImageCost(computeGeometry(size, p), p, *backbone_);
+}
+
+std::vector<ImageCost> DetectorImpl::checkCosts(const ImageSource& images, const Params& p,
+                                                const char* operation) const
+{
+    const std::vector<Size> sizes = images.sizes();
+    std::vector<ImageCost> costs(sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i)
+    {
+        costs[i] = costOf(sizes[i], p);
+        checkImageCost(costs[i], p, images.name(i), operation);
+    }
+    return costs;
+}
+
 std::vector<DetectorImpl::ImageResult> DetectorImpl::extract(const std::vector<Mat>& images, size_t begin,
                                                              size_t end) const
 {
@@ -227,10 +260,12 @@ private:
 } // namespace
 
 void DetectorImpl::embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink,
-                             const char* stage) const
+                             const char* operation) const
 {
+    const char* const stage = "backbone";
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
+    checkCosts(images, p, operation);
     if (!report(stage, 0, total, "backbone: " + backbone_->description()))
         CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
@@ -244,7 +279,7 @@ void DetectorImpl::embedInto(const ImageSource& images, const std::function<void
     }
 }
 
-Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid) const
+Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid, const char* operation) const
 {
     RowCollector collector(state_.params.targetEmbedDim);
     embedInto(images, [&](const ImageResult& r) {
@@ -252,7 +287,7 @@ Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid) const
             *grid = r.windows[0].grid;
         for (const WindowResult& w : r.windows)
             collector.append(w.embedding);
-    });
+    }, operation);
     return collector.rows();
 }
 
@@ -328,6 +363,7 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
         CV_Error(Error::StsBadArg, "patchcore: predictBatch() returns maps in a std::vector<cv::Mat>");
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
+    checkCosts(ImageSource::fromMats(images), p, "predictBatch()");
     std::vector<double> outScores(images.size());
     std::vector<Mat> maps(wantMaps ? images.size() : 0);
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
@@ -363,9 +399,8 @@ double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int fr
     requireTrained("predict()");
     if (frame != FRAME_IMAGE && frame != FRAME_WORKING)
         CV_Error(Error::StsBadArg, "patchcore: frame must be FRAME_IMAGE or FRAME_WORKING");
-    const Mat img = image.getMat();
-    if (img.empty())
-        CV_Error(Error::StsBadArg, "patchcore: predict() was given an empty image (did cv::imread fail?)");
+    const Mat img = singleImage(image, "predict()");
+    checkImageCost(costOf(img.size(), state_.params), state_.params, "the image", "predict()");
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result = extract(one, 0, 1);
     const Scores s = score(result[0]);
@@ -382,8 +417,8 @@ double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int fr
 
 void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
 {
-    const Mat src = image.getMat();
-    if (src.empty() || src.channels() != 1)
+    const Mat src = singleImage(image, "toWorkingFrame()");
+    if (src.channels() != 1)
         CV_Error(Error::StsBadArg, "patchcore: toWorkingFrame() takes a non-empty single-channel image (a mask)");
     const Params& p = state_.params;
     const CropGeometry g = computeGeometry(src.size(), p);
@@ -407,9 +442,8 @@ void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
 void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores) const
 {
     requireTrained("computePatchScores()");
-    const Mat img = image.getMat();
-    if (img.empty())
-        CV_Error(Error::StsBadArg, "patchcore: computePatchScores() was given an empty image");
+    const Mat img = singleImage(image, "computePatchScores()");
+    checkImageCost(costOf(img.size(), state_.params), state_.params, "the image", "computePatchScores()");
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result = extract(one, 0, 1);
     if (result[0].windows.size() != 1)
@@ -420,9 +454,8 @@ void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores)
 
 void DetectorImpl::computeEmbedding(InputArray image, OutputArray embedding) const
 {
-    const Mat img = image.getMat();
-    if (img.empty())
-        CV_Error(Error::StsBadArg, "patchcore: computeEmbedding() was given an empty image");
+    const Mat img = singleImage(image, "computeEmbedding()");
+    checkImageCost(costOf(img.size(), state_.params), state_.params, "the image", "computeEmbedding()");
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result = extract(one, 0, 1);
     std::vector<Mat> rows;

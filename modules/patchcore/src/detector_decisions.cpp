@@ -28,6 +28,7 @@ void DetectorImpl::calibrate(InputArrayOfArrays goodImagesArg, double imageFalse
 
 void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAlarmRate, double pixelFalseAlarmRate)
 {
+    checkCosts(images, state_.params, "calibrate()");
     std::vector<double> imageScores;
     std::vector<float> pixels;
     for (size_t begin = 0; begin < images.size(); begin += state_.params.batchSize)
@@ -79,7 +80,7 @@ void DetectorImpl::update(InputArrayOfArrays imagesArg)
 {
     requireTrained("update()");
     Size grid;
-    const Mat added = embedAll(ImageSource::fromMats(collectImages(imagesArg, "update()")), &grid);
+    const Mat added = embedAll(ImageSource::fromMats(collectImages(imagesArg, "update()")), &grid, "update()");
     const std::vector<int> selected = selectAdditions(state_.bank, added, state_.params, [this](int done, int count) {
         return report("coreset", done, count);
     });

@@ -9,6 +9,7 @@
 #include "approximate_search.hpp"
 #include "cuda_dispatch.hpp"
 #include "image_source.hpp"
+#include "image_cost.hpp"
 
 #include <functional>
 #include <limits>
@@ -113,13 +114,19 @@ private:
     void adopt(DetectorState state);
     void requireTrained(const char* operation) const;
     bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
+    /** What processing an image of `size` costs under `p` (which may be a training run's resolved Params). */
+    ImageCost costOf(Size size, const Params& p) const;
+    /** Refuses, before any work, the first image of `images` whose cost exceeds what Params::maxImageMB or the
+     *  machine allows; returns the costs. */
+    std::vector<ImageCost> checkCosts(const ImageSource& images, const Params& p, const char* operation) const;
     /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
     std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
-    /** Embeds every image in batches, handing each result to `sink` (progress stage `stage`). */
+    /** Embeds every image in batches, handing each result to `sink` (progress stage "backbone"); the costs of all
+     *  images are checked first. `operation` names the caller in messages. */
     void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink,
-                   const char* stage = "backbone") const;
+                   const char* operation) const;
     /** Embeds every image into one matrix; *grid receives the first window's feature grid. */
-    Mat embedAll(const ImageSource& images, Size* grid) const;
+    Mat embedAll(const ImageSource& images, Size* grid, const char* operation) const;
     /** train() and trainFiles(): the images come decoded or are decoded a batch at a time. */
     void trainFrom(const ImageSource& images);
     /** calibrate() on any image source (train() calibrates on its held-out images). */
@@ -148,10 +155,15 @@ private:
 /** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows) and empty
  *  images; `operation` names the caller in messages. */
 std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation);
+/** The one non-empty image of an InputArray, refusing a list (which getMat() would reject with a bare assertion). */
+Mat singleImage(InputArray image, const char* operation);
 
 /** Serialisation of a DetectorState (detector_io.cpp). */
 void writeState(FileStorage& fs, const DetectorState& state, bool withBank);
-DetectorState readState(const FileNode& node);
+/** `bankInNode`: the memory bank is part of `node` (FileStorage files) rather than a separate section (.pcb). */
+DetectorState readState(const FileNode& node, bool bankInNode);
+/** YAML/XML/JSON (optionally .gz), written so that a failed write never replaces the previous file. */
+void saveText(const std::string& path, const DetectorState& state);
 void saveBinary(const std::string& path, const DetectorState& state);
 DetectorState loadBinary(const std::string& path);
 /** Finds and checks the backbone bytes of a state read from a file that did not embed them. */

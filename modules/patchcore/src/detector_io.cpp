@@ -20,10 +20,10 @@ bool endsWith(const std::string& s, const std::string& suffix)
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool fileExists(const std::string& path)
+bool pathExists(const std::string& path)
 {
     struct stat st;
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    return ::stat(path.c_str(), &st) == 0;
 }
 
 std::string baseName(const std::string& path)
@@ -36,6 +36,19 @@ std::string folderOf(const std::string& path)
 {
     const size_t slash = path.find_last_of('/');
     return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+/** The backbone's bytes; a folder or an empty file is named as such (both used to read as "not found"). */
+std::vector<uchar> readModelBytes(const std::string& path)
+{
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        CV_Error(Error::StsBadArg, "patchcore: the backbone path '" + path + "' is a folder; pass the .onnx file");
+    std::vector<uchar> bytes = readFileBytes(path);
+    if (bytes.empty())
+        CV_Error(Error::StsBadArg, "patchcore: the backbone file '" + path + "' is empty (0 bytes); copy the "
+                                   ".onnx file again");
+    return bytes;
 }
 
 [[noreturn]] void badFile(const std::string& what)
@@ -78,7 +91,7 @@ void writeState(FileStorage& fs, const DetectorState& state, bool withBank)
         fs << "memory_bank" << state.bank;
 }
 
-DetectorState readState(const FileNode& node)
+DetectorState readState(const FileNode& node, bool bankInNode)
 {
     if (node.empty() || !node.isMap())
         badFile("no detector node (expected '" + std::string(kNodeName) + "')");
@@ -104,7 +117,15 @@ DetectorState readState(const FileNode& node)
         state.imageThreshold = static_cast<double>(node["image_threshold"]);
         state.pixelThreshold = static_cast<double>(node["pixel_threshold"]);
     }
+    const FileNode rowsNode = node["bank_rows"], colsNode = node["bank_cols"];
+    if (!rowsNode.isInt() || !colsNode.isInt() || static_cast<int>(rowsNode) < 0 || static_cast<int>(colsNode) < 0)
+        badFile("bank_rows and bank_cols are missing or not whole numbers >= 0");
     const FileNode bank = node["memory_bank"];
+    // A file cut before its bank would otherwise load as an untrained detector.
+    if (bankInNode && bank.empty() && static_cast<int>(rowsNode) > 0)
+        badFile("it declares a memory bank of " + std::to_string(static_cast<int>(rowsNode)) +
+                " rows (bank_rows) but holds none: the file is truncated (an interrupted save?); save the "
+                "detector again or restore it from a backup");
     if (!bank.empty())
     {
         // cv::read() of a Mat allocates rows x cols as declared before it reads the data (found by fuzzing: a
@@ -118,7 +139,7 @@ DetectorState readState(const FileNode& node)
             badFile("memory_bank declares " + std::to_string(static_cast<int>(declaredRows)) + " x " +
                     std::to_string(static_cast<int>(declaredCols)) + " values but holds " + std::to_string(data.size()));
         bank >> state.bank;
-        const int rows = static_cast<int>(node["bank_rows"]), cols = static_cast<int>(node["bank_cols"]);
+        const int rows = static_cast<int>(rowsNode), cols = static_cast<int>(colsNode);
         if (state.bank.rows != rows || state.bank.cols != cols)
             badFile("the memory bank's size does not match bank_rows x bank_cols");
     }
@@ -135,9 +156,9 @@ void resolveModel(DetectorState& state, const std::string& loadFolder)
             candidates.push_back(loadFolder + "/" + baseName(state.params.modelPath));
         for (const std::string& c : candidates)
         {
-            if (!c.empty() && fileExists(c))
+            if (!c.empty() && pathExists(c))
             {
-                state.modelBytes = readFileBytes(c);
+                state.modelBytes = readModelBytes(c);
                 state.params.modelPath = c;
                 break;
             }
@@ -154,6 +175,54 @@ void resolveModel(DetectorState& state, const std::string& loadFolder)
                                        "' is not the one the detector was trained with (SHA-256 " + actual +
                                        ", expected " + state.modelSha256 + ")");
     checkBank(state);
+}
+
+void saveText(const std::string& path, const DetectorState& state)
+{
+    const auto writeDetector = [&](FileStorage& fs) {
+        fs << kNodeName << "{";
+        writeState(fs, state, true);
+        fs << "}";
+    };
+    if (!endsWith(path, ".gz"))
+    {
+        // FileStorage does not report failed writes (a full disk left a cut file behind it, reported as saved):
+        // the text is built in memory and written through the checked path.
+        const size_t dot = path.find_last_of('.'), slash = path.find_last_of('/');
+        const std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash)
+                                    ? std::string(".xml") // what FileStorage picks for a name without extension
+                                    : path.substr(dot);
+        FileStorage fs(ext, FileStorage::WRITE | FileStorage::MEMORY);
+        writeDetector(fs);
+        const std::string text = fs.releaseAndGetString();
+        writeBytesAtomically(path, text.data(), text.size());
+        return;
+    }
+    // FileStorage cannot compress into memory: it writes the file, and reading it back is what shows it complete.
+    writeFileAtomically(
+        path,
+        [&](const std::string& tmpPath) {
+            FileStorage fs(tmpPath, FileStorage::WRITE);
+            if (!fs.isOpened())
+                CV_Error(Error::StsError, "patchcore: cannot write '" + tmpPath + "'");
+            writeDetector(fs);
+            fs.release();
+        },
+        [&](const std::string& tmpPath) {
+            bool complete = false;
+            try
+            {
+                FileStorage fs(tmpPath, FileStorage::READ);
+                const DetectorState back = readState(fs[kNodeName], true);
+                complete = back.bank.rows == state.bank.rows && back.bank.cols == state.bank.cols;
+            }
+            catch (const std::exception&) // cv::Exception included: any failure to read back means incomplete
+            {
+            }
+            if (!complete)
+                CV_Error(Error::StsError, "patchcore: cannot save '" + path + "': the compressed file did not read "
+                                          "back complete (is the disk full?); the previous file is unchanged");
+        });
 }
 
 void saveBinary(const std::string& path, const DetectorState& state)
@@ -198,7 +267,7 @@ DetectorState loadBinary(const std::string& path)
     try
     {
         FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
-        state = readState(fs[kNodeName]);
+        state = readState(fs[kNodeName], false);
         rows = static_cast<int>(fs[kNodeName]["bank_rows"]);
         cols = static_cast<int>(fs[kNodeName]["bank_cols"]);
     }
@@ -239,7 +308,7 @@ void DetectorImpl::read(const FileNode& node)
     DetectorState state;
     try
     {
-        state = readState(node);
+        state = readState(node, true);
     }
     catch (const cv::Exception& e)
     {
@@ -259,20 +328,15 @@ void DetectorImpl::save(const String& filename) const
 {
     if (filename.empty())
         CV_Error(Error::StsBadArg, "patchcore: save() needs a file name");
+    // An untrained detector's file would hold only settings (and a copy of the model) and load as a detector that
+    // cannot predict: refused, so that a file on disk always means a usable detector.
+    requireTrained("save()");
     if (endsWith(filename, ".pcb"))
     {
         saveBinary(filename, state_);
         return;
     }
-    writeFileAtomically(filename, [&](const std::string& tmpPath) {
-        FileStorage fs(tmpPath, FileStorage::WRITE);
-        if (!fs.isOpened())
-            CV_Error(Error::StsError, "patchcore: cannot write '" + tmpPath + "'");
-        fs << kNodeName << "{";
-        write(fs);
-        fs << "}";
-        fs.release();
-    });
+    saveText(filename, state_);
 }
 
 } // namespace detail
@@ -282,8 +346,18 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
     using namespace detail;
     if (filename.empty())
         CV_Error(Error::StsBadArg, "patchcore: load() needs a file name");
-    if (!fileExists(filename))
-        CV_Error(Error::StsObjectNotFound, "patchcore: detector file '" + filename + "' does not exist");
+    struct stat st;
+    if (::stat(filename.c_str(), &st) != 0)
+        CV_Error(Error::StsObjectNotFound, "patchcore: detector file '" + filename + "' does not exist; check the path");
+    if (S_ISDIR(st.st_mode))
+        CV_Error(Error::StsBadArg, "patchcore: '" + filename + "' is a folder; pass the path of a saved detector "
+                                   "file (.pcb, .yml, .yml.gz, .xml or .json)");
+    if (!S_ISREG(st.st_mode))
+        CV_Error(Error::StsBadArg, "patchcore: '" + filename + "' is not a regular file; pass a saved detector file");
+    if (st.st_size == 0)
+        CV_Error(Error::StsParseError, "patchcore: invalid detector file: '" + filename + "' is empty (0 bytes), "
+                                       "probably left by an interrupted save or a full disk; save the detector "
+                                       "again or restore it from a backup");
     DetectorState state;
     if (isContainerFile(filename))
     {
@@ -307,7 +381,7 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
             if (!fs.isOpened())
                 badFile("'" + filename + "' is neither a .pcb file nor a readable YAML/XML/JSON file");
             FileNode node = fs[kNodeName];
-            state = readState(node);
+            state = readState(node, true);
         }
         catch (const cv::Exception& e)
         {
@@ -322,7 +396,7 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
     }
     if (!modelPath.empty())
     {
-        state.modelBytes = readFileBytes(modelPath);
+        state.modelBytes = readModelBytes(modelPath);
         state.params.modelPath = modelPath;
     }
     resolveModel(state, folderOf(filename));

@@ -93,9 +93,10 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     Params requested = state_.params;
     requested.inputMode = requestedInputMode_;
     requested.tileScale = requestedTileScale_;
-    // Only INPUT_AUTO looks at the sizes; for files that means decoding each one an extra time.
-    state_.params =
-        resolveInputMode(requested, requested.inputMode == INPUT_AUTO ? images.sizes() : std::vector<Size>());
+    // Every image's size is needed before any work: for INPUT_AUTO, the cost check, the memory budget and k. For
+    // files that means decoding each one an extra time (once; the sizes are kept).
+    const std::vector<Size> sizes = images.sizes();
+    state_.params = resolveInputMode(requested, sizes);
     const Params& p = state_.params;
     if (requested.inputMode == INPUT_AUTO)
         report("input", 1, 1, p.inputMode == INPUT_TILES
@@ -115,28 +116,36 @@ void DetectorImpl::trainFrom(const ImageSource& images)
         fit = images.subset(order, held, n);
     }
 
+    // What the whole run will collect, from each image's own geometry, so that an impossible budget or k fails
+    // before the backbone runs.
+    double rows = 0;
+    for (const ImageCost& c : checkCosts(fit, p, "train()"))
+        rows += c.patches;
+    const double bankRows = p.coresetMethod == CORESET_NONE ? rows
+                                                            : coresetSize(static_cast<int>(std::min(rows, 2e9)),
+                                                                          p.coresetRatio);
+    if (p.k > bankRows)
+        CV_Error(Error::StsBadArg, cv::format("patchcore: k = %d exceeds the memory bank these images give (%.0f of "
+                                              "%.0f patch vectors); lower k, raise coresetRatio or train on more "
+                                              "images", p.k, bankRows, rows));
     // Greedy selection reads only the projected vectors: project while embedding, so that the full vectors can be
     // spilled to disk when the memory budget asks for it.
     const bool greedy = p.coresetMethod == CORESET_GREEDY;
     const Mat projection = greedy ? coresetProjection(p.targetEmbedDim, p) : Mat();
-    std::unique_ptr<PatchStore> store;
+    std::unique_ptr<PatchStore> store(new PatchStore(p.targetEmbedDim, projection, needsSpill(rows)));
+    store->reserve(rows);
     Size grid;
     embedInto(fit, [&](const ImageResult& r) {
-        if (!store)
-        {
+        if (grid.area() == 0)
             grid = r.windows[0].grid;
-            const double rows = static_cast<double>(r.windows.size()) * grid.area() * fit.size();
-            store.reset(new PatchStore(p.targetEmbedDim, projection, needsSpill(rows)));
-            store->reserve(rows); // exact when all images share the first one's feature grid
-        }
         for (const WindowResult& w : r.windows)
             store->append(w.embedding);
-    });
+    }, "train()");
     const std::vector<int> selected =
         selectFromStore(*store, p, [this](int done, int count) { return report("coreset", done, count); });
     const Mat bank = p.bankFp16 ? roundToFp16(store->gather(selected)) : store->gather(selected);
     const int collected = store->rows();
-    store.reset();
+    store.reset(); // the collected vectors go before calibration runs
 
     // Nothing of *this changes before every step that can fail has succeeded.
     DetectorState previous = state_;

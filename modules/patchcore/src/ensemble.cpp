@@ -1,6 +1,7 @@
 // Ensemble of detectors: per-member normalisation from held-out good images, averaged scores and maps, one file.
 #include "precomp.hpp"
 #include "opencv2/patchcore/ensemble.hpp"
+#include "detector_impl.hpp"
 #include "preprocess.hpp"
 #include "quantile.hpp"
 #include "serialization.hpp"
@@ -166,7 +167,7 @@ public:
     double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE
     {
         requireTrained("predict");
-        const Mat img = image.getMat();
+        const Mat img = singleImage(image, "Ensemble::predict()");
         const bool wantMap = anomalyMap.needed();
         double sum = 0;
         Mat mapSum, map;
@@ -193,7 +194,7 @@ public:
     double predictMembers(InputArray image, std::vector<double>& memberScores) const CV_OVERRIDE
     {
         requireTrained("predictMembers");
-        const Mat img = image.getMat();
+        const Mat img = singleImage(image, "Ensemble::predictMembers()");
         memberScores.assign(members_.size(), 0.0);
         double sum = 0;
         for (size_t i = 0; i < members_.size(); ++i)

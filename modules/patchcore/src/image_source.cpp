@@ -34,6 +34,7 @@ ImageSource ImageSource::fromFiles(std::vector<String> files, const char* operat
     ImageSource s;
     s.order_.resize(files.size());
     std::iota(s.order_.begin(), s.order_.end(), size_t(0));
+    s.fileSizes_ = std::make_shared<std::vector<Size>>(files.size());
     s.files_ = std::make_shared<const std::vector<String>>(std::move(files));
     s.operation_ = operation;
     return s;
@@ -68,8 +69,25 @@ std::vector<Mat> ImageSource::batch(size_t begin, size_t end) const
 std::vector<Size> ImageSource::sizes() const
 {
     std::vector<Size> out(order_.size());
-    tbb::parallel_for(size_t(0), order_.size(), [&](size_t i) { out[i] = load(order_[i]).size(); });
+    if (mats_)
+    {
+        for (size_t i = 0; i < order_.size(); ++i)
+            out[i] = (*mats_)[order_[i]].size();
+        return out;
+    }
+    std::vector<Size>& known = *fileSizes_;
+    tbb::parallel_for(size_t(0), order_.size(), [&](size_t i) {
+        if (known[order_[i]].area() == 0)
+            known[order_[i]] = load(order_[i]).size(); // distinct positions: no two threads write one element
+        out[i] = known[order_[i]];
+    });
     return out;
+}
+
+std::string ImageSource::name(size_t i) const
+{
+    CV_Assert(i < order_.size());
+    return files_ ? "'" + (*files_)[order_[i]] + "'" : "image " + std::to_string(order_[i]) + " of the list";
 }
 
 ImageSource ImageSource::subset(const std::vector<int>& order, size_t from, size_t to) const

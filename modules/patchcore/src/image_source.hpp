@@ -23,8 +23,11 @@ public:
     size_t size() const { return order_.size(); }
     /** Images [begin, end), decoded; an unreadable file is an error naming it. */
     std::vector<Mat> batch(size_t begin, size_t end) const;
-    /** The pixel size of every image (files are decoded for it, in parallel, one at a time per thread). */
+    /** The pixel size of every image (files are decoded for it once, in parallel, one at a time per thread; later
+     *  calls, also on subsets, reuse what was found). */
     std::vector<Size> sizes() const;
+    /** How messages name image `i`: its file path, or "image N of the list" (N counted from 0, as passed). */
+    std::string name(size_t i) const;
     /** The images at positions order[from..to) of this source. */
     ImageSource subset(const std::vector<int>& order, size_t from, size_t to) const;
 
@@ -33,6 +36,7 @@ private:
     std::shared_ptr<const std::vector<String>> files_;
     std::vector<size_t> order_; // positions in mats_ or files_
     std::string operation_;
+    std::shared_ptr<std::vector<Size>> fileSizes_; // by position in files_; empty Size = not decoded yet
 
     Mat load(size_t position) const;
 };

@@ -44,7 +44,8 @@ Params::Params()
       calibrationFraction(0),
       imageFalseAlarmRate(0.01),
       pixelFalseAlarmRate(0.001),
-      memoryBudgetMB(0)
+      memoryBudgetMB(0),
+      maxImageMB(2048)
 {
 }
 
@@ -84,6 +85,7 @@ void Params::write(FileStorage& fs) const
     fs << "searchMethod" << searchMethod;
     fs << "bankFp16" << static_cast<int>(bankFp16);
     fs << "memoryBudgetMB" << memoryBudgetMB;
+    fs << "maxImageMB" << maxImageMB;
     fs << "calibrationFraction" << calibrationFraction;
     fs << "imageFalseAlarmRate" << imageFalseAlarmRate;
     fs << "pixelFalseAlarmRate" << pixelFalseAlarmRate;
@@ -107,6 +109,10 @@ void readIfPresent(const FileNode& node, const char* name, T& value)
         !(v >= static_cast<double>(std::numeric_limits<T>::lowest()) && v <= static_cast<double>(std::numeric_limits<T>::max())))
         CV_Error(Error::StsParseError, std::string("patchcore: parameter '") + name + "' = " + std::to_string(v) +
                                            " is out of range");
+    // Truncating "k: 2.5" to 2 would run a detector other than the one the file describes.
+    if (std::is_integral<T>::value && v != std::floor(v))
+        CV_Error(Error::StsParseError, std::string("patchcore: parameter '") + name + "' = " + std::to_string(v) +
+                                           " must be a whole number");
     value = static_cast<T>(v);
 }
 
@@ -185,6 +191,7 @@ void Params::read(const FileNode& node)
     readIfPresent(node, "searchMethod", p.searchMethod);
     readBool(node, "bankFp16", p.bankFp16);
     readIfPresent(node, "memoryBudgetMB", p.memoryBudgetMB);
+    readIfPresent(node, "maxImageMB", p.maxImageMB);
     readIfPresent(node, "calibrationFraction", p.calibrationFraction);
     readIfPresent(node, "imageFalseAlarmRate", p.imageFalseAlarmRate);
     readIfPresent(node, "pixelFalseAlarmRate", p.pixelFalseAlarmRate);
@@ -237,6 +244,8 @@ void Params::validate() const
     require(searchMethod == SEARCH_EXACT || searchMethod == SEARCH_APPROXIMATE,
             "searchMethod must be a cv::patchcore::SearchMethod");
     require(std::isfinite(memoryBudgetMB) && memoryBudgetMB >= 0, "memoryBudgetMB must be >= 0 (0 = no bound)");
+    require(std::isfinite(maxImageMB) && maxImageMB >= 0,
+            "maxImageMB must be >= 0 (0 = only the memory this process may use)");
     require(calibrationFraction >= 0 && calibrationFraction < 1, "calibrationFraction must be in [0, 1)");
     require(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1, "imageFalseAlarmRate must be in (0, 1)");
     require(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1, "pixelFalseAlarmRate must be in (0, 1)");

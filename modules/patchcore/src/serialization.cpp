@@ -3,9 +3,11 @@
 #include "sha256.hpp"
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include <sys/stat.h>
@@ -20,7 +22,9 @@
 #include <io.h>
 #include <process.h>
 #else
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #endif
 
@@ -136,6 +140,94 @@ void flushFolderToDisk(const std::string& folder)
 }
 #endif
 
+// When this library was loaded: a temporary file last written before it cannot belong to a save of this process.
+const std::time_t kLoadTime = std::time(nullptr);
+
+/** The writer's process id if `name` is a temporary name of ours (`<stem>.tmp-<pid>-<counter><extensions>`),
+ *  else -1. */
+long temporaryOwner(const std::string& name)
+{
+    const size_t tag = name.find(".tmp-");
+    if (tag == std::string::npos || tag == 0)
+        return -1;
+    size_t i = tag + 5, pidStart = i;
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])))
+        ++i;
+    if (i == pidStart || i >= name.size() || name[i] != '-' || i - pidStart > 9)
+        return -1;
+    const long pid = std::stol(name.substr(pidStart, i - pidStart));
+    const size_t counterStart = ++i;
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])))
+        ++i;
+    if (i == counterStart || (i < name.size() && name[i] != '.'))
+        return -1;
+    return pid;
+}
+
+/** Whether a file's first bytes are what one of our savers writes first: the container magic, FileStorage's
+ *  YAML/XML/JSON openings, gzip; an empty file is a save killed right after creating its temporary file. */
+bool looksLikeOurOutput(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    char head[16] = {0};
+    in.read(head, sizeof(head));
+    const std::streamsize n = in.gcount();
+    if (n == 0)
+        return true;
+    static const char* const openings[] = {"PATCHCORE-BIN", "%YAML", "<?xml", "{", "\x1f\x8b"};
+    for (const char* o : openings)
+    {
+        const size_t len = std::strlen(o);
+        if (static_cast<size_t>(n) >= len && std::memcmp(head, o, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool processAlive(long pid)
+{
+#ifdef _WIN32
+    (void)pid;
+    return true; // not checked there: nothing is removed
+#else
+    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+#endif
+}
+
+/** Removes temporary files that saves killed earlier (kill -9, power loss) left in `folder`: only names of our
+ *  pattern, only with our savers' openings, only last written before this process loaded the library, and only when
+ *  the process that wrote them is gone (or is this one under a recycled pid). Failures are ignored: this is
+ *  housekeeping, not part of the save. */
+void removeStaleTemporaries(const std::string& folder)
+{
+#ifndef _WIN32
+    DIR* dir = ::opendir(folder.c_str());
+    if (!dir)
+        return;
+    std::vector<std::string> stale;
+    while (const dirent* entry = ::readdir(dir))
+    {
+        const std::string name = entry->d_name;
+        const long pid = temporaryOwner(name);
+        if (pid < 0)
+            continue;
+        const std::string path = folder + "/" + name;
+        struct stat st;
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_mtime >= kLoadTime)
+            continue;
+        if (pid != currentProcessId() && processAlive(pid))
+            continue;
+        if (looksLikeOurOutput(path))
+            stale.push_back(path);
+    }
+    ::closedir(dir);
+    for (const std::string& path : stale)
+        removeQuietly(path);
+#else
+    (void)folder;
+#endif
+}
+
 std::atomic<unsigned long long> tempCounter(0);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -192,6 +284,11 @@ public:
     {
         std::array<uint8_t, 32> digest = hash_.finish();
         write(digest.data(), digest.size(), false);
+        close();
+    }
+    /** Flushes and closes, reporting any write error the buffered writes held back. */
+    void close()
+    {
         FILE* f = file_;
         file_ = nullptr;
         bool ok = std::fflush(f) == 0 && !std::ferror(f);
@@ -297,7 +394,8 @@ std::vector<uchar> readFileBytes(const std::string& path)
     return bytes;
 }
 
-void writeFileAtomically(const std::string& path, const std::function<void(const std::string& tmpPath)>& writer)
+void writeFileAtomically(const std::string& path, const std::function<void(const std::string& tmpPath)>& writer,
+                         const std::function<void(const std::string& tmpPath)>& verify)
 {
     if (path.empty())
         CV_Error(Error::StsBadArg, "cannot save: the file path is empty");
@@ -315,6 +413,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
     if (folderKind != PathKind::Folder)
         CV_Error(Error::StsError,
                  cv::format("cannot save '%s': '%s' is not a folder", path.c_str(), folder.c_str()));
+    removeStaleTemporaries(folder);
 
     // O_EXCL guarantees no other writer (thread or process) shares the temporary file; a stale name left by a
     // killed process with a recycled pid is simply skipped.
@@ -348,6 +447,10 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
     try
     {
         writer(tmpPath);
+        // Writers that cannot report their own write errors (FileStorage's gzip output) are checked by reading
+        // back what they wrote, before it may replace anything.
+        if (verify)
+            verify(tmpPath);
     }
     catch (const cv::Exception&)
     {
@@ -382,6 +485,22 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
                                              path.c_str(), errnoText(e).c_str()));
     }
     flushFolderToDisk(folder);
+}
+
+void writeBytesAtomically(const std::string& path, const void* data, size_t size)
+{
+    writeFileAtomically(path, [&](const std::string& tmpPath) {
+        HashingWriter out(tmpPath, path);
+        out.write(data, size, false);
+        out.close();
+        // A short write that the C library did not report (seen on full network file systems) shows here.
+        struct stat st;
+        if (::stat(tmpPath.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != size)
+            CV_Error(Error::StsError, cv::format("cannot save '%s': the temporary file holds %lld of %llu bytes "
+                                                 "after writing; check free disk space",
+                                                 path.c_str(), static_cast<long long>(st.st_size),
+                                                 static_cast<unsigned long long>(size)));
+    });
 }
 
 void writeContainer(const std::string& path, uint32_t formatVersion, const Sections& sections)

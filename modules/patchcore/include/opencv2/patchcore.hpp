@@ -195,6 +195,12 @@ struct CV_EXPORTS_W_SIMPLE Params
     training fails early, with a message saying what would fit, when even that cannot meet it. The backbone network
     and the runtime come on top (about 0.5 GB with ResNet50-v2; doc/PERFORMANCE.md, "Scale"). */
     CV_PROP_RW double memoryBudgetMB;
+    /** @brief Largest memory, in MiB, that processing one image may take in train(), update(), calibrate() and the
+    predictions (default 2048; 0 = bounded only by the memory this process may use). Checked before the image is
+    processed, from its size and the input mode: an image over it is refused with what it would cost and what to
+    change, instead of failing inside an allocation or swapping. This is a property of how one process runs the
+    detector (it is saved with the other settings but may be changed after loading with the same detector). */
+    CV_PROP_RW double maxImageMB;
 
     /** @brief Writes every field under the current node of @p fs. */
     void write(FileStorage& fs) const;
