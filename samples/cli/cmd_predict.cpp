@@ -98,7 +98,9 @@ int commandPredict(int argc, const char* const* argv)
                              "--frames or Ctrl-C) }"
                              "{frames   | 0   | video or camera: stop after this many frames (0: until the end) }"
                              "{out o    | predictions | output folder for scores.csv and overlays }"
-                             "{vmax     | 0   | score shown as the hottest colour (0: the largest map value seen) }";
+                             "{vmax     | 0   | score shown as the hottest colour (0: the largest map value seen) }"
+                             "{max-image-mb | -1 | largest memory one image may take, in MiB (0: what the machine "
+                             "has; -1: as saved with the detector) }";
     cv::CommandLineParser parser(argc, argv, keys);
     parser.about("patchcore predict: score images or video frames with a saved detector. With a calibrated detector "
                  "(trained with calibrationFraction > 0, or calibrated), scores.csv says which are defective and the "
@@ -129,6 +131,8 @@ int commandPredict(int argc, const char* const* argv)
     double vmax = vmaxOption;
     makeWritableFolder(outDir + "/overlays");
     auto det = cv::patchcore::Detector::load(parser.get<std::string>("@detector"));
+    if (parser.get<double>("max-image-mb") >= 0)
+        det->setMaxImageMB(parser.get<double>("max-image-mb"));
     const bool decide = !std::isnan(det->getImageThreshold()) && !std::isnan(det->getPixelThreshold());
 
     if (camera >= 0 || isVideoFile(input))

@@ -35,6 +35,8 @@ const char* const kDetectorOptions =
     "{tile-scale   | 1    | tiles mode: image scale before tiling }"
     "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }"
     "{budget   | 0     | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }"
+    "{max-image-mb | 2048 | largest memory one image may take, in MiB (0: what the machine has); larger images are "
+    "refused before they are processed }"
     "{fp16     | false | round the memory bank to 16-bit floats (Params::bankFp16) }"
     "{search   | exact | nearest-neighbour search: exact, or approximate (KD-tree over a PCA projection, exact "
     "re-ranking) }";
@@ -112,6 +114,7 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.tileScale = parser.get<double>("tile-scale");
     p.tileOverlap = parser.get<double>("tile-overlap");
     p.memoryBudgetMB = parser.get<double>("budget");
+    p.maxImageMB = parser.get<double>("max-image-mb");
     p.bankFp16 = parser.get<bool>("fp16");
     const std::string search = parser.get<std::string>("search");
     if (search != "exact" && search != "approximate")

@@ -76,6 +76,14 @@ bool DetectorImpl::detect(InputArray image, double& score, OutputArray defectMas
     return score > state_.imageThreshold;
 }
 
+void DetectorImpl::setMaxImageMB(double maxImageMB)
+{
+    Params p = state_.params;
+    p.maxImageMB = maxImageMB;
+    p.validate();
+    state_.params.maxImageMB = maxImageMB;
+}
+
 void DetectorImpl::update(InputArrayOfArrays imagesArg)
 {
     requireTrained("update()");

@@ -70,6 +70,7 @@ public:
     double getImageThreshold() const CV_OVERRIDE { return state_.imageThreshold; }
     double getPixelThreshold() const CV_OVERRIDE { return state_.pixelThreshold; }
     void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE;
+    void setMaxImageMB(double maxImageMB) CV_OVERRIDE;
     bool detect(InputArray image, double& score, OutputArray defectMask) const CV_OVERRIDE;
     double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE;
     void predictBatch(InputArrayOfArrays images, std::vector<double>& scores,

@@ -199,7 +199,7 @@ struct CV_EXPORTS_W_SIMPLE Params
     predictions (default 2048; 0 = bounded only by the memory this process may use). Checked before the image is
     processed, from its size and the input mode: an image over it is refused with what it would cost and what to
     change, instead of failing inside an allocation or swapping. This is a property of how one process runs the
-    detector (it is saved with the other settings but may be changed after loading with the same detector). */
+    detector: it is saved with the other settings, and Detector::setMaxImageMB() changes it on a loaded detector. */
     CV_PROP_RW double maxImageMB;
 
     /** @brief Writes every field under the current node of @p fs. */
@@ -241,9 +241,10 @@ toWorkingFrame, save, the getters) may be called from any number of threads at o
 gives bit-for-bit the result of the same call made alone (tested with 8 threads and mixed image sizes). The
 backbone network is shared, so its runs are serialised by an internal lock while pre-processing, patch embedding
 and nearest-neighbour search of different calls overlap; for more throughput, load one detector per thread.
-Non-const methods (train, update, calibrate, setThresholds, read, clear, setProgressCallback) must not overlap with
-any other call on the same object. The progress callback is called from the thread that runs the operation, so a
-callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
+Non-const methods (train, update, calibrate, setThresholds, setMaxImageMB, read, clear, setProgressCallback) must not
+overlap with any other call on the same object. The progress callback is called from the thread that runs the
+operation, so a callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are
+independent.
 */
 class CV_EXPORTS_W Detector : public Algorithm
 {
@@ -311,6 +312,9 @@ public:
     CV_WRAP virtual double getPixelThreshold() const = 0;
     /** @brief Sets both thresholds by hand (e.g. from a line's own statistics). */
     CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
+    /** @brief Sets Params::maxImageMB for this detector, also after load(): how much memory one image may take is
+    a property of the machine that runs the detector, not of the model. */
+    CV_WRAP virtual void setMaxImageMB(double maxImageMB) = 0;
     /** @brief Decides: true when the image score exceeds the image threshold. @p score receives the score,
     @p defectMask (CV_8U, image size, 255 = defect) the pixels whose map value exceeds the pixel threshold.
     Throws if the detector has no thresholds. */
