@@ -1,0 +1,40 @@
+// One face for every nearest-neighbour index over the memory bank (in the manner of faiss's Index): set the bank,
+// ask for the k nearest rows of a block of queries. Backends: exact (fp32, or screened with bf16 dot products and
+// re-ranked exactly), an inverted file over k-means cells for large banks, and CUDA; createBankIndex() picks one.
+#ifndef OPENCV_PATCHCORE_BANK_INDEX_HPP
+#define OPENCV_PATCHCORE_BANK_INDEX_HPP
+
+#include "precomp.hpp"
+
+#include <memory>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+class BankIndex
+{
+public:
+    virtual ~BankIndex() {}
+    /** Keeps `bank` (N x D CV_32F, continuous; shared, not copied) and builds whatever the backend needs. */
+    virtual void setBank(const Mat& bank) = 0;
+    /** For each row of `queries` (M x D CV_32F, continuous): the k nearest bank rows by squared Euclidean distance,
+     *  ascending, ties broken by the lower index; `distSq` gets M x k CV_32F, `indices` M x k CV_32S; 1 <= k <= N.
+     *  Distances are exact for the rows returned (double precision), whatever the backend screens with.
+     *  Thread-safe: any number of concurrent calls on one index. */
+    virtual void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const = 0;
+    /** Rows in the bank. */
+    virtual int size() const = 0;
+    /** For progress messages and benchmarks: e.g. "exact, bf16-screened", "IVF: 1024 cells, 24 probed". */
+    virtual std::string describe() const = 0;
+};
+
+/** The index Params ask for, for a bank of `bankRows` rows: Params::searchDevice (CUDA), Params::searchMethod, and
+ *  for SEARCH_AUTO the bank's size. The index is empty until setBank(). */
+std::shared_ptr<BankIndex> createBankIndex(const Params& params, int bankRows);
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif
