@@ -81,7 +81,7 @@ void ApproximateSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices
         exact.reserve(result.size());
         const float* query = queries.ptr<float>(q);
         for (size_t c = 0; c < result.size(); ++c)
-            exact.emplace_back(exactDistanceSq(query, bank_.ptr<float>(static_cast<int>(ids[c])), nullptr, dim),
+            exact.emplace_back(exactDistanceSq(query, bank_.ptr<float>(static_cast<int>(ids[c])), dim),
                                static_cast<int>(ids[c]));
         keepNearest(exact, k, q, distSq, indices);
     });

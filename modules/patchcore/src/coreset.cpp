@@ -206,8 +206,8 @@ Mat projectRows(const Mat& rows, const Mat& projection)
     // dot-product kernels of the search do the work (the build itself targets generic x86-64).
     const Mat columns = projection.t();
     tbb::parallel_for(tbb::blocked_range<int>(0, rows.rows, kProjectRows), [&](const tbb::blocked_range<int>& r) {
-        dotProducts(rows.ptr<float>(r.begin()), r.end() - r.begin(), rows.cols, columns.ptr<float>(), nullptr,
-                    columns.rows, columns.cols, rows.cols, out.ptr<float>(r.begin()), out.cols);
+        dotProducts(rows.ptr<float>(r.begin()), r.end() - r.begin(), rows.cols, columns.ptr<float>(), columns.rows,
+                    columns.cols, rows.cols, out.ptr<float>(r.begin()), out.cols);
     });
     return out;
 }

@@ -129,12 +129,8 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
 
 struct CudaSearch::Impl
 {
-    explicit Impl(bool tf32)
-    {
-        patchcore_cuda::KnnOptions options;
-        options.tf32 = tf32;
-        nn.reset(new patchcore_cuda::NearestNeighbors(options));
-    }
+    // TF32 stays off: it would need its own exactness argument, and nothing has been measured on a GPU yet.
+    Impl() { nn.reset(new patchcore_cuda::NearestNeighbors(patchcore_cuda::KnnOptions())); }
     std::unique_ptr<patchcore_cuda::NearestNeighbors> nn;
 };
 
@@ -144,7 +140,7 @@ void CudaSearch::setBank(const Mat& bank)
     if (!cudaAvailable())
         CV_Error(Error::StsError, "patchcore: search on CUDA: " + cudaStatus());
     // A fresh device object: copies of this CudaSearch made earlier keep the bank they were given.
-    std::shared_ptr<Impl> impl = std::make_shared<Impl>(tf32_);
+    std::shared_ptr<Impl> impl = std::make_shared<Impl>();
     translate("search (setBank)", [&]() { impl->nn->setBank(bank.ptr<float>(), bank.rows, bank.cols); });
     bank_ = bank;
     impl_ = impl;

@@ -4,6 +4,7 @@
 #define OPENCV_PATCHCORE_CUDA_DISPATCH_HPP
 
 #include "precomp.hpp"
+#include "bank_index.hpp"
 #include "coreset.hpp"
 
 #include <memory>
@@ -40,23 +41,21 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
  *  setBank() and stays there (streamed in blocks if it does not fit); candidates come from a cuBLAS GEMM and are
  *  re-ranked in double exactly like ExactSearch. Copies share the device bank. knn() may be called from several
  *  threads; calls on one bank are serialised on its stream. */
-class CudaSearch
+class CudaSearch : public BankIndex
 {
 public:
-    /** tf32: let the candidate GEMM use TF32 tensor cores (faster; candidates still re-ranked exactly). */
-    explicit CudaSearch(bool tf32 = false) : tf32_(tf32) {}
-
     /** Keeps `bank` (N x D CV_32F, continuous; shared, not copied on the host) and uploads it. */
-    void setBank(const Mat& bank);
+    void setBank(const Mat& bank) CV_OVERRIDE;
     const Mat& bank() const { return bank_; }
     bool empty() const { return bank_.empty(); }
+    int size() const CV_OVERRIDE { return bank_.rows; }
+    std::string describe() const CV_OVERRIDE { return "exact on CUDA"; }
 
     /** As ExactSearch::knn: M x k CV_32F squared distances ascending (ties: lower index), M x k CV_32S indices. */
-    void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const;
+    void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const CV_OVERRIDE;
 
 private:
     struct Impl;
-    bool tf32_;
     Mat bank_;
     std::shared_ptr<Impl> impl_;
 };

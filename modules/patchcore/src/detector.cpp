@@ -74,38 +74,12 @@ Mat singleImage(InputArray image, const char* operation)
     return img;
 }
 
-BankSearch::BankSearch(const Params& params)
-    : onCuda_(params.searchMethod == SEARCH_EXACT && useCuda(params.searchDevice, "search")), fp16_(params.bankFp16),
-      approximate_(params.searchMethod == SEARCH_APPROXIMATE)
-{
-}
-
-void BankSearch::setBank(const Mat& bank)
-{
-    if (approximate_)
-        approx_.setBank(bank);
-    else if (onCuda_)
-        cuda_.setBank(bank); // an fp16 detector's bank already holds fp16-representable values
-    else
-        cpu_.setBank(bank, fp16_);
-}
-
 Mat roundToFp16(const Mat& bank)
 {
     Mat half, back;
     bank.convertTo(half, CV_16F);
     half.convertTo(back, CV_32F);
     return back;
-}
-
-void BankSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
-{
-    if (approximate_)
-        approx_.knn(queries, k, distSq, indices);
-    else if (onCuda_)
-        cuda_.knn(queries, k, distSq, indices);
-    else
-        cpu_.knn(queries, k, distSq, indices);
 }
 
 DetectorImpl::DetectorImpl(const Params& params)
@@ -132,9 +106,12 @@ void DetectorImpl::adopt(DetectorState state)
     // Build everything that can fail first, so that a failure leaves *this untouched.
     Ptr<Backbone> backbone = makePtr<Backbone>(state.modelBytes, state.params.modelPath, state.params.layers,
                                                state.params.backend, state.params.target);
-    BankSearch search(state.params);
+    std::shared_ptr<BankIndex> search;
     if (!state.bank.empty())
-        search.setBank(state.bank);
+    {
+        search = createBankIndex(state.params, state.bank.rows);
+        search->setBank(state.bank);
+    }
     requestedInputMode_ = state.params.inputMode;
     requestedTileScale_ = state.params.tileScale;
     state_ = std::move(state);
@@ -147,7 +124,7 @@ void DetectorImpl::clear()
     state_.bank.release();
     state_.grid = Size();
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
-    search_ = BankSearch(state_.params);
+    search_.reset();
 }
 
 Size DetectorImpl::getFeatureGridSize() const
@@ -301,7 +278,7 @@ DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
     {
         const WindowResult& win = image.windows[w];
         Mat distSq, indices;
-        search_.knn(win.embedding, p.k, distSq, indices);
+        search_->knn(win.embedding, p.k, distSq, indices);
         Mat grid(win.grid, CV_32F);
         float* scores = grid.ptr<float>();
         for (int r = 0; r < distSq.rows; ++r)
@@ -331,7 +308,7 @@ DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
         const Mat worst = image.windows[worstWindow].embedding.row(worstPatch);
         const int b = std::min(p.reweightNeighbours, state_.bank.rows);
         Mat support, supportIdx;
-        search_.knn(state_.bank.row(worstNearest), b, support, supportIdx);
+        search_->knn(state_.bank.row(worstNearest), b, support, supportIdx);
         std::vector<double> dist(b);
         double maxDist = 0;
         for (int j = 0; j < b; ++j)

@@ -5,9 +5,7 @@
 #include "precomp.hpp"
 #include "backbone.hpp"
 #include "preprocess.hpp"
-#include "search.hpp"
-#include "approximate_search.hpp"
-#include "cuda_dispatch.hpp"
+#include "bank_index.hpp"
 #include "image_source.hpp"
 #include "image_cost.hpp"
 
@@ -33,23 +31,6 @@ struct DetectorState
     Size grid;                     // feature grid of one image
     double imageThreshold = std::numeric_limits<double>::quiet_NaN(); // decision thresholds (NaN: none)
     double pixelThreshold = std::numeric_limits<double>::quiet_NaN();
-};
-
-/** The memory bank's nearest-neighbour search on the device Params::searchDevice resolves to. */
-class BankSearch
-{
-public:
-    explicit BankSearch(const Params& params);
-    void setBank(const Mat& bank);
-    void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const;
-
-private:
-    bool onCuda_;
-    bool fp16_;
-    bool approximate_;
-    ExactSearch cpu_;
-    ApproximateSearch approx_;
-    CudaSearch cuda_;
 };
 
 /** The nearest fp16 values of a CV_32F bank, as CV_32F: what an fp16 detector searches, saves and reports. */
@@ -144,7 +125,7 @@ private:
 
     DetectorState state_;
     Ptr<Backbone> backbone_;
-    BankSearch search_{Params()};
+    std::shared_ptr<BankIndex> search_; // over state_.bank; null while untrained
     ProgressCallback progress_;
     std::string loadFolder_;
     // The input mode and tile scale as the caller set them: train() resolves INPUT_AUTO into state_.params from each

@@ -59,8 +59,8 @@ void DetectorImpl::commitBank(const Mat& bank, Size grid)
         CV_Error(Error::StsBadArg, "patchcore: k = " + std::to_string(state_.params.k) +
                                        " exceeds the memory bank size (" + std::to_string(bank.rows) +
                                        "); lower k or keep more of the coreset");
-    BankSearch search(state_.params);
-    search.setBank(bank);
+    std::shared_ptr<BankIndex> search = createBankIndex(state_.params, bank.rows);
+    search->setBank(bank);
     state_.bank = bank;
     state_.grid = grid;
     search_ = search;
@@ -149,7 +149,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
 
     // Nothing of *this changes before every step that can fail has succeeded.
     DetectorState previous = state_;
-    BankSearch previousSearch = search_;
+    std::shared_ptr<BankIndex> previousSearch = search_;
     commitBank(bank, grid);
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
     if (holdout.size() > 0)

@@ -68,20 +68,6 @@ SimdLevel detectSimd()
 // ---- AVX-512: a tile of R rows of a times C rows of b, each product a full-length dot product. Inner products (not
 // BLAS's packed outer products) suit this shape: dim (1024) is long and contiguous, so the horizontal sums at the
 // end of each tile cost little, and no packing copy is needed. R x C accumulators stay in registers.
-template <bool Half>
-PATCHCORE_TARGET_AVX512 inline __m512 load16(const float* f, const ushort* h, size_t k)
-{
-    if (Half)
-        return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(h + k)));
-    return _mm512_loadu_ps(f + k);
-}
-
-template <bool Half>
-PATCHCORE_TARGET_AVX512 inline float scalarAt512(const float* f, const ushort* h, size_t k)
-{
-    return Half ? _cvtsh_ss(h[k]) : f[k];
-}
-
 PATCHCORE_TARGET_AVX2 inline float hsum256(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -96,9 +82,9 @@ PATCHCORE_TARGET_AVX512 inline float hsum512(__m512 v)
     return hsum256(_mm256_add_ps(_mm512_castps512_ps256(v), hi));
 }
 
-template <int R, int C, bool Half>
-PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* b, const ushort* bh, size_t sb, int dim,
-                                        float* out, size_t so)
+template <int R, int C>
+PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* b, size_t sb, int dim, float* out,
+                                        size_t so)
 {
     __m512 acc[R][C];
     for (int r = 0; r < R; ++r)
@@ -109,7 +95,7 @@ PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* 
     {
         __m512 bv[C];
         for (int c = 0; c < C; ++c)
-            bv[c] = load16<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, k);
+            bv[c] = _mm512_loadu_ps(b + c * sb + k);
         for (int r = 0; r < R; ++r)
         {
             const __m512 av = _mm512_loadu_ps(a + r * sa + k);
@@ -122,23 +108,14 @@ PATCHCORE_TARGET_AVX512 void tileAvx512(const float* a, size_t sa, const float* 
         {
             float s = hsum512(acc[r][c]);
             for (int t = k; t < dim; ++t)
-                s += a[r * sa + t] * scalarAt512<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, t);
+                s += a[r * sa + t] * b[c * sb + t];
             out[r * so + c] = s;
         }
 }
 
 // ---- AVX2 + FMA: the same tiles, 8 lanes.
-template <bool Half>
-PATCHCORE_TARGET_AVX2 inline __m256 load8(const float* f, const ushort* h, size_t k)
-{
-    if (Half)
-        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h + k)));
-    return _mm256_loadu_ps(f + k);
-}
-
-template <int R, int C, bool Half>
-PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, const ushort* bh, size_t sb, int dim,
-                                    float* out, size_t so)
+template <int R, int C>
+PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, size_t sb, int dim, float* out, size_t so)
 {
     __m256 acc[R][C];
     for (int r = 0; r < R; ++r)
@@ -149,7 +126,7 @@ PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, c
     {
         __m256 bv[C];
         for (int c = 0; c < C; ++c)
-            bv[c] = load8<Half>(Half ? nullptr : b + c * sb, Half ? bh + c * sb : nullptr, k);
+            bv[c] = _mm256_loadu_ps(b + c * sb + k);
         for (int r = 0; r < R; ++r)
         {
             const __m256 av = _mm256_loadu_ps(a + r * sa + k);
@@ -162,30 +139,29 @@ PATCHCORE_TARGET_AVX2 void tileAvx2(const float* a, size_t sa, const float* b, c
         {
             float s = hsum256(acc[r][c]);
             for (int t = k; t < dim; ++t)
-                s += a[r * sa + t] * (Half ? _cvtsh_ss(bh[c * sb + t]) : b[c * sb + t]);
+                s += a[r * sa + t] * b[c * sb + t];
             out[r * so + c] = s;
         }
 }
 
-typedef void (*TileFn)(const float*, size_t, const float*, const ushort*, size_t, int, float*, size_t);
+typedef void (*TileFn)(const float*, size_t, const float*, size_t, int, float*, size_t);
 
 // Tile functions indexed [rows - 1][cols - 1]; full 4 x 4 tiles do the work, smaller ones take the edges.
-template <bool Avx512, bool Half>
+template <bool Avx512>
 struct TileTable
 {
     template <int R, int C>
-    static TileFn pick() { return Avx512 ? &tileAvx512<R, C, Half> : &tileAvx2<R, C, Half>; }
+    static TileFn pick() { return Avx512 ? &tileAvx512<R, C> : &tileAvx2<R, C>; }
     TileFn fn[4][4] = {{pick<1, 1>(), pick<1, 2>(), pick<1, 3>(), pick<1, 4>()},
                        {pick<2, 1>(), pick<2, 2>(), pick<2, 3>(), pick<2, 4>()},
                        {pick<3, 1>(), pick<3, 2>(), pick<3, 3>(), pick<3, 4>()},
                        {pick<4, 1>(), pick<4, 2>(), pick<4, 3>(), pick<4, 4>()}};
 };
 
-template <bool Avx512, bool Half>
-void dotTiles(const float* a, int rowsA, size_t sa, const float* b, const ushort* bh, int rowsB, size_t sb, int dim,
-              float* out, size_t so)
+template <bool Avx512>
+void dotTiles(const float* a, int rowsA, size_t sa, const float* b, int rowsB, size_t sb, int dim, float* out, size_t so)
 {
-    static const TileTable<Avx512, Half> table;
+    static const TileTable<Avx512> table;
     // b rows outermost: four of them (16 KB at dim 1024) stay in L1 while the rows of a stream past from L2.
     for (int j = 0; j < rowsB; j += 4)
     {
@@ -193,7 +169,7 @@ void dotTiles(const float* a, int rowsA, size_t sa, const float* b, const ushort
         for (int i = 0; i < rowsA; i += 4)
         {
             const int r = std::min(4, rowsA - i);
-            table.fn[r - 1][c - 1](a + i * sa, sa, b ? b + j * sb : nullptr, bh ? bh + j * sb : nullptr, sb, dim, out + i * so + j, so);
+            table.fn[r - 1][c - 1](a + i * sa, sa, b + j * sb, sb, dim, out + i * so + j, so);
         }
     }
 }
@@ -301,23 +277,11 @@ inline void prefetchRows(const float* data, int dim, const int* rows, int count,
 
 #endif // PATCHCORE_X86_KERNELS
 
-void dotProductsGeneric(const float* a, int rowsA, size_t sa, const float* b, const ushort* bh, int rowsB, size_t sb,
-                        int dim, float* out, size_t so)
+void dotProductsGeneric(const float* a, int rowsA, size_t sa, const float* b, int rowsB, size_t sb, int dim, float* out,
+                        size_t so)
 {
     const ConstStridedMap am(a, rowsA, dim, Eigen::OuterStride<>(static_cast<Eigen::Index>(sa)));
     StridedMap om(out, rowsA, rowsB, Eigen::OuterStride<>(static_cast<Eigen::Index>(so)));
-    if (bh)
-    {
-        RowMatrix converted(rowsB, dim);
-        for (int j = 0; j < rowsB; ++j)
-        {
-            const Mat src(1, dim, CV_16F, const_cast<ushort*>(bh + j * sb));
-            Mat dst(1, dim, CV_32F, converted.row(j).data());
-            src.convertTo(dst, CV_32F);
-        }
-        om.noalias() = am * converted.transpose();
-        return;
-    }
     const ConstStridedMap bm(b, rowsB, dim, Eigen::OuterStride<>(static_cast<Eigen::Index>(sb)));
     om.noalias() = am * bm.transpose();
 }
@@ -356,13 +320,13 @@ static PATCHCORE_TARGET_AVX512 PATCHCORE_NO_FP_CONTRACT double exactDistanceSqAv
 }
 #endif
 
-PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, const ushort* bh, int dim)
+PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, int dim)
 {
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
 #if PATCHCORE_X86_KERNELS
-    if (!bh && simdLevel() >= SIMD_AVX512)
+    if (simdLevel() >= SIMD_AVX512)
         return exactDistanceSqAvx512(a, b, dim);
 #endif
     // Eight independent partial sums: the additions pipeline (a single chain waits on each one), and the order is
@@ -373,14 +337,12 @@ PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, 
     for (; j + lanes <= dim; j += lanes)
         for (int l = 0; l < lanes; ++l)
         {
-            const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j + l]))) : b[j + l];
-            const double d = static_cast<double>(a[j + l]) - bj;
+            const double d = static_cast<double>(a[j + l]) - b[j + l];
             partial[l] += d * d;
         }
     for (int l = 0; j < dim; ++j, ++l)
     {
-        const double bj = bh ? static_cast<double>(static_cast<float>(float16_t::fromBits(bh[j]))) : b[j];
-        const double d = static_cast<double>(a[j]) - bj;
+        const double d = static_cast<double>(a[j]) - b[j];
         partial[l] += d * d;
     }
     return ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
@@ -413,19 +375,17 @@ const char* simdLevelName(SimdLevel level)
                                      : "generic";
 }
 
-void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, const ushort* bHalf, int rowsB,
-                 size_t strideB, int dim, float* out, size_t outStride)
+void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, int rowsB, size_t strideB, int dim,
+                 float* out, size_t outStride)
 {
 #if PATCHCORE_X86_KERNELS
     const SimdLevel level = simdLevel();
     if (level >= SIMD_AVX512)
-        return bHalf ? dotTiles<true, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
-                     : dotTiles<true, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+        return dotTiles<true>(a, rowsA, strideA, b, rowsB, strideB, dim, out, outStride);
     if (level == SIMD_AVX2)
-        return bHalf ? dotTiles<false, true>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride)
-                     : dotTiles<false, false>(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+        return dotTiles<false>(a, rowsA, strideA, b, rowsB, strideB, dim, out, outStride);
 #endif
-    dotProductsGeneric(a, rowsA, strideA, b, bHalf, rowsB, strideB, dim, out, outStride);
+    dotProductsGeneric(a, rowsA, strideA, b, rowsB, strideB, dim, out, outStride);
 }
 
 void distancesSqToRows(const float* data, int dim, const int* rows, int count, const float* centre, float* out,

@@ -24,13 +24,13 @@ SimdLevel simdLevel();
 const char* simdLevelName(SimdLevel level);
 
 /** out[i * outStride + j] = dot(a row i, b row j) for i < rowsA, j < rowsB; rows are `dim` contiguous floats, `strideA`
- *  / `strideB` floats apart. `bHalf` != nullptr: b rows are IEEE fp16 (uint16) instead of `b`. */
-void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, const ushort* bHalf, int rowsB,
-                 size_t strideB, int dim, float* out, size_t outStride);
+ *  / `strideB` floats apart. */
+void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, int rowsB, size_t strideB, int dim,
+                 float* out, size_t outStride);
 
-/** Squared Euclidean distance in double precision between `a` and `b` (or the fp16 row `bHalf` when not null), summed
- *  in the same order whatever the instruction set, so that rankings do not depend on the CPU. */
-double exactDistanceSq(const float* a, const float* b, const ushort* bHalf, int dim);
+/** Squared Euclidean distance in double precision between `a` and `b`, summed in the same order whatever the
+ *  instruction set, so that rankings do not depend on the CPU. */
+double exactDistanceSq(const float* a, const float* b, int dim);
 
 /** The last step of every search: orders a query's candidates, (double-precision squared distance, bank row), by
  *  distance then row, and writes the k first into row `query` of `distSq` (CV_32F) and `indices` (CV_32S). Fewer than

@@ -52,47 +52,15 @@ const int kExtraCandidates = 4;
 
 } // namespace
 
-void ExactSearch::setBank(const Mat& bank, bool fp16, bool bf16Screening)
+void ExactSearch::setBank(const Mat& bank)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F && bank.isContinuous());
     screen_.release();
-    bankNormsSq_.resize(bank.rows);
-    if (fp16 && bf16Screening && Bf16Screen::available())
-    {
-        // Screening needs the values in fp32 for its ranking, so the fp16 copy would only add memory: search the
-        // rounded values in fp32 form (shared when the caller already rounded them, as the detector does).
-        Mat half, rounded;
-        bank.convertTo(half, CV_16F);
-        half.convertTo(rounded, CV_32F);
-        if (norm(rounded, bank, NORM_INF) == 0)
-            rounded = bank;
-        if (screen_.build(rounded))
-        {
-            bank_ = rounded;
-            bankHalf_.release();
-            bankNormsSq_.clear();
-            return;
-        }
-    }
-    if (fp16)
-    {
-        bank.convertTo(bankHalf_, CV_16F);
-        bank_.release();
-        // Norms of the stored (rounded) vectors, so that the GEMM-form distances estimate the stored ones.
-        tbb::parallel_for(0, bank.rows, [&](int i) {
-            Mat row;
-            bankHalf_.row(i).convertTo(row, CV_32F);
-            bankNormsSq_[i] = static_cast<float>(row.dot(row));
-        });
-        return;
-    }
     bank_ = bank;
-    bankHalf_.release();
-    if (bf16Screening && Bf16Screen::available() && screen_.build(bank))
-    {
-        bankNormsSq_.clear(); // the screen keeps its own
-        return;
-    }
+    bankNormsSq_.clear();
+    if (bf16Screening_ && Bf16Screen::available() && screen_.build(bank))
+        return; // the screen keeps its own norms
+    bankNormsSq_.resize(bank.rows);
     tbb::parallel_for(0, bank.rows, [&](int i) {
         bankNormsSq_[i] = Eigen::Map<const Eigen::VectorXf>(bank.ptr<float>(i), bank.cols).squaredNorm();
     });
@@ -110,15 +78,13 @@ void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, doub
     candidatesPerQuery = 0;
     if (!screen_.empty()) // checks the queries and k itself
         return screen_.knn(queries, bank_, k, distSq, indices, &candidatesPerQuery);
-    const bool half = isFp16();
-    const int n = size(), dim = half ? bankHalf_.cols : bank_.cols;
+    const int n = size(), dim = bank_.cols;
     CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim);
     CV_Assert(k >= 1 && k <= n);
     const int m = queries.rows;
     const int capacity = std::min(n, k + kExtraCandidates);
     const float* q = queries.ptr<float>();
-    const float* b = half ? nullptr : bank_.ptr<float>();
-    const ushort* bh = half ? bankHalf_.ptr<ushort>() : nullptr;
+    const float* b = bank_.ptr<float>();
 
     std::vector<float> queryNormsSq(m);
     for (int i = 0; i < m; ++i)
@@ -139,8 +105,8 @@ void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, doub
             for (int i0 = 0; i0 < m; i0 += kQueryBlock)
             {
                 const int rows = std::min(kQueryBlock, m - i0);
-                dotProducts(q + static_cast<size_t>(i0) * dim, rows, dim, half ? nullptr : b + offset,
-                            half ? bh + offset : nullptr, cols, dim, dim, products.data(), kBankBlock);
+                dotProducts(q + static_cast<size_t>(i0) * dim, rows, dim, b + offset, cols, dim, dim, products.data(),
+                            kBankBlock);
                 for (int i = 0; i < rows; ++i)
                 {
                     const float* dot = products.data() + static_cast<size_t>(i) * kBankBlock;
@@ -173,9 +139,7 @@ void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, doub
         for (const Candidate& c : merged.items())
         {
             const size_t off = static_cast<size_t>(c.index) * dim;
-            exact.emplace_back(exactDistanceSq(q + static_cast<size_t>(qi) * dim, half ? nullptr : b + off,
-                                               half ? bh + off : nullptr, dim),
-                               c.index);
+            exact.emplace_back(exactDistanceSq(q + static_cast<size_t>(qi) * dim, b + off, dim), c.index);
         }
         keepNearest(exact, k, qi, distSq, indices);
     });

@@ -342,7 +342,7 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
             for (const std::vector<QueryState>& states : perThread)
                 for (const std::pair<float, int>& c : states[qi].candidates)
                     if (c.first <= limit)
-                        exact.emplace_back(exactDistanceSq(q, bank.ptr<float>(c.second), nullptr, dim_), c.second);
+                        exact.emplace_back(exactDistanceSq(q, bank.ptr<float>(c.second), dim_), c.second);
         }
         ranked[qi] = static_cast<int>(exact.size());
         keepNearest(exact, k, qi, distSq, indices);

@@ -49,8 +49,8 @@ TEST_P(SearchSizes, ExactMatchWithBruteForce)
     for (const bool screening : {true, false})
     {
         SCOPED_TRACE(screening ? "bf16 screening where available" : "fp32 path");
-        ExactSearch s;
-        s.setBank(bank, false, screening);
+        ExactSearch s(screening);
+        s.setBank(bank);
         cv::Mat d, idx;
         s.knn(queries, k, d, idx);
         ASSERT_EQ(d.rows, nq);
@@ -100,12 +100,10 @@ TEST(Search, Fp16BankIsExactForTheStoredVectors)
     bruteForce(queries, rounded, 3, ref);
     for (const bool screening : {true, false})
     {
-        SCOPED_TRACE(screening ? "bf16 screening where available" : "fp16 kernels");
-        ExactSearch s;
-        s.setBank(bank, true, screening);
-        if (!screening)
-            ASSERT_TRUE(s.isFp16());
-        else if (Bf16Screen::available())
+        SCOPED_TRACE(screening ? "bf16 screening where available" : "fp32 path");
+        ExactSearch s(screening);
+        s.setBank(rounded); // what a detector with Params::bankFp16 searches
+        if (screening && Bf16Screen::available())
             ASSERT_TRUE(s.screensInBf16());
         EXPECT_EQ(s.size(), 3000);
         cv::Mat d, idx;
@@ -195,9 +193,9 @@ TEST(Search, Bf16ScreeningMatchesTheFp32Path)
         else
             queries.row(i) *= scale;
     }
-    ExactSearch screened, plain;
+    ExactSearch screened, plain(false);
     screened.setBank(bank);
-    plain.setBank(bank, false, false);
+    plain.setBank(bank);
     ASSERT_FALSE(plain.screensInBf16());
     screeningRuns(screened);
     cv::Mat d1, i1, d2, i2;
@@ -231,8 +229,8 @@ TEST(Search, NonFiniteQueryIsAnError)
     q.at<float>(1, 2) = std::numeric_limits<float>::quiet_NaN();
     for (const bool screening : {true, false})
     {
-        ExactSearch s;
-        s.setBank(bank, false, screening);
+        ExactSearch s(screening);
+        s.setBank(bank);
         cv::Mat d, idx;
         EXPECT_THROW(s.knn(q, 1, d, idx), cv::Exception);
         q.at<float>(1, 2) = std::numeric_limits<float>::infinity();

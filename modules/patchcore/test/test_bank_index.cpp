@@ -1,0 +1,70 @@
+// Every BankIndex backend the factory can return, through the one brute-force comparison (bank_index_check.hpp).
+#include "test_precomp.hpp"
+#include "bank_index_check.hpp"
+
+#include "approximate_search.hpp"
+#include "cuda_dispatch.hpp"
+#include "search.hpp"
+
+namespace opencv_test {
+namespace {
+
+using namespace cv::patchcore::detail;
+
+/** Clustered data, as patch features are: a few hundred centres with small spread, queries near them. */
+void clusteredData(int rows, int dim, cv::Mat& bank, cv::Mat& queries)
+{
+    cv::RNG rng(77);
+    cv::Mat centres(300, dim, CV_32F);
+    rng.fill(centres, cv::RNG::NORMAL, 0, 3);
+    bank.create(rows, dim, CV_32F);
+    queries.create(60, dim, CV_32F);
+    for (cv::Mat* m : {&bank, &queries})
+        for (int r = 0; r < m->rows; ++r)
+        {
+            cv::Mat noise(1, dim, CV_32F);
+            rng.fill(noise, cv::RNG::NORMAL, 0, 0.5);
+            m->row(r) = centres.row(rng.uniform(0, centres.rows)) + noise;
+        }
+}
+
+TEST(Patchcore_BankIndex, every_backend_against_brute_force)
+{
+    cv::Mat bank, queries;
+    clusteredData(6000, 48, bank, queries);
+    std::vector<std::pair<std::shared_ptr<BankIndex>, double>> backends{
+        {std::make_shared<ExactSearch>(true), 1.0},  // bf16-screened where the CPU has it
+        {std::make_shared<ExactSearch>(false), 1.0}, // fp32 GEMM form
+        {std::make_shared<ApproximateSearch>(), 0.9}};
+    if (cudaAvailable())
+        backends.push_back({std::make_shared<CudaSearch>(), 1.0});
+    for (const auto& b : backends)
+    {
+        SCOPED_TRACE(b.first->describe());
+        b.first->setBank(bank);
+        EXPECT_EQ(bank.rows, b.first->size());
+        for (int k : {1, 5})
+        {
+            const IndexComparison c = compareWithBruteForce(*b.first, bank, queries, k);
+            EXPECT_TRUE(c.sortedAndValid);
+            EXPECT_GE(c.recall, b.second) << "k = " << k;
+            EXPECT_LE(c.maxDistanceError, 1e-6) << "returned distances are exact for the rows returned";
+            if (b.second == 1.0)
+                EXPECT_EQ(1.0, c.exactAgreement) << "k = " << k;
+        }
+    }
+}
+
+TEST(Patchcore_BankIndex, factory_follows_the_settings)
+{
+    cv::patchcore::Params p;
+    EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("exact"));
+    p.searchMethod = cv::patchcore::SEARCH_APPROXIMATE;
+    EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("approximate"));
+    p.searchMethod = cv::patchcore::SEARCH_EXACT;
+    p.searchDevice = cv::patchcore::DEVICE_CPU;
+    EXPECT_EQ(std::string::npos, createBankIndex(p, 1000)->describe().find("CUDA"));
+}
+
+} // namespace
+} // namespace opencv_test
