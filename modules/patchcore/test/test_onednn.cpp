@@ -1,0 +1,237 @@
+// The oneDNN backbone engine against cv::dnn: taps, scores, concurrency, and the errors of unsupported models.
+#include "test_precomp.hpp"
+
+#include "backbone.hpp"
+
+#include <opencv2/dnn.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+namespace opencv_test {
+namespace {
+
+using namespace cv::patchcore;
+using cv::patchcore::detail::Backbone;
+
+const char* const kResNet = "models/resnet50v2_to_layer3.onnx";
+const char* const kSqueezeNet = "models/squeezenet1.1.onnx";
+
+#define PATCHCORE_REQUIRE_ONEDNN()                                                                          \
+    do {                                                                                                    \
+        if (!::cv::patchcore::detail::oneDnnBuilt())                                                        \
+            GTEST_SKIP() << "SKIPPED: this build has no oneDNN engine (install libdnnl-dev and reconfigure)"; \
+    } while (0)
+
+std::vector<uchar> fileBytes(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uchar>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/** An N x 3 x H x W blob of normalised-image-like values (about N(0, 1)), reproducible from `seed`. */
+cv::Mat randomBlob(int n, int h, int w, int seed)
+{
+    const int shape[4] = {n, 3, h, w};
+    cv::Mat blob(4, shape, CV_32F);
+    cv::RNG(seed).fill(blob, cv::RNG::NORMAL, 0, 1);
+    return blob;
+}
+
+/** max |a - b| / max |b|: the error of a tap relative to its scale. */
+double relativeError(const cv::Mat& a, const cv::Mat& b)
+{
+    EXPECT_EQ(a.dims, b.dims);
+    for (int d = 0; d < std::min(a.dims, b.dims); ++d)
+        EXPECT_EQ(a.size[d], b.size[d]) << "dimension " << d;
+    if (a.total() != b.total())
+        return 1e9;
+    return cv::norm(a, b, cv::NORM_INF) / std::max(cv::norm(b, cv::NORM_INF), 1e-30);
+}
+
+/** Runs `blob` through the model on cv::dnn and on oneDNN (`engine`); returns the worst tap's relative error. */
+double engineError(const std::vector<uchar>& bytes, const std::vector<cv::String>& taps, const cv::Mat& blob,
+                   int engine)
+{
+    const Backbone reference(bytes, "model", taps, cv::dnn::DNN_BACKEND_OPENCV, cv::dnn::DNN_TARGET_CPU,
+                             ENGINE_OPENCV);
+    const Backbone onednn(bytes, "model", taps, cv::dnn::DNN_BACKEND_OPENCV, cv::dnn::DNN_TARGET_CPU, engine);
+    EXPECT_NE(onednn.description().find("oneDNN"), std::string::npos) << onednn.description();
+    const std::vector<cv::Mat> expected = reference.forward(blob), actual = onednn.forward(blob);
+    EXPECT_EQ(expected.size(), actual.size());
+    double worst = 0;
+    for (size_t t = 0; t < std::min(expected.size(), actual.size()); ++t)
+        worst = std::max(worst, relativeError(actual[t], expected[t]));
+    return worst;
+}
+
+TEST(Patchcore_OneDnn, tiny_model_fp32_taps_match_cv_dnn)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    const std::vector<uchar> bytes = fileBytes(testDataPath("test_models/tiny_backbone.onnx"));
+    const int sizes[][3] = {{1, 64, 64}, {1, 37, 53}, {2, 64, 64}, {1, 8, 200}};
+    for (const auto& s : sizes)
+        EXPECT_LT(engineError(bytes, {"tap_a", "tap_b"}, randomBlob(s[0], s[1], s[2], s[1]), ENGINE_ONEDNN_FP32),
+                  1e-4)
+            << s[0] << " x " << s[1] << " x " << s[2];
+}
+
+TEST(Patchcore_OneDnn, resnet50_fp32_taps_match_cv_dnn_at_several_sizes)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    PATCHCORE_REQUIRE_DATA(kResNet);
+    const std::vector<uchar> bytes = fileBytes(dataPath(kResNet));
+    const int sizes[][3] = {{1, 224, 224}, {1, 320, 224}, {1, 65, 481}, {2, 224, 224}};
+    for (const auto& s : sizes)
+    {
+        const double err = engineError(bytes, {"layer2", "layer3"}, randomBlob(s[0], s[1], s[2], 7), ENGINE_ONEDNN_FP32);
+        std::cout << "[ INFO     ] ResNet50 fp32 " << s[0] << " x " << s[1] << " x " << s[2]
+                  << ": relative error " << err << std::endl;
+        EXPECT_LT(err, 1e-4);
+    }
+}
+
+TEST(Patchcore_OneDnn, resnet50_bf16_taps_are_close)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    PATCHCORE_REQUIRE_DATA(kResNet);
+    if (!detail::oneDnnBf16Native())
+        GTEST_SKIP() << "SKIPPED: this CPU has neither AVX512_BF16 nor AMX";
+    const std::vector<uchar> bytes = fileBytes(dataPath(kResNet));
+    const double err = engineError(bytes, {"layer2", "layer3"}, randomBlob(1, 224, 224, 3), ENGINE_ONEDNN_BF16);
+    std::cout << "[ INFO     ] ResNet50 bf16 224 x 224: relative error " << err << std::endl;
+    RecordProperty("bf16_relative_error", std::to_string(err));
+    EXPECT_LT(err, 3e-2);
+}
+
+TEST(Patchcore_OneDnn, squeezenet_concat_and_ceil_pooling_match_cv_dnn)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    PATCHCORE_REQUIRE_DATA(kSqueezeNet);
+    const std::vector<uchar> bytes = fileBytes(dataPath(kSqueezeNet));
+    for (int side : {224, 113})
+        EXPECT_LT(engineError(bytes, {"fire2", "fire4", "fire8"}, randomBlob(1, side, side, side), ENGINE_ONEDNN_FP32),
+                  1e-4)
+            << side;
+}
+
+TEST(Patchcore_OneDnn, native_batch_matches_single_images)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    const std::vector<uchar> bytes = fileBytes(testDataPath("test_models/tiny_backbone.onnx"));
+    const std::vector<cv::String> taps = {"tap_a", "tap_b"};
+    const auto engine = detail::makeOneDnnEngine(
+        detail::lowerOnnxGraph(detail::readOnnxGraph(bytes, "tiny"), taps, "tiny"), "tiny", false);
+    cv::Mat blob = randomBlob(3, 40, 48, 5);
+    std::vector<cv::Mat> batch = engine->run(blob);
+    for (int i = 0; i < 3; ++i)
+    {
+        const int one[4] = {1, 3, 40, 48};
+        const std::vector<cv::Mat> single = engine->run(cv::Mat(4, one, CV_32F, blob.ptr<float>(i)));
+        for (size_t t = 0; t < taps.size(); ++t)
+        {
+            const int shape[4] = {1, batch[t].size[1], batch[t].size[2], batch[t].size[3]};
+            EXPECT_LT(relativeError(cv::Mat(4, shape, CV_32F, batch[t].ptr<float>(i)), single[t]), 1e-5);
+        }
+    }
+}
+
+TEST(Patchcore_OneDnn, concurrent_runs_equal_sequential_ones)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    const bool resnet = dataExists(kResNet);
+    const std::vector<uchar> bytes = fileBytes(resnet ? dataPath(kResNet) : testDataPath("test_models/tiny_backbone.onnx"));
+    const std::vector<cv::String> taps = resnet ? std::vector<cv::String>{"layer2", "layer3"}
+                                                : std::vector<cv::String>{"tap_a", "tap_b"};
+    const Backbone backbone(bytes, "model", taps, cv::dnn::DNN_BACKEND_OPENCV, cv::dnn::DNN_TARGET_CPU,
+                            ENGINE_ONEDNN_FP32);
+    const int threads = 4, runs = 3;
+    std::vector<cv::Mat> inputs;
+    std::vector<std::vector<cv::Mat>> expected;
+    for (int i = 0; i < threads; ++i)
+    {
+        // Two shapes, so that threads also compile and share networks at the same time.
+        inputs.push_back(randomBlob(1, i % 2 ? 96 : 128, 128, 20 + i));
+        expected.push_back(backbone.forward(inputs.back()));
+    }
+    std::atomic<int> mismatches(0);
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i)
+        pool.emplace_back([&, i]() {
+            for (int r = 0; r < runs; ++r)
+            {
+                const std::vector<cv::Mat> got = backbone.forward(inputs[i]);
+                for (size_t t = 0; t < got.size(); ++t)
+                    if (cv::norm(got[t], expected[i][t], cv::NORM_INF) != 0)
+                        ++mismatches;
+            }
+        });
+    for (std::thread& t : pool)
+        t.join();
+    EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(Patchcore_OneDnn, unsupported_operator_is_named_and_auto_falls_back)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    Params p = tinyModelParams();
+    p.modelPath = testDataPath("test_models/tiny_rank2.onnx");
+    p.layers = {"flat"};
+    cv::Ptr<Detector> det = Detector::create(p); // ENGINE_AUTO: cv::dnn runs the Flatten
+    EXPECT_NE(det->getBackboneEngine().find("cv::dnn"), std::string::npos) << det->getBackboneEngine();
+    try
+    {
+        det->setBackboneEngine(ENGINE_ONEDNN_FP32);
+        ADD_FAILURE() << "an unsupported operator was accepted";
+    }
+    catch (const cv::Exception& e)
+    {
+        EXPECT_NE(e.err.find("patchcore: "), std::string::npos) << e.err;
+        EXPECT_NE(e.err.find("'Flatten'"), std::string::npos) << e.err;
+        EXPECT_NE(e.err.find("ENGINE_OPENCV"), std::string::npos) << e.err;
+    }
+    EXPECT_NE(det->getBackboneEngine().find("cv::dnn"), std::string::npos) << "a failed switch changed the engine";
+    EXPECT_THROW(det->setBackboneEngine(42), cv::Exception);
+}
+
+TEST(Patchcore_OneDnn, detector_scores_match_between_engines)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    const bool resnet = dataExists(kResNet) && dataExists("datasets/hazelnut_toy/train/good");
+    Params p = resnet ? referenceParams() : tinyModelParams();
+    if (resnet)
+        p.modelPath = dataPath(kResNet);
+    std::vector<cv::Mat> train, test;
+    cv::RNG rng(11);
+    for (int i = 0; i < 6; ++i)
+    {
+        cv::Mat img(resnet ? 256 : 64, resnet ? 256 : 64, CV_8UC3);
+        rng.fill(img, cv::RNG::UNIFORM, 0, 256);
+        cv::GaussianBlur(img, img, cv::Size(5, 5), 0);
+        (i < 4 ? train : test).push_back(img);
+    }
+    cv::Ptr<Detector> det = Detector::create(p);
+    det->setBackboneEngine(ENGINE_OPENCV);
+    std::vector<std::string> messages;
+    det->setProgressCallback([&](const Progress& pr) {
+        messages.push_back(pr.message);
+        return true;
+    });
+    det->train(train);
+    std::vector<double> cvScores, oneScores;
+    det->predictBatch(test, cvScores);
+    det->setBackboneEngine(ENGINE_ONEDNN_FP32);
+    EXPECT_NE(det->getBackboneEngine().find("oneDNN"), std::string::npos);
+    det->predictBatch(test, oneScores);
+    bool named = false;
+    for (const std::string& m : messages)
+        named = named || m.find("backbone: cv::dnn") != std::string::npos;
+    EXPECT_TRUE(named) << "the progress message does not name the engine";
+    for (size_t i = 0; i < test.size(); ++i)
+        EXPECT_NEAR(oneScores[i], cvScores[i], 1e-4 * std::abs(cvScores[i])) << "image " << i;
+}
+
+} // namespace
+} // namespace opencv_test
