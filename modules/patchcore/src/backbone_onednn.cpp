@@ -19,8 +19,8 @@ namespace {
 
 using namespace onednn;
 
-/** Networks kept per input shape; a caller cycling through more shapes recompiles (about the time of one run). */
-const size_t kMaxCachedShapes = 16;
+/** Networks kept per input shape (each with its idle buffers); a caller cycling through more shapes recompiles. */
+const size_t kMaxCachedShapes = 8;
 
 std::unique_ptr<Context> makeContext(const Compiled& net, const dnnl::engine& eng)
 {
@@ -129,7 +129,8 @@ private:
         std::shared_ptr<Compiled> net;
         try
         {
-            net = compileNetwork(plan_, eng_, bf16_ ? memory::data_type::bf16 : memory::data_type::f32, shape);
+            net = compileNetwork(plan_, eng_, bf16_ ? memory::data_type::bf16 : memory::data_type::f32, shape,
+                                 weights_);
         }
         catch (const dnnl::error& e)
         {
@@ -151,6 +152,7 @@ private:
     dnnl::engine eng_;
     mutable std::mutex mutex_;
     mutable std::map<std::array<int, 4>, std::shared_ptr<Compiled>> cache_;
+    mutable WeightCache weights_;
 };
 
 } // namespace

@@ -22,8 +22,9 @@ using Dt = memory::data_type;
 class Compiler
 {
 public:
-    Compiler(const BackbonePlan& plan, const dnnl::engine& eng, Dt dt, const std::array<int, 4>& shape)
-        : plan_(plan), eng_(eng), dt_(dt), shape_(shape), values_(plan.valueNames.size()), lastUse_(values_.size(), -1)
+    Compiler(const BackbonePlan& plan, const dnnl::engine& eng, Dt dt, const std::array<int, 4>& shape,
+             WeightCache& weights)
+        : plan_(plan), eng_(eng), dt_(dt), shape_(shape), weights_(weights), values_(plan.valueNames.size()), lastUse_(values_.size(), -1)
     {
         for (size_t s = 0; s < plan.steps.size(); ++s)
         {
@@ -146,6 +147,7 @@ private:
     dnnl::engine eng_;
     Dt dt_;
     std::array<int, 4> shape_;
+    WeightCache& weights_;
     std::vector<Value> values_;
     std::vector<int> lastUse_; // step index of each value's last reader (INT_MAX: a tap)
     std::vector<size_t> bufferBytes_;
@@ -201,13 +203,15 @@ void Compiler::conv(const PlanStep& s)
     const dnnl::convolution_forward::primitive_desc pd(d, attr(ops), eng_);
     const memory::desc srcDesc = pd.src_desc(), dstDesc = pd.dst_desc();
     const auto src = need(s.inputs[0], &srcDesc);
-    // Weights: converted once, at compile time, to the format and type the kernel reads.
-    memory user(memory::desc(wDims, Dt::f32, wTag), eng_, const_cast<float*>(s.weights.ptr<float>()));
-    memory weights(pd.weights_desc(), eng_);
-    dnnl::stream strm(eng_);
-    dnnl::reorder(user, weights).execute(strm, user, weights);
-    strm.wait();
-    out_->constants.push_back(weights);
+    // Weights: converted once to the format and type the kernel reads, and shared by the shapes that read the same.
+    out_->constants.push_back(weights_.get(step_, pd.weights_desc(), [&]() {
+        memory user(memory::desc(wDims, Dt::f32, wTag), eng_, const_cast<float*>(s.weights.ptr<float>()));
+        memory converted(pd.weights_desc(), eng_);
+        dnnl::stream strm(eng_);
+        dnnl::reorder(user, converted).execute(strm, user, converted);
+        strm.wait();
+        return converted;
+    }));
     const int w = static_cast<int>(out_->constants.size()) - 1;
     const int b = constant(bias, s.bias.ptr<float>());
     int dst = -1;
@@ -402,10 +406,24 @@ std::shared_ptr<Compiled> Compiler::build()
 
 } // namespace
 
-std::shared_ptr<Compiled> compileNetwork(const BackbonePlan& plan, const dnnl::engine& eng, memory::data_type dt,
-                                         const std::array<int, 4>& shape)
+memory WeightCache::get(int step, const memory::desc& desc, const std::function<memory()>& convert)
 {
-    return Compiler(plan, eng, dt, shape).build();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& e : entries_)
+            if (e.first.first == step && e.first.second == desc)
+                return e.second;
+    }
+    const memory m = convert();
+    std::lock_guard<std::mutex> lock(mutex_);
+    entries_.push_back(std::make_pair(std::make_pair(step, desc), m));
+    return m;
+}
+
+std::shared_ptr<Compiled> compileNetwork(const BackbonePlan& plan, const dnnl::engine& eng, memory::data_type dt,
+                                         const std::array<int, 4>& shape, WeightCache& weights)
+{
+    return Compiler(plan, eng, dt, shape, weights).build();
 }
 
 } // namespace onednn

@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -58,10 +59,23 @@ struct Compiled
     mutable std::vector<std::unique_ptr<Context>> pool;
 };
 
+/** Convolution weights converted to the formats the compiled networks read, shared between input shapes (most
+ *  shapes pick the same formats, and the weights are most of a network's constant memory). Thread-safe. */
+class WeightCache
+{
+public:
+    /** The weights of plan step `step` in `desc`, made by `convert` at the first request. */
+    memory get(int step, const memory::desc& desc, const std::function<memory()>& convert);
+
+private:
+    std::mutex mutex_;
+    std::vector<std::pair<std::pair<int, memory::desc>, memory>> entries_;
+};
+
 /** Compiles `plan` for an N x C x H x W fp32 input, computing in `dt` (f32 or bf16). Throws dnnl::error or
  *  cv::Exception (a node the input is too small for). */
 std::shared_ptr<Compiled> compileNetwork(const BackbonePlan& plan, const dnnl::engine& eng, memory::data_type dt,
-                                         const std::array<int, 4>& shape);
+                                         const std::array<int, 4>& shape, WeightCache& weights);
 
 } // namespace onednn
 } // namespace detail

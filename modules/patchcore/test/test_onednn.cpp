@@ -2,6 +2,8 @@
 #include "test_precomp.hpp"
 
 #include "backbone.hpp"
+#include "eval_harness.hpp"
+#include "opencv2/patchcore/metrics.hpp"
 
 #include <opencv2/dnn.hpp>
 
@@ -231,6 +233,75 @@ TEST(Patchcore_OneDnn, detector_scores_match_between_engines)
     EXPECT_TRUE(named) << "the progress message does not name the engine";
     for (size_t i = 0; i < test.size(); ++i)
         EXPECT_NEAR(oneScores[i], cvScores[i], 1e-4 * std::abs(cvScores[i])) << "image " << i;
+}
+
+/** Ranks with ties averaged, for Spearman's coefficient. */
+std::vector<double> ranks(const std::vector<double>& v)
+{
+    std::vector<size_t> order(v.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+    std::vector<double> r(v.size());
+    for (size_t i = 0; i < order.size();)
+    {
+        size_t j = i;
+        while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]])
+            ++j;
+        for (size_t k = i; k <= j; ++k)
+            r[order[k]] = 0.5 * (i + j);
+        i = j + 1;
+    }
+    return r;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b)
+{
+    const std::vector<double> ra = ranks(a), rb = ranks(b);
+    cv::Mat ma(ra, true), mb(rb, true), mean, dev;
+    cv::Scalar meanA, sdA, meanB, sdB;
+    cv::meanStdDev(ma, meanA, sdA);
+    cv::meanStdDev(mb, meanB, sdB);
+    return (ma - meanA[0]).dot(mb - meanB[0]) / (ra.size() * sdA[0] * sdB[0]);
+}
+
+// The bank comes from fp32 training; only prediction runs in bf16, as a deployment that switches engines would.
+TEST(Patchcore_OneDnn, bf16_scores_agree_with_fp32_on_hazelnut_toy)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    PATCHCORE_REQUIRE_DATA(kResNet);
+    PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/test");
+    if (!detail::oneDnnBf16Native())
+        GTEST_SKIP() << "SKIPPED: this CPU has neither AVX512_BF16 nor AMX";
+    const patchcore_eval::Split split = patchcore_eval::loadSplit(dataPath("datasets/hazelnut_toy"));
+    Params p = referenceParams();
+    p.modelPath = dataPath(kResNet);
+    cv::Ptr<Detector> det = Detector::create(p);
+    det->setBackboneEngine(ENGINE_ONEDNN_FP32);
+    det->train(patchcore_eval::readImages(split.train));
+    std::vector<std::string> paths;
+    std::vector<int> labels;
+    for (const patchcore_eval::Sample& s : split.test)
+    {
+        paths.push_back(s.path);
+        labels.push_back(s.label);
+    }
+    const std::vector<cv::Mat> images = patchcore_eval::readImages(paths);
+    std::vector<double> fp32, bf16;
+    det->predictBatch(images, fp32);
+    det->setBackboneEngine(ENGINE_ONEDNN_BF16);
+    det->predictBatch(images, bf16);
+    double worst = 0;
+    for (size_t i = 0; i < fp32.size(); ++i)
+        worst = std::max(worst, std::abs(bf16[i] - fp32[i]) / fp32[i]);
+    const double rho = spearman(fp32, bf16), aurocFp32 = imageAUROC(fp32, labels), aurocBf16 = imageAUROC(bf16, labels);
+    std::cout << "[ INFO     ] hazelnut_toy, " << fp32.size() << " test images, bank from fp32 training: Spearman "
+              << rho << ", image AUROC fp32 " << aurocFp32 << " bf16 " << aurocBf16 << ", largest relative score "
+              << "difference " << worst << std::endl;
+    RecordProperty("spearman", std::to_string(rho));
+    RecordProperty("auroc_difference", std::to_string(aurocBf16 - aurocFp32));
+    EXPECT_GT(rho, 0.95);
+    EXPECT_LT(std::abs(aurocBf16 - aurocFp32), 0.02);
 }
 
 } // namespace

@@ -253,11 +253,13 @@ auto again = cv::patchcore::Detector::load("part.pcb");
 Threading: every const method (predict, predictMap, predictBatch, computePatchScores, computeEmbedding,
 toWorkingFrame, save, the getters) may be called from any number of threads at once on one trained detector, and
 gives bit-for-bit the result of the same call made alone (tested with 8 threads and mixed image sizes). The
-backbone network is shared, so its runs are serialised by an internal lock while pre-processing, patch embedding
-and nearest-neighbour search of different calls overlap; for more throughput, load one detector per thread.
-Non-const methods (train, update, calibrate, setThresholds, read, clear, setProgressCallback) must not overlap with
-any other call on the same object. The progress callback is called from the thread that runs the operation, so a
-callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
+backbone network is shared: on cv::dnn (ENGINE_OPENCV) its runs are serialised by an internal lock while
+pre-processing, patch embedding and nearest-neighbour search of different calls overlap (for more throughput, load
+one detector per thread); the oneDNN engines run concurrent calls in parallel.
+Non-const methods (train, update, calibrate, setThresholds, setBackboneEngine, read, clear, setProgressCallback) must
+not overlap with any other call on the same object. The progress callback is called from the thread that runs the
+operation, so a callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are
+independent.
 */
 class CV_EXPORTS_W Detector : public Algorithm
 {
