@@ -45,11 +45,6 @@ double peakGflops();
 /** Name of the vector unit peakGflops() used. */
 std::string peakIsa();
 
-/** FLOPs (2 per multiply-add) of the convolutions that compute `taps` of an ONNX model on a 1 x 3 x h x w input,
- *  counted on the oneDNN engine's plan (6.55 GFLOP for ResNet50 to layer3 at 224 x 224; cv::dnn 4.6's
- *  Net::getFLOPS() reports 3.9x that). Other layers add under 1 %. Throws for models the plan cannot lower. */
-double convolutionFlops(const std::vector<uchar>& onnxBytes, const std::vector<cv::String>& taps, int h, int w);
-
 /** Adds the "GFLOP/s" and "%peak" counters from a FLOP count per iteration and the measured seconds. */
 void setFlopCounters(benchmark::State& state, double flopsPerIteration, double seconds);
 

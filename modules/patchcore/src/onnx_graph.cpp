@@ -5,7 +5,6 @@
 #include "onnx_wire.hpp"
 
 #include <cstring>
-#include <set>
 
 namespace cv {
 namespace patchcore {

@@ -235,6 +235,97 @@ TEST(Patchcore_OneDnn, detector_scores_match_between_engines)
         EXPECT_NEAR(oneScores[i], cvScores[i], 1e-4 * std::abs(cvScores[i])) << "image " << i;
 }
 
+/** A float initializer of `graph`. */
+void addTensor(detail::OnnxGraph& graph, const std::string& name, const std::vector<int64_t>& dims, float scale, int seed)
+{
+    detail::OnnxTensor t;
+    t.dims = dims;
+    t.type = 1;
+    size_t n = 1;
+    for (int64_t d : dims)
+        n *= static_cast<size_t>(d);
+    t.floats.resize(n);
+    cv::RNG rng(seed);
+    for (float& v : t.floats)
+        v = static_cast<float>(rng.uniform(0.2, 1.0) * scale);
+    graph.initializers[name] = t;
+}
+
+detail::OnnxNode makeNode(const std::string& op, const std::vector<std::string>& inputs, const std::string& output)
+{
+    detail::OnnxNode n;
+    n.name = output;
+    n.op = op;
+    n.inputs = inputs;
+    n.outputs = {output};
+    return n;
+}
+
+/** Conv (8 -> 8 channels, 3 x 3) reading `input`, with weights `w` and bias `b`; `pads` as ONNX orders them. */
+detail::OnnxNode conv3x3(const std::string& input, const std::string& w, const std::string& b, const std::string& out,
+                         int pad)
+{
+    detail::OnnxNode n = makeNode("Conv", {input, w, b}, out);
+    n.attributes["pads"].ints = {pad, pad, pad, pad};
+    return n;
+}
+
+std::vector<cv::Mat> runGraph(const detail::OnnxGraph& g, const cv::Mat& blob)
+{
+    return detail::makeOneDnnEngine(detail::lowerOnnxGraph(g, {"out"}, "synthetic"), "synthetic", false)->run(blob);
+}
+
+// The foldings that the shared models do not exercise (their exporter folded BatchNormalization already and they
+// have no Pad), checked against the same network written without them: Conv -> BN -> Relu equals a Conv with
+// folded weights plus ReLU, and Pad -> Conv equals a Conv with those pads.
+TEST(Patchcore_OneDnn, batch_norm_and_pad_folding_match_the_unfolded_network)
+{
+    PATCHCORE_REQUIRE_ONEDNN();
+    detail::OnnxGraph folded;
+    folded.inputs = {"input"};
+    addTensor(folded, "w1", {8, 3, 3, 3}, 0.3f, 1);
+    addTensor(folded, "b1", {8}, 0.1f, 2);
+    addTensor(folded, "gamma", {8}, 1.f, 3);
+    addTensor(folded, "beta", {8}, 0.5f, 4);
+    addTensor(folded, "mean", {8}, 0.2f, 5);
+    addTensor(folded, "var", {8}, 2.f, 6);
+    addTensor(folded, "w2", {8, 8, 3, 3}, 0.2f, 7);
+    addTensor(folded, "b2", {8}, 0.1f, 8);
+    detail::OnnxTensor pads;
+    pads.type = 7;
+    pads.dims = {8};
+    pads.ints = {0, 0, 1, 2, 0, 0, 1, 2};
+    folded.initializers["pads"] = pads;
+    folded.nodes.push_back(conv3x3("input", "w1", "b1", "c1", 1));
+    folded.nodes.push_back(makeNode("BatchNormalization", {"c1", "gamma", "beta", "mean", "var"}, "bn"));
+    folded.nodes.push_back(makeNode("Relu", {"bn"}, "r1"));
+    folded.nodes.push_back(makeNode("Pad", {"r1", "pads"}, "padded"));
+    folded.nodes.push_back(conv3x3("padded", "w2", "b2", "out", 0));
+    folded.outputs = {"out"};
+
+    // The same network by hand: BN's scale and shift in the first convolution, the pads in the second's attribute.
+    detail::OnnxGraph plain = folded;
+    const auto& t = folded.initializers;
+    detail::OnnxTensor& w1 = plain.initializers["w1"];
+    detail::OnnxTensor& b1 = plain.initializers["b1"];
+    for (int o = 0; o < 8; ++o)
+    {
+        const float scale = t.at("gamma").floats[o] / std::sqrt(t.at("var").floats[o] + 1e-5f);
+        for (int k = 0; k < 27; ++k)
+            w1.floats[o * 27 + k] *= scale;
+        b1.floats[o] = (b1.floats[o] - t.at("mean").floats[o]) * scale + t.at("beta").floats[o];
+    }
+    plain.nodes = {conv3x3("input", "w1", "b1", "c1", 1), makeNode("Relu", {"c1"}, "r1"),
+                   conv3x3("r1", "w2", "b2", "out", 0)};
+    plain.nodes[2].attributes["pads"].ints = {1, 2, 1, 2};
+
+    const cv::Mat blob = randomBlob(1, 19, 23, 9);
+    const std::vector<cv::Mat> a = runGraph(folded, blob), b = runGraph(plain, blob);
+    EXPECT_EQ(b[0].size[2], 19);
+    EXPECT_EQ(b[0].size[3], 25);
+    EXPECT_LT(relativeError(a[0], b[0]), 1e-5);
+}
+
 /** Ranks with ties averaged, for Spearman's coefficient. */
 std::vector<double> ranks(const std::vector<double>& v)
 {
