@@ -105,7 +105,7 @@ void DetectorImpl::adopt(DetectorState state)
 {
     // Build everything that can fail first, so that a failure leaves *this untouched.
     Ptr<Backbone> backbone = makePtr<Backbone>(state.modelBytes, state.params.modelPath, state.params.layers,
-                                               state.params.backend, state.params.target);
+                                               state.params.backend, state.params.target, engine_);
     std::shared_ptr<BankIndex> search;
     if (!state.bank.empty())
     {
@@ -117,6 +117,14 @@ void DetectorImpl::adopt(DetectorState state)
     state_ = std::move(state);
     backbone_ = backbone;
     search_ = search;
+}
+
+void DetectorImpl::setBackboneEngine(int engine)
+{
+    // Built before anything changes: an engine that cannot run this model leaves the detector as it was.
+    backbone_ = makePtr<Backbone>(state_.modelBytes, state_.params.modelPath, state_.params.layers,
+                                  state_.params.backend, state_.params.target, engine);
+    engine_ = engine;
 }
 
 void DetectorImpl::clear()

@@ -70,6 +70,8 @@ public:
     Mat getMemoryBank() const CV_OVERRIDE { return state_.bank.clone(); }
     Size getFeatureGridSize() const CV_OVERRIDE;
     void setProgressCallback(const ProgressCallback& callback) CV_OVERRIDE { progress_ = callback; }
+    void setBackboneEngine(int engine) CV_OVERRIDE;
+    String getBackboneEngine() const CV_OVERRIDE { return backbone_->description(); }
     bool empty() const CV_OVERRIDE { return state_.bank.empty(); }
     void clear() CV_OVERRIDE;
 
@@ -127,6 +129,7 @@ private:
     Ptr<Backbone> backbone_;
     std::shared_ptr<BankIndex> search_; // over state_.bank; null while untrained
     ProgressCallback progress_;
+    int engine_ = ENGINE_AUTO; // setBackboneEngine(): a run-time choice, kept when read() adopts a new state
     std::string loadFolder_;
     // The input mode and tile scale as the caller set them: train() resolves INPUT_AUTO into state_.params from each
     // new training set, so a retrained detector chooses again instead of inheriting the last choice.

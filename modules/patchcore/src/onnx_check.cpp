@@ -1,6 +1,7 @@
-// A minimal protobuf wire-format walker over the ONNX messages that matter for safety (ModelProto, GraphProto,
-// NodeProto, AttributeProto, TensorProto, ValueInfoProto; field numbers from onnx.proto).
+// Structural checks of ONNX models (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ValueInfoProto;
+// field numbers from onnx.proto) over the wire walker of onnx_wire.hpp.
 #include "onnx_check.hpp"
+#include "onnx_wire.hpp"
 
 #include <set>
 
@@ -10,101 +11,9 @@ namespace detail {
 
 namespace {
 
+using namespace onnx_wire;
+
 const uint64_t kMaxElements = 1u << 31; // values per tensor; cv::Mat cannot hold more anyway
-
-enum WireType
-{
-    WIRE_VARINT = 0,
-    WIRE_FIXED64 = 1,
-    WIRE_BYTES = 2,
-    WIRE_FIXED32 = 5
-};
-
-/** One field of a message: its number, wire type, and its value (varints, fixed) or bytes (length-delimited). */
-struct Field
-{
-    uint32_t number = 0;
-    int wire = 0;
-    uint64_t value = 0;
-    const uint8_t* data = nullptr;
-    size_t size = 0;
-};
-
-/** Where errors go: one message naming the model file. */
-struct Context
-{
-    std::string origin;
-
-    [[noreturn]] void fail(const std::string& what) const
-    {
-        CV_Error(Error::StsParseError, "patchcore: the backbone '" + origin + "' is not a valid ONNX model: " + what);
-    }
-};
-
-/** Reads the fields of one message (or of a packed array) in order. */
-class Walker
-{
-public:
-    Walker(const uint8_t* data, size_t size, const Context& ctx) : p_(data), end_(data + size), ctx_(ctx) {}
-    Walker(const Field& f, const Context& ctx) : Walker(f.data, f.size, ctx) {}
-
-    bool done() const { return p_ >= end_; }
-
-    Field next()
-    {
-        Field f;
-        const uint64_t key = varint();
-        f.number = static_cast<uint32_t>(key >> 3);
-        f.wire = static_cast<int>(key & 7);
-        if (f.number == 0 || key >> 32)
-            fail("a field number is invalid");
-        switch (f.wire)
-        {
-        case WIRE_VARINT: f.value = varint(); break;
-        case WIRE_FIXED64: f.data = take(8); f.size = 8; break;
-        case WIRE_FIXED32: f.data = take(4); f.size = 4; break;
-        case WIRE_BYTES:
-            f.size = static_cast<size_t>(varint());
-            f.data = take(f.size);
-            break;
-        default: fail("it uses a protobuf wire type (" + std::to_string(f.wire) + ") that ONNX never writes");
-        }
-        return f;
-    }
-
-    uint64_t varint()
-    {
-        uint64_t v = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (p_ >= end_)
-                fail("it ends inside a number");
-            const uint8_t b = *p_++;
-            v |= static_cast<uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80))
-                return v;
-        }
-        fail("a number is longer than 10 bytes");
-    }
-
-    [[noreturn]] void fail(const std::string& what) const { ctx_.fail(what); }
-
-private:
-    const uint8_t* take(size_t n)
-    {
-        if (n > static_cast<size_t>(end_ - p_))
-            fail("a field runs past the end of the file (truncated or damaged)");
-        const uint8_t* at = p_;
-        p_ += n;
-        return at;
-    }
-
-    const uint8_t* p_;
-    const uint8_t* end_;
-    const Context& ctx_;
-};
-
-std::string text(const Field& f) { return std::string(reinterpret_cast<const char*>(f.data), f.size); }
 
 /** Bytes per element of an ONNX TensorProto data type, and which typed field may hold its values. */
 bool elementInfo(uint64_t type, size_t& bytes, uint32_t& typedField)

@@ -90,6 +90,20 @@ enum InputMode
     INPUT_AUTO = 4
 };
 
+/** @brief What runs the backbone network (Detector::setBackboneEngine). A run-time choice, not saved with a
+detector: features agree to about 1e-5 between the fp32 engines; bf16 is an approximation (doc/PERFORMANCE.md). */
+enum BackboneEngine
+{
+    ENGINE_AUTO = 0,        //!< oneDNN fp32 when the library was built with oneDNN, Params::backend / target are
+                            //!< cv::dnn's OpenCV CPU defaults and oneDNN supports every operator the taps need;
+                            //!< otherwise cv::dnn
+    ENGINE_OPENCV = 1,      //!< cv::dnn with Params::backend and Params::target
+    ENGINE_ONEDNN_FP32 = 2, //!< oneDNN in fp32; an error if the build lacks oneDNN or the model uses an operator it
+                            //!< does not run (the message names it)
+    ENGINE_ONEDNN_BF16 = 3  //!< oneDNN in bf16 (taps returned as fp32), about 2.5x faster than fp32 on CPUs with
+                            //!< AVX512_BF16 or AMX; an error on other CPUs
+};
+
 /** @brief Coordinate frame of an anomaly map. */
 enum MapFrame
 {
@@ -239,12 +253,12 @@ auto again = cv::patchcore::Detector::load("part.pcb");
 Threading: every const method (predict, predictMap, predictBatch, computePatchScores, computeEmbedding,
 toWorkingFrame, save, the getters) may be called from any number of threads at once on one trained detector, and
 gives bit-for-bit the result of the same call made alone (tested with 8 threads and mixed image sizes). The
-backbone network is shared, so its runs are serialised by an internal lock while pre-processing, patch embedding
-and nearest-neighbour search of different calls overlap; for more throughput, load one detector per thread.
-Non-const methods (train, update, calibrate, setThresholds, setMaxImageMB, read, clear, setProgressCallback) must not
-overlap with any other call on the same object. The progress callback is called from the thread that runs the
-operation, so a callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are
-independent.
+backbone network is shared: on cv::dnn (ENGINE_OPENCV) its runs are serialised by an internal lock while
+pre-processing, patch embedding and nearest-neighbour search of different calls overlap (for more throughput, load
+one detector per thread); the oneDNN engines run concurrent calls in parallel. Non-const methods (train, update,
+calibrate, setThresholds, setMaxImageMB, setBackboneEngine, read, clear, setProgressCallback) must not overlap with
+any other call on the same object. The progress callback is called from the thread that runs the operation, so a
+callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
 */
 class CV_EXPORTS_W Detector : public Algorithm
 {
@@ -334,6 +348,12 @@ public:
     CV_WRAP virtual Size getFeatureGridSize() const = 0;
     /** @brief Sets the progress callback (an empty function removes it). */
     virtual void setProgressCallback(const ProgressCallback& callback) = 0;
+    /** @brief Chooses what runs the backbone, a BackboneEngine (default ENGINE_AUTO), and rebuilds it; the memory
+    bank and thresholds stay. Not saved with the detector. Throws, leaving the detector as it was, when the engine
+    cannot run this model. Like the other non-const methods it must not overlap with any other call on the object. */
+    CV_WRAP virtual void setBackboneEngine(int engine) = 0;
+    /** @brief What runs the backbone now, in words (e.g. "oneDNN 2.6.3 fp32, 57 fused primitives"). */
+    CV_WRAP virtual String getBackboneEngine() const = 0;
 
     /** @brief True before training. */
     CV_WRAP virtual bool empty() const CV_OVERRIDE = 0;
