@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -218,7 +219,8 @@ void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, c
     for (const Run& r : runs)
     {
         const long defective = std::count(r.ev.labels.begin(), r.ev.labels.end(), 1);
-        md << "| " << r.id << " | " << r.engine << " | " << r.ev.trainImages << " | " << r.ev.bankSize << " | " << r.ev.scores.size()
+        md << "| " << r.id << " | " << r.engine << " | " << r.ev.trainImages << " | " << r.ev.bankSize << " | "
+           << r.ev.scores.size()
            << " (" << defective << ") | " << fixed(r.ev.imageAUROC) << " | " << fixed(r.ev.pixelAUROC) << " | "
            << fixed(r.ev.pro) << " | " << fixed(r.ev.f1.f1) << " | " << fixed(r.ev.trainSeconds, 1) << " | "
            << fixed(r.ev.predictSeconds) << " |\n";
@@ -268,7 +270,8 @@ void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, con
         js << "    {\"id\": " << jsonString(r.id) << ", \"category\": " << jsonString(r.category)
            << ", \"shots\": " << r.shots << ", \"train_images\": " << r.ev.trainImages
            << ", \"mode\": " << jsonString(r.mode) << ", \"engine\": " << jsonString(r.engine)
-           << ", \"trained_with\": " << jsonString(r.trainedWith) << ", \"bank\": " << r.ev.bankSize << ", \"test_images\": " << r.ev.scores.size()
+           << ", \"trained_with\": " << jsonString(r.trainedWith) << ", \"bank\": " << r.ev.bankSize
+           << ", \"test_images\": " << r.ev.scores.size()
            << ", \"image_auroc\": " << jsonNumber(r.ev.imageAUROC) << ", \"pixel_auroc\": "
            << jsonNumber(r.ev.pixelAUROC) << ", \"pro\": " << jsonNumber(r.ev.pro)
            << ", \"f1\": " << jsonNumber(r.ev.f1.f1) << ", \"f1_threshold\": " << jsonNumber(r.ev.f1.threshold)
@@ -308,7 +311,8 @@ int commandEval(int argc, const char* const* argv)
                     "{overlays   | 5    | heat maps written for the worst false negatives and false positives }"
                     "{score-engines |   | after training with --engine, score the test split again with each of "
                     "these engines (comma-separated --engine names, e.g. onednn-bf16,opencv) on the same detector: "
-                    "runs <run>@<engine>, compared with the training engine's scores (Spearman, relative difference) }") +
+                    "runs <run>@<engine>, compared with the training engine's scores (Spearman, relative "
+                    "difference) }") +
         kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
     parser.about("patchcore eval: image AUROC, pixel AUROC and PRO@0.3 on MVTec-layout test splits. Unknown "
@@ -407,6 +411,7 @@ int commandEval(int argc, const char* const* argv)
                 std::cerr << "\n";
                 again.ev.trainImages = run.ev.trainImages;
                 again.ev.bankSize = run.ev.bankSize;
+                again.ev.trainSeconds = std::numeric_limits<double>::quiet_NaN(); // "n/a": not trained again
                 again.vsTraining = patchcore_eval::compareWithReference(split, again.ev, trainedScores);
                 again.rescored = true;
                 finishRun(again, *det, split, referenceCsv, outDir, overlays);
@@ -419,7 +424,8 @@ int commandEval(int argc, const char* const* argv)
     writeReport(runs, params, input, trainList, outDir);
     writeJson(runs, params, outDir);
 
-    std::cout << std::left << std::setw(28) << "run" << std::setw(13) << "mode" << std::setw(13) << "engine" << std::right << std::setw(7) << "train" << std::setw(8)
+    std::cout << std::left << std::setw(28) << "run" << std::setw(13) << "mode" << std::setw(13) << "engine"
+              << std::right << std::setw(7) << "train" << std::setw(8)
               << "bank" << std::setw(10) << "img AUROC" << std::setw(10) << "pix AUROC" << std::setw(8) << "PRO"
               << std::setw(8) << "F1" << std::setw(9) << "train s" << std::setw(8) << "s/img";
     if (!referenceCsv.empty())
@@ -430,7 +436,8 @@ int commandEval(int argc, const char* const* argv)
     std::cout << "\n";
     for (const Run& r : runs)
     {
-        std::cout << std::left << std::setw(28) << r.id << std::setw(13) << r.mode << std::setw(13) << r.engine << std::right << std::setw(7)
+        std::cout << std::left << std::setw(28) << r.id << std::setw(13) << r.mode << std::setw(13) << r.engine
+                  << std::right << std::setw(7)
                   << r.ev.trainImages
                   << std::setw(8) << r.ev.bankSize << std::setw(10) << fixed(r.ev.imageAUROC) << std::setw(10)
                   << fixed(r.ev.pixelAUROC) << std::setw(8) << fixed(r.ev.pro) << std::setw(8) << fixed(r.ev.f1.f1)

@@ -13,9 +13,9 @@
 namespace patchcore_samples {
 
 // One text for kEngineOption and kDetectorOptions: predict takes the engine but none of the training options.
-#define PATCHCORE_ENGINE_OPTION                                                                                       \
-    "{engine   | auto  | what runs the backbone: auto (oneDNN fp32 where the library has it, else cv::dnn), opencv "    \
-    "(cv::dnn), onednn (oneDNN fp32) or onednn-bf16 (oneDNN bf16: faster, approximate; needs AVX512_BF16 or AMX); "    \
+#define PATCHCORE_ENGINE_OPTION                                                                                     \
+    "{engine   | auto  | what runs the backbone: auto (oneDNN fp32 where the library has it, else cv::dnn), opencv "  \
+    "(cv::dnn), onednn (oneDNN fp32) or onednn-bf16 (oneDNN bf16: faster, approximate; needs AVX512_BF16 or AMX); "  \
     "not saved with a detector }"
 
 const char* const kEngineOption = PATCHCORE_ENGINE_OPTION;

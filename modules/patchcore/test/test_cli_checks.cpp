@@ -327,7 +327,8 @@ TEST(Patchcore_Cli, badEngineNamesAreRejectedBeforeAnyWork)
     EXPECT_FALSE(contains(train.err, kTrainingStarted)) << train.err;
     EXPECT_FALSE(cv::utils::fs::exists(out));
 
-    const CliResult predict = runCli("predict " + savedDetector() + " " + good + " --engine=dnn --out=" + dir + "/p", dir);
+    const CliResult predict =
+        runCli("predict " + savedDetector() + " " + good + " --engine=dnn --out=" + dir + "/p", dir);
     EXPECT_EQ(2, predict.status) << predict.err;
     EXPECT_TRUE(contains(predict.err, "not 'dnn'")) << predict.err;
     EXPECT_FALSE(cv::utils::fs::exists(dir + "/p")) << "the output folder was made despite the bad engine";
