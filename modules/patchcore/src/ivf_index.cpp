@@ -202,6 +202,14 @@ int IvfIndex::autoProbes(int cells)
     return std::min(cells, std::max(16, cells / 32));
 }
 
+void IvfIndex::setProbes(int probes)
+{
+    if (probes < 1)
+        CV_Error(Error::StsBadArg, "patchcore: IvfIndex::setProbes() needs at least 1 probe");
+    probesWanted_ = probes;
+    probesUsed_ = std::min(std::max(1, cells()), probes);
+}
+
 std::string IvfIndex::describe() const
 {
     return "IVF: " + std::to_string(cells()) + " cells, " + std::to_string(probes()) + " probed";

@@ -30,6 +30,9 @@ public:
     int size() const CV_OVERRIDE { return permuted_.rows; }
     std::string describe() const CV_OVERRIDE;
 
+    /** Changes the cells a query probes without rebuilding (clamped to [1, cells]), e.g. to trade recall for time;
+     *  not while knn() runs. */
+    void setProbes(int probes);
     /** Cells and probes in use (after setBank()). */
     int cells() const { return static_cast<int>(cellStart_.empty() ? 0 : cellStart_.size() - 1); }
     int probes() const { return probesUsed_; }

@@ -44,8 +44,10 @@ void expectExact(const IndexComparison& c)
 TEST(Patchcore_IvfIndex, ExactWhenEveryCellIsProbed)
 {
     const cv::Mat bank = normalRows(3000, 48, 1), queries = normalRows(100, 48, 2);
-    IvfIndex index(20, 20);
+    IvfIndex index(20, 2);
     index.setBank(bank);
+    EXPECT_EQ(index.describe(), "IVF: 20 cells, 2 probed");
+    index.setProbes(100); // clamped to the cells
     EXPECT_EQ(index.describe(), "IVF: 20 cells, 20 probed");
     for (int k : {1, 5, 17})
         expectExact(compareWithBruteForce(index, bank, queries, k));
