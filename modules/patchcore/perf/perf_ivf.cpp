@@ -102,7 +102,8 @@ Embedded embed(const std::string& cacheName, const std::vector<std::pair<std::st
     out.write(reinterpret_cast<const char*>(header), sizeof(header));
     out.write(reinterpret_cast<const char*>(e.start.data()), e.start.size() * sizeof(int));
     out.write(reinterpret_cast<const char*>(e.labels.data()), e.labels.size() * sizeof(int));
-    out.write(reinterpret_cast<const char*>(e.rows.ptr<float>()), static_cast<std::streamsize>(e.rows.total() * sizeof(float)));
+    out.write(reinterpret_cast<const char*>(e.rows.ptr<float>()),
+              static_cast<std::streamsize>(e.rows.total() * sizeof(float)));
     return e;
 }
 
