@@ -51,8 +51,8 @@ void centroidDistances(const float* rows, int n, const Mat& centroids, const std
         for (int blk = range.begin(); blk < range.end(); ++blk)
         {
             const int i0 = blk * kRowBlock, count = std::min(kRowBlock, n - i0);
-            dotProducts(rows + static_cast<size_t>(i0) * dim, count, dim, centroids.ptr<float>(), nullptr, cells, dim,
-                        dim, products.data(), cells);
+            dotProducts(rows + static_cast<size_t>(i0) * dim, count, dim, centroids.ptr<float>(), cells, dim, dim,
+                        products.data(), cells);
             for (int i = 0; i < count; ++i)
             {
                 float* d = products.data() + static_cast<size_t>(i) * cells;
@@ -332,8 +332,8 @@ void IvfIndex::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
             for (int s0 = 0; s0 < count; s0 += kRowBlock)
             {
                 const int rows = std::min(kRowBlock, count - s0);
-                dotProducts(gathered.data() + static_cast<size_t>(s0) * dim, rows, dim, permuted_.ptr<float>(j0),
-                            nullptr, cols, dim, dim, products.data(), kCellBlock);
+                dotProducts(gathered.data() + static_cast<size_t>(s0) * dim, rows, dim, permuted_.ptr<float>(j0), cols,
+                            dim, dim, products.data(), kCellBlock);
                 for (int s = 0; s < rows; ++s)
                 {
                     const int slot = bySlot[first + s0 + s];
@@ -370,8 +370,7 @@ void IvfIndex::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
         std::vector<std::pair<double, int>> exact;
         exact.reserve(keep);
         for (size_t j = 0; j < keep; ++j)
-            exact.emplace_back(exactDistanceSq(q + static_cast<size_t>(i) * dim, permuted_.ptr<float>(all[j].row),
-                                               nullptr, dim),
+            exact.emplace_back(exactDistanceSq(q + static_cast<size_t>(i) * dim, permuted_.ptr<float>(all[j].row), dim),
                                rowIds_[all[j].row]);
         keepNearest(exact, k, i, distSq, indices);
     });
