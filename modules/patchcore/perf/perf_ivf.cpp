@@ -232,7 +232,7 @@ std::vector<double> imageScores(const Embedded& test, const cv::Mat& nearestSq)
 }
 
 // Arguments: set (index into kSets), bank rows, probes (0: the automatic setting).
-void BM_IvfVsExact(benchmark::State& state)
+void BM_IvfVsExactLarge(benchmark::State& state)
 {
     const int setIndex = static_cast<int>(state.range(0)), bankRows = static_cast<int>(state.range(1));
     if (!requireData(state, "models/resnet50v2_to_layer3.onnx") ||
@@ -285,6 +285,6 @@ void ivfArguments(benchmark::internal::Benchmark* b)
             for (int probes : {0, 8, 32})
                 b->Args({set, bank, probes});
 }
-BENCHMARK(BM_IvfVsExact)->Apply(ivfArguments)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_IvfVsExactLarge)->Apply(ivfArguments)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 } // namespace
