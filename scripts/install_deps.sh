@@ -2,7 +2,7 @@
 # Installs the build and test dependencies from Debian 12's archive (idempotent; needs root or sudo).
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libopencv-dev libopencv-contrib-dev libtbb-dev libeigen3-dev
-          libnanoflann-dev libgtest-dev libbenchmark-dev
+          libgtest-dev libbenchmark-dev
           libdnnl-dev                                          # the optional oneDNN backbone engine
           doxygen                                              # scripts/build_docs.sh (API reference, tutorial)
           python3-torch python3-torchvision python3-onnx)      # tools/export_backbone.py and its test (~70 s)

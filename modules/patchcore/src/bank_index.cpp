@@ -1,6 +1,6 @@
 #include "bank_index.hpp"
-#include "approximate_search.hpp"
 #include "cuda_dispatch.hpp"
+#include "ivf_index.hpp"
 #include "search.hpp"
 
 namespace cv {
@@ -11,7 +11,7 @@ std::shared_ptr<BankIndex> createBankIndex(const Params& params, int bankRows)
 {
     CV_UNUSED(bankRows);
     if (params.searchMethod == SEARCH_APPROXIMATE)
-        return std::make_shared<ApproximateSearch>();
+        return std::make_shared<IvfIndex>(0, 0, static_cast<uint64>(params.seed));
     if (useCuda(params.searchDevice, "search"))
         return std::make_shared<CudaSearch>();
     return std::make_shared<ExactSearch>();

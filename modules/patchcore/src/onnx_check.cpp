@@ -121,45 +121,13 @@ void checkAttribute(const Field& attrField, const Context& ctx, const std::strin
     }
 }
 
-/** The name of a ValueInfoProto (a graph input or output). */
-std::string valueInfoName(const Field& f, const Context& ctx)
-{
-    Walker w(f, ctx);
-    while (!w.done())
-    {
-        const Field g = w.next();
-        if (g.number == 1 && g.wire == WIRE_BYTES)
-            return text(g);
-    }
-    return std::string();
-}
-
-struct Node
-{
-    std::string name, op;
-    std::vector<std::string> inputs, outputs;
-};
+typedef NodeNames Node;
 
 Node readNode(const Field& f, const Context& ctx)
 {
     Node node;
     std::vector<Field> attributes;
-    Walker w(f, ctx);
-    while (!w.done())
-    {
-        const Field g = w.next();
-        if (g.wire != WIRE_BYTES)
-            continue;
-        switch (g.number)
-        {
-        case 1: node.inputs.push_back(text(g)); break;
-        case 2: node.outputs.push_back(text(g)); break;
-        case 3: node.name = text(g); break;
-        case 4: node.op = text(g); break;
-        case 5: attributes.push_back(g); break;
-        default: break;
-        }
-    }
+    readNodeNames(f, ctx, node, [&](const Field& a) { attributes.push_back(a); });
     for (const Field& a : attributes)
         checkAttribute(a, ctx, "node '" + node.name + "' (" + node.op + ")");
     return node;

@@ -106,35 +106,13 @@ std::pair<std::string, OnnxAttribute> readAttribute(const Field& attrField, cons
 OnnxNode readNode(const Field& nodeField, const Context& ctx)
 {
     OnnxNode node;
-    Walker w(nodeField, ctx);
-    while (!w.done())
-    {
-        const Field f = w.next();
-        if (f.wire != WIRE_BYTES)
-            continue;
-        switch (f.number)
-        {
-        case 1: node.inputs.push_back(text(f)); break;
-        case 2: node.outputs.push_back(text(f)); break;
-        case 3: node.name = text(f); break;
-        case 4: node.op = text(f); break;
-        case 5: node.attributes.insert(readAttribute(f, ctx)); break;
-        default: break;
-        }
-    }
+    NodeNames names;
+    readNodeNames(nodeField, ctx, names, [&](const Field& a) { node.attributes.insert(readAttribute(a, ctx)); });
+    node.name = names.name;
+    node.op = names.op;
+    node.inputs = names.inputs;
+    node.outputs = names.outputs;
     return node;
-}
-
-std::string valueInfoName(const Field& f, const Context& ctx)
-{
-    Walker w(f, ctx);
-    while (!w.done())
-    {
-        const Field g = w.next();
-        if (g.number == 1 && g.wire == WIRE_BYTES)
-            return text(g);
-    }
-    return std::string();
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace cv {
 namespace patchcore {
@@ -106,6 +107,49 @@ private:
 };
 
 inline std::string text(const Field& f) { return std::string(reinterpret_cast<const char*>(f.data), f.size); }
+
+/** The name of a ValueInfoProto (a graph input or output). */
+inline std::string valueInfoName(const Field& f, const Context& ctx)
+{
+    Walker w(f, ctx);
+    while (!w.done())
+    {
+        const Field g = w.next();
+        if (g.number == 1 && g.wire == WIRE_BYTES)
+            return text(g);
+    }
+    return std::string();
+}
+
+/** The names of a NodeProto: its inputs (field 1), outputs (2), name (3) and op_type (4). */
+struct NodeNames
+{
+    std::string name, op;
+    std::vector<std::string> inputs, outputs;
+};
+
+/** Reads a NodeProto's names into `node` and hands each AttributeProto (field 5) to `onAttribute`: the model checks
+ *  and the graph reader both walk nodes this way. */
+template <typename OnAttribute>
+void readNodeNames(const Field& nodeField, const Context& ctx, NodeNames& node, OnAttribute onAttribute)
+{
+    Walker w(nodeField, ctx);
+    while (!w.done())
+    {
+        const Field f = w.next();
+        if (f.wire != WIRE_BYTES)
+            continue;
+        switch (f.number)
+        {
+        case 1: node.inputs.push_back(text(f)); break;
+        case 2: node.outputs.push_back(text(f)); break;
+        case 3: node.name = text(f); break;
+        case 4: node.op = text(f); break;
+        case 5: onAttribute(f); break;
+        default: break;
+        }
+    }
+}
 
 } // namespace onnx_wire
 } // namespace detail

@@ -1,8 +1,9 @@
-// File formats: a generic checksummed binary container, SHA-256, and atomic file replacement.
+// File formats: a generic checksummed binary container and SHA-256 (files are written through atomic_file.hpp).
 #ifndef OPENCV_PATCHCORE_SERIALIZATION_HPP
 #define OPENCV_PATCHCORE_SERIALIZATION_HPP
 
 #include "precomp.hpp"
+#include "atomic_file.hpp"
 
 #include <array>
 #include <functional>
@@ -21,17 +22,6 @@ std::string sha256File(const std::string& path);
 
 /** Reads a whole file; throws cv::Exception naming the path if it cannot be opened or read. */
 std::vector<uchar> readFileBytes(const std::string& path);
-
-/** Writes a file atomically: `writer` fills a temporary file next to `path` (same folder); `verify`, when given,
- *  checks what it wrote (throwing if it is incomplete); the file is then flushed to disk and renamed over `path`
- *  only if everything succeeded. On any failure the temporary file is removed, an existing `path` is left
- *  byte-identical, and cv::Exception is thrown. Temporary files that earlier, killed saves left in the folder are
- *  removed first (only names and contents of our own pattern, only of processes that are gone). */
-void writeFileAtomically(const std::string& path, const std::function<void(const std::string& tmpPath)>& writer,
-                         const std::function<void(const std::string& tmpPath)>& verify = {});
-
-/** writeFileAtomically() of a byte buffer, with every write, the flush and the final size checked. */
-void writeBytesAtomically(const std::string& path, const void* data, size_t size);
 
 /** Named binary sections stored in one file. */
 typedef std::map<std::string, std::vector<uchar>> Sections;

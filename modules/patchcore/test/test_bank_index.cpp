@@ -2,8 +2,8 @@
 #include "test_precomp.hpp"
 #include "bank_index_check.hpp"
 
-#include "approximate_search.hpp"
 #include "cuda_dispatch.hpp"
+#include "ivf_index.hpp"
 #include "search.hpp"
 
 namespace opencv_test {
@@ -35,7 +35,7 @@ TEST(Patchcore_BankIndex, every_backend_against_brute_force)
     std::vector<std::pair<std::shared_ptr<BankIndex>, double>> backends{
         {std::make_shared<ExactSearch>(true), 1.0},  // bf16-screened where the CPU has it
         {std::make_shared<ExactSearch>(false), 1.0}, // fp32 GEMM form
-        {std::make_shared<ApproximateSearch>(), 0.9}};
+        {std::make_shared<IvfIndex>(), 0.95}};
     if (cudaAvailable())
         backends.push_back({std::make_shared<CudaSearch>(), 1.0});
     for (const auto& b : backends)
@@ -60,7 +60,7 @@ TEST(Patchcore_BankIndex, factory_follows_the_settings)
     cv::patchcore::Params p;
     EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("exact"));
     p.searchMethod = cv::patchcore::SEARCH_APPROXIMATE;
-    EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("approximate"));
+    EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("IVF"));
     p.searchMethod = cv::patchcore::SEARCH_EXACT;
     p.searchDevice = cv::patchcore::DEVICE_CPU;
     EXPECT_EQ(std::string::npos, createBankIndex(p, 1000)->describe().find("CUDA"));

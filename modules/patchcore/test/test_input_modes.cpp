@@ -262,16 +262,7 @@ TEST(InputModes, TrainResolvesAutoAndChoosesAgainWhenRetrained)
     Params p = tinyModelParams(); // resizeSize 64: tiles above a 128 px shorter side
     p.inputMode = INPUT_AUTO;
     cv::RNG rng(3);
-    auto images = [&](cv::Size size, int n) {
-        std::vector<cv::Mat> out;
-        for (int i = 0; i < n; ++i)
-        {
-            cv::Mat img(size, CV_8UC3);
-            rng.fill(img, cv::RNG::UNIFORM, 60, 200);
-            out.push_back(img);
-        }
-        return out;
-    };
+    auto images = [&](cv::Size size, int n) { return noiseImages(rng, n, size, 60, 200); };
     auto det = Detector::create(p);
     det->train(images(cv::Size(96, 64), 3));
     EXPECT_EQ(INPUT_ASPECT, det->getParams().inputMode);

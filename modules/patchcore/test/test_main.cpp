@@ -59,6 +59,18 @@ cv::patchcore::Params tinyModelParams()
     return p;
 }
 
+std::vector<cv::Mat> noiseImages(cv::RNG& rng, int n, cv::Size size, int lo, int hi)
+{
+    std::vector<cv::Mat> out;
+    for (int i = 0; i < n; ++i)
+    {
+        cv::Mat img(size, CV_8UC3);
+        rng.fill(img, cv::RNG::UNIFORM, lo, hi);
+        out.push_back(img);
+    }
+    return out;
+}
+
 std::string tempDir()
 {
     const char* base = std::getenv("TMPDIR");

@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <string>
+#include <vector>
 
 namespace opencv_test {
 
@@ -27,6 +28,9 @@ cv::patchcore::Params tinyModelParams();
 /** Default parameters with the reference's centre crop (INPUT_CENTER_CROP) instead of the INPUT_AUTO default: for
  *  tests of the reference pipeline and of crop geometry. */
 cv::patchcore::Params referenceParams();
+/** `n` 8-bit BGR images of `size` whose pixels `rng` draws uniformly from [lo, hi): textured enough for a
+ *  non-degenerate bank, deterministic for the generator's state. */
+std::vector<cv::Mat> noiseImages(cv::RNG& rng, int n, cv::Size size, int lo, int hi);
 /** A fresh empty folder under the system temp dir, unique per test process. */
 std::string tempDir();
 

@@ -22,18 +22,11 @@ namespace {
 using cv::patchcore::Detector;
 using cv::patchcore::Params;
 
-/** Noise images: deterministic (fixed cv::RNG state), textured enough for a non-degenerate bank. */
+/** Noise images, the same on every call (a fresh generator each time). */
 std::vector<cv::Mat> noiseImages(int n, cv::Size size = cv::Size(64, 64))
 {
     cv::RNG rng(12345);
-    std::vector<cv::Mat> out;
-    for (int i = 0; i < n; ++i)
-    {
-        cv::Mat img(size, CV_8UC3);
-        rng.fill(img, cv::RNG::UNIFORM, 40, 200);
-        out.push_back(img);
-    }
-    return out;
+    return opencv_test::noiseImages(rng, n, size, 40, 200);
 }
 
 cv::Ptr<Detector> trainedDetector()

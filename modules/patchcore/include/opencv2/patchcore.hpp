@@ -72,8 +72,9 @@ enum ComputeDevice
 enum SearchMethod
 {
     SEARCH_EXACT = 0,      //!< exact search (GEMM-based, re-ranked in double precision)
-    SEARCH_APPROXIMATE = 1 //!< KD-tree over the bank's 32 leading principal components; the 256 nearest there are
-                           //!< re-ranked exactly (slower than SEARCH_EXACT on CPUs measured; doc/PERFORMANCE.md)
+    SEARCH_APPROXIMATE = 1 //!< inverted file over k-means cells of the bank, the nearest cells scanned and their
+                           //!< best rows re-ranked exactly: 4-6x faster than SEARCH_EXACT on banks of 200k-400k rows,
+                           //!< recall@1 0.98-0.999 (doc/PERFORMANCE.md, "Inverted-file index")
 };
 
 /** @brief How an image becomes the backbone's input. */
@@ -193,9 +194,8 @@ struct CV_EXPORTS_W_SIMPLE Params
     /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_EXACT). */
     CV_PROP_RW int searchMethod;
     /** @brief Round the memory bank to 16-bit floats (default false). Scores change by at most about 2e-4 (relative;
-    doc/PERFORMANCE.md). On CPUs without AVX-512 BF16 the search then reads fp16 rows, about 5 % faster; with it, every
-    bank is screened with bf16 dot products, faster still, and the rounded values are searched that way. The detector
-    keeps the rounded values in 32-bit form for saving and getMemoryBank(), so memory and files do not shrink. */
+    doc/PERFORMANCE.md). The rounded values are kept and searched in 32-bit form (so memory and files do not shrink):
+    the option trades the scores' last digits for nothing measurable today and is kept for files that set it. */
     CV_PROP_RW bool bankFp16;
     /** @brief Fraction of the training images held out to calibrate decision thresholds (default 0: none). The
     held-out images are not added to the memory bank; see Detector::calibrate(). */

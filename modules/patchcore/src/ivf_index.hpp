@@ -1,0 +1,67 @@
+// Inverted-file index over k-means cells of the memory bank: a sub-linear search for large banks (the paper's Table 5
+// uses IVF-PQ for the same purpose), without the PQ step, so that every reported distance stays exact.
+#ifndef OPENCV_PATCHCORE_IVF_INDEX_HPP
+#define OPENCV_PATCHCORE_IVF_INDEX_HPP
+
+#include "bank_index.hpp"
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+/** The bank is split into k-means cells; a query scans only the `probes` cells whose centroids are nearest to it
+ *  (more when those cells hold fewer than k rows), screens them with the SIMD dot-product kernels in GEMM form and
+ *  re-ranks the best candidates in double precision. A true neighbour is missed only when it lies in a cell that is
+ *  not probed; with probes == cells the search is exact.
+ *
+ *  Memory: setBank() keeps a copy of the bank permuted cell by cell (so that a probe reads contiguous memory, once for
+ *  every query that probes the cell), its squared norms and the original row ids: about the bank's size again
+ *  (4 KB per 1024-d row) on top of the caller's bank, which is shared elsewhere and must not be reordered.
+ *
+ *  Deterministic: for a given seed, setBank() and knn() give the same results whatever the number of threads. */
+class IvfIndex : public BankIndex
+{
+public:
+    /** `cells` 0: autoCells(N). `probes` 0: autoProbes(cells). Both are clamped to the bank at setBank(). */
+    explicit IvfIndex(int cells = 0, int probes = 0, uint64 seed = 0);
+
+    void setBank(const Mat& bank) CV_OVERRIDE;
+    void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const CV_OVERRIDE;
+    int size() const CV_OVERRIDE { return permuted_.rows; }
+    std::string describe() const CV_OVERRIDE;
+
+    /** Changes the cells a query probes without rebuilding (clamped to [1, cells]), e.g. to trade recall for time;
+     *  not while knn() runs. */
+    void setProbes(int probes);
+    /** Cells and probes in use (after setBank()). */
+    int cells() const { return static_cast<int>(cellStart_.empty() ? 0 : cellStart_.size() - 1); }
+    int probes() const { return probesUsed_; }
+    /** Rows of cell `c`. */
+    int cellSize(int c) const { return cellStart_[c + 1] - cellStart_[c]; }
+
+    /** The automatic rules: cells = 2 sqrt(N), probes = max(16, cells / 32). On real patch vectors they keep recall@1
+     *  at 0.98-0.9995 but not every image score (doc/PERFORMANCE.md, "Inverted-file index"), so no default uses the
+     *  index yet. */
+    static int autoCells(int bankRows);
+    static int autoProbes(int cells);
+
+private:
+    /** Cells a query probes, nearest first: the `probes` nearest non-empty ones, then more until they hold at least
+     *  `capacity` rows. `centroidDistance` is indexed by cell. */
+    std::vector<int> cellsToProbe(const float* centroidDistance, int capacity) const;
+
+    int cellsWanted_, probesWanted_, probesUsed_ = 0;
+    uint64 seed_;
+    Mat centroids_;                     // cells x D CV_32F
+    std::vector<float> centroidNormsSq_;
+    Mat permuted_;                      // bank rows cell by cell (CV_32F, N x D)
+    std::vector<float> normsSq_;        // of permuted_ rows
+    std::vector<int> rowIds_;           // permuted_ row -> caller's bank row
+    std::vector<int> cellStart_;        // cells + 1 offsets into permuted_
+};
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
+
+#endif
