@@ -12,6 +12,9 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
+#include <limits>
+#include <map>
 #include <sstream>
 
 namespace patchcore_samples {
@@ -25,9 +28,14 @@ struct Run
     std::string category, id; // id: category, plus "_shots<N>" for a low-shot run
     int shots = 0;             // 0 = every training image
     std::string mode;          // the input mode training used (INPUT_AUTO resolved), which sets the metrics' frame
+    std::string engine;        // what ran the backbone for these scores (--engine, or one of --score-engines)
+    std::string trainedWith;   // what ran it in training (--engine)
     Evaluation ev;
     patchcore_eval::ReferenceComparison reference;
     bool hasReference = false;
+    // A run of --score-engines: the same detector re-scored with another engine, against the training engine's scores.
+    patchcore_eval::ReferenceComparison vsTraining;
+    bool rescored = false;
     std::vector<size_t> falseNegatives, falsePositives; // test indices, worst first
 };
 
@@ -143,6 +151,43 @@ void writeImageCsv(const Run& run, const Split& split, const std::string& file)
             << (run.ev.scores[i] >= run.ev.f1.threshold ? 1 : 0) << "\n";
 }
 
+// Everything a run gets once its test split is scored: the comparison with the reference CSV, its worst mistakes,
+// images.csv and their overlays (drawn by `det` as it is now, i.e. with the run's engine).
+void finishRun(Run& run, const cv::patchcore::Detector& det, const Split& split, const std::string& referenceCsv,
+               const std::string& outDir, int overlays)
+{
+    if (!referenceCsv.empty())
+    {
+        run.reference = patchcore_eval::compareWithReference(split, run.ev,
+                                                             patchcore_eval::readReferenceScores(referenceCsv));
+        run.hasReference = true;
+    }
+    findMistakes(run);
+    const std::string runDir = outDir + "/" + run.id;
+    makeFolders(runDir + "/overlays");
+    writeImageCsv(run, split, runDir + "/images.csv");
+    const double vmax = *std::max_element(run.ev.scores.begin(), run.ev.scores.end());
+    for (const bool misses : {true, false})
+    {
+        const std::vector<size_t>& worst = misses ? run.falseNegatives : run.falsePositives;
+        for (int k = 0; k < overlays && k < static_cast<int>(worst.size()); ++k)
+        {
+            const auto& t = split.test[worst[k]];
+            writeOverlay(det, t, vmax, runDir + "/overlays/" + (misses ? "fn" : "fp") + std::to_string(k + 1) + "_" +
+                                           t.type + "_" + patchcore_eval::stem(t.path) + ".png");
+        }
+    }
+}
+
+/** A run's scores by image (Sample::relative), to compare another engine's with (compareWithReference). */
+std::map<std::string, double> scoresByImage(const Split& split, const Evaluation& ev)
+{
+    std::map<std::string, double> out;
+    for (size_t i = 0; i < split.test.size(); ++i)
+        out[split.test[i].relative] = ev.scores[i];
+    return out;
+}
+
 const char* const kMaskPolicy =
     "Metrics are computed in the working frame: every anomaly map is taken before it is mapped back to the image "
     "(Detector::predictMap(..., FRAME_WORKING)), and every mask goes through the detector's own resize and centre "
@@ -169,12 +214,13 @@ void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, c
        << p.targetEmbedDim << ", bank " << (p.bankFp16 ? "fp16" : "fp32") << ", search "
        << (p.searchMethod == cv::patchcore::SEARCH_APPROXIMATE ? "approximate" : "exact")
        << (trainList.empty() ? "" : ", train list `" + trainList + "`") << ".\n\n";
-    md << "| run | train imgs | bank | test (defective) | image AUROC | pixel AUROC | PRO@0.3 | F1 | "
-          "train s | predict s/img |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    md << "| run | engine | train imgs | bank | test (defective) | image AUROC | pixel AUROC | PRO@0.3 | F1 | "
+          "train s | predict s/img |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const Run& r : runs)
     {
         const long defective = std::count(r.ev.labels.begin(), r.ev.labels.end(), 1);
-        md << "| " << r.id << " | " << r.ev.trainImages << " | " << r.ev.bankSize << " | " << r.ev.scores.size()
+        md << "| " << r.id << " | " << r.engine << " | " << r.ev.trainImages << " | " << r.ev.bankSize << " | "
+           << r.ev.scores.size()
            << " (" << defective << ") | " << fixed(r.ev.imageAUROC) << " | " << fixed(r.ev.pixelAUROC) << " | "
            << fixed(r.ev.pro) << " | " << fixed(r.ev.f1.f1) << " | " << fixed(r.ev.trainSeconds, 1) << " | "
            << fixed(r.ev.predictSeconds) << " |\n";
@@ -197,6 +243,13 @@ void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, c
                << ", relative score difference: median " << jsonNumber(r.reference.medianRelativeDiff)
                << ", largest " << jsonNumber(r.reference.maxRelativeDiff) << " ("
                << r.reference.worstImage << ")\n";
+        if (r.rescored)
+            md << "- the detector of run " << r.category << (r.shots ? "_shots" + std::to_string(r.shots) : "")
+               << " (trained with engine `" << r.trainedWith << "`) scoring with `" << r.engine << "`: Spearman "
+               << fixed(r.vsTraining.spearman, 4) << " against the `" << r.trainedWith
+               << "` scores, relative score difference: median " << jsonNumber(r.vsTraining.medianRelativeDiff)
+               << ", largest " << jsonNumber(r.vsTraining.maxRelativeDiff) << " (" << r.vsTraining.worstImage
+               << ")\n";
         md << "- per-image scores: `" << r.id << "/images.csv`\n\n";
     }
 }
@@ -216,7 +269,9 @@ void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, con
         const Run& r = runs[i];
         js << "    {\"id\": " << jsonString(r.id) << ", \"category\": " << jsonString(r.category)
            << ", \"shots\": " << r.shots << ", \"train_images\": " << r.ev.trainImages
-           << ", \"mode\": " << jsonString(r.mode) << ", \"bank\": " << r.ev.bankSize << ", \"test_images\": " << r.ev.scores.size()
+           << ", \"mode\": " << jsonString(r.mode) << ", \"engine\": " << jsonString(r.engine)
+           << ", \"trained_with\": " << jsonString(r.trainedWith) << ", \"bank\": " << r.ev.bankSize
+           << ", \"test_images\": " << r.ev.scores.size()
            << ", \"image_auroc\": " << jsonNumber(r.ev.imageAUROC) << ", \"pixel_auroc\": "
            << jsonNumber(r.ev.pixelAUROC) << ", \"pro\": " << jsonNumber(r.ev.pro)
            << ", \"f1\": " << jsonNumber(r.ev.f1.f1) << ", \"f1_threshold\": " << jsonNumber(r.ev.f1.threshold)
@@ -229,6 +284,10 @@ void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, con
                << jsonNumber(r.reference.spearman) << ", \"median_relative_diff\": "
                << jsonNumber(r.reference.medianRelativeDiff) << ", \"max_relative_diff\": "
                << jsonNumber(r.reference.maxRelativeDiff) << "}";
+        if (r.rescored)
+            js << ", \"vs_training_engine\": {\"spearman\": " << jsonNumber(r.vsTraining.spearman)
+               << ", \"median_relative_diff\": " << jsonNumber(r.vsTraining.medianRelativeDiff)
+               << ", \"max_relative_diff\": " << jsonNumber(r.vsTraining.maxRelativeDiff) << "}";
         js << "}" << (i + 1 < runs.size() ? "," : "") << "\n";
     }
     js << "  ]\n}\n";
@@ -249,7 +308,11 @@ int commandEval(int argc, const char* const* argv)
                     "run trains on the first N training images after a shuffle seeded by --seed }"
                     "{reference  |      | the authors' per-image CSV (image,...,score_raw) to compare scores with; "
                     "one category only }"
-                    "{overlays   | 5    | heat maps written for the worst false negatives and false positives }") +
+                    "{overlays   | 5    | heat maps written for the worst false negatives and false positives }"
+                    "{score-engines |   | after training with --engine, score the test split again with each of "
+                    "these engines (comma-separated --engine names, e.g. onednn-bf16,opencv) on the same detector: "
+                    "runs <run>@<engine>, compared with the training engine's scores (Spearman, relative "
+                    "difference) }") +
         kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
     parser.about("patchcore eval: image AUROC, pixel AUROC and PRO@0.3 on MVTec-layout test splits. Unknown "
@@ -272,6 +335,10 @@ int commandEval(int argc, const char* const* argv)
     const std::vector<int> shots = parseShots(parser.get<std::string>("shots"));
     const int overlays = parser.get<int>("overlays");
     const cv::patchcore::Params params = paramsFromOptions(parser);
+    const int engine = engineFromOptions(parser);
+    std::vector<int> scoreEngines;
+    for (const std::string& name : splitList(parser.get<std::string>("score-engines")))
+        scoreEngines.push_back(parseEngine(name, "score-engines"));
     if (!parser.check())
     {
         parser.printErrors();
@@ -322,47 +389,55 @@ int commandEval(int argc, const char* const* argv)
                           << std::setprecision(0) << lastPrint << " s)" << std::flush;
             };
             cv::Ptr<cv::patchcore::Detector> det =
-                patchcore_eval::trainAndEvaluate(params, split, trainPaths, run.ev, false, progress);
+                patchcore_eval::trainAndEvaluate(params, split, trainPaths, run.ev, false, progress, engine);
             std::cerr << "\n";
             run.mode = modeName(det->getParams());
-            if (!referenceCsv.empty())
+            run.engine = run.trainedWith = engineName(engine);
+            finishRun(run, *det, split, referenceCsv, outDir, overlays);
+            const std::map<std::string, double> trainedScores = scoresByImage(split, run.ev);
+            std::vector<Run> rescored;
+            for (int other : scoreEngines)
             {
-                run.reference = patchcore_eval::compareWithReference(
-                    split, run.ev, patchcore_eval::readReferenceScores(referenceCsv));
-                run.hasReference = true;
-            }
-            findMistakes(run);
-            const std::string runDir = outDir + "/" + run.id;
-            makeFolders(runDir + "/overlays");
-            writeImageCsv(run, split, runDir + "/images.csv");
-            const double vmax = *std::max_element(run.ev.scores.begin(), run.ev.scores.end());
-            for (int k = 0; k < overlays && k < static_cast<int>(run.falseNegatives.size()); ++k)
-            {
-                const auto& t = split.test[run.falseNegatives[k]];
-                writeOverlay(*det, t, vmax, runDir + "/overlays/fn" + std::to_string(k + 1) + "_" + t.type + "_" +
-                                                patchcore_eval::stem(t.path) + ".png");
-            }
-            for (int k = 0; k < overlays && k < static_cast<int>(run.falsePositives.size()); ++k)
-            {
-                const auto& t = split.test[run.falsePositives[k]];
-                writeOverlay(*det, t, vmax, runDir + "/overlays/fp" + std::to_string(k + 1) + "_" + t.type + "_" +
-                                                patchcore_eval::stem(t.path) + ".png");
+                Run again;
+                again.category = name;
+                again.shots = n;
+                again.mode = run.mode;
+                again.engine = engineName(other);
+                again.trainedWith = run.trainedWith;
+                again.id = run.id + "@" + again.engine;
+                det->setBackboneEngine(other);
+                std::cerr << "[" << again.id << "] scoring again with " << det->getBackboneEngine() << "\n";
+                patchcore_eval::scoreTestSplit(*det, split, again.ev, false, progress);
+                std::cerr << "\n";
+                again.ev.trainImages = run.ev.trainImages;
+                again.ev.bankSize = run.ev.bankSize;
+                again.ev.trainSeconds = std::numeric_limits<double>::quiet_NaN(); // "n/a": not trained again
+                again.vsTraining = patchcore_eval::compareWithReference(split, again.ev, trainedScores);
+                again.rescored = true;
+                finishRun(again, *det, split, referenceCsv, outDir, overlays);
+                rescored.push_back(std::move(again));
             }
             runs.push_back(std::move(run));
+            std::move(rescored.begin(), rescored.end(), std::back_inserter(runs));
         }
     }
     writeReport(runs, params, input, trainList, outDir);
     writeJson(runs, params, outDir);
 
-    std::cout << std::left << std::setw(28) << "run" << std::setw(13) << "mode" << std::right << std::setw(7) << "train" << std::setw(8)
+    std::cout << std::left << std::setw(28) << "run" << std::setw(13) << "mode" << std::setw(13) << "engine"
+              << std::right << std::setw(7) << "train" << std::setw(8)
               << "bank" << std::setw(10) << "img AUROC" << std::setw(10) << "pix AUROC" << std::setw(8) << "PRO"
               << std::setw(8) << "F1" << std::setw(9) << "train s" << std::setw(8) << "s/img";
     if (!referenceCsv.empty())
         std::cout << std::setw(10) << "Spearman" << std::setw(10) << "med rel" << std::setw(10) << "max rel";
+    // Against the scores of the engine the detector was trained with.
+    if (!scoreEngines.empty())
+        std::cout << std::setw(12) << "rho/train" << std::setw(12) << "rel/train";
     std::cout << "\n";
     for (const Run& r : runs)
     {
-        std::cout << std::left << std::setw(28) << r.id << std::setw(13) << r.mode << std::right << std::setw(7)
+        std::cout << std::left << std::setw(28) << r.id << std::setw(13) << r.mode << std::setw(13) << r.engine
+                  << std::right << std::setw(7)
                   << r.ev.trainImages
                   << std::setw(8) << r.ev.bankSize << std::setw(10) << fixed(r.ev.imageAUROC) << std::setw(10)
                   << fixed(r.ev.pixelAUROC) << std::setw(8) << fixed(r.ev.pro) << std::setw(8) << fixed(r.ev.f1.f1)
@@ -371,6 +446,9 @@ int commandEval(int argc, const char* const* argv)
             std::cout << std::setw(10) << fixed(r.reference.spearman, 4) << std::setw(10)
                       << formatted(r.reference.medianRelativeDiff, 1, std::scientific) << std::setw(10)
                       << formatted(r.reference.maxRelativeDiff, 1, std::scientific);
+        if (r.rescored)
+            std::cout << std::setw(12) << fixed(r.vsTraining.spearman, 5) << std::setw(12)
+                      << formatted(r.vsTraining.maxRelativeDiff, 2, std::scientific);
         std::cout << "\n";
     }
     std::cout << "wrote " << outDir << "/report.md, " << outDir << "/results.json, <run>/images.csv, <run>/overlays/\n";

@@ -90,7 +90,7 @@ int predictStream(const cv::patchcore::Detector& det, cv::VideoCapture& cap, con
 
 int commandPredict(int argc, const char* const* argv)
 {
-    const std::string keys = "{help h   |     | print this help }"
+    const std::string keys = std::string("{help h   |     | print this help }"
                              "{@detector |    | saved detector (.pcb or .yml[.gz]) }"
                              "{@input   |     | an image file, a folder of images, or a video file (.mp4, .avi, ...) }"
                              "{input i  |     | the same as the second argument }"
@@ -100,7 +100,8 @@ int commandPredict(int argc, const char* const* argv)
                              "{out o    | predictions | output folder for scores.csv and overlays }"
                              "{vmax     | 0   | score shown as the hottest colour (0: the largest map value seen) }"
                              "{max-image-mb | -1 | largest memory one image may take, in MiB (0: what the machine "
-                             "has; -1: as saved with the detector) }";
+                             "has; -1: as saved with the detector) }") +
+                             kEngineOption;
     cv::CommandLineParser parser(argc, argv, keys);
     parser.about("patchcore predict: score images or video frames with a saved detector. With a calibrated detector "
                  "(trained with calibrationFraction > 0, or calibrated), scores.csv says which are defective and the "
@@ -126,11 +127,13 @@ int commandPredict(int argc, const char* const* argv)
     if (camera < 0 && !cv::utils::fs::exists(input))
         CV_Error(cv::Error::StsObjectNotFound, "input '" + input + "' does not exist (give an image, a folder of "
                                                "images or a video file)");
+    const int engine = engineFromOptions(parser);
     const std::string outDir = parser.get<std::string>("out");
     const double vmaxOption = parser.get<double>("vmax");
     double vmax = vmaxOption;
     makeWritableFolder(outDir + "/overlays");
     auto det = cv::patchcore::Detector::load(parser.get<std::string>("@detector"));
+    applyEngine(*det, engine);
     if (parser.get<double>("max-image-mb") >= 0)
         det->setMaxImageMB(parser.get<double>("max-image-mb"));
     const bool decide = !std::isnan(det->getImageThreshold()) && !std::isnan(det->getPixelThreshold());

@@ -37,6 +37,7 @@ int commandRun(int argc, const char* const* argv)
     }
     const std::string root = parser.get<std::string>("@category"), outDir = parser.get<std::string>("out");
     cv::patchcore::Params params = paramsFromOptions(parser);
+    const int engine = engineFromOptions(parser);
     params.calibrationFraction = parser.get<double>("calibrate");
     params.imageFalseAlarmRate = parser.get<double>("far");
 
@@ -57,6 +58,7 @@ int commandRun(int argc, const char* const* argv)
     std::cerr << "training on " << train.size() << " images of " << root << "\n";
     Stopwatch trainWatch;
     auto det = cv::patchcore::Detector::create(params);
+    applyEngine(*det, engine);
     det->setProgressCallback(consoleProgress());
     det->train(train);
     const double trainSeconds = trainWatch.seconds();

@@ -29,6 +29,7 @@ int commandTrain(int argc, const char* const* argv)
         return 1;
     }
     const cv::patchcore::Params params = paramsFromOptions(parser);
+    const int engine = engineFromOptions(parser);
     const std::string out = parser.get<std::string>("out");
     if (!parser.check())
     {
@@ -42,6 +43,7 @@ int commandTrain(int argc, const char* const* argv)
     std::cerr << "training on " << files.size() << " images\n";
     Stopwatch watch;
     auto det = cv::patchcore::Detector::create(params);
+    applyEngine(*det, engine);
     det->setProgressCallback(consoleProgress());
     // Decoded a batch at a time by the detector: thousands of images need not be in memory together.
     det->trainFiles(std::vector<cv::String>(files.begin(), files.end()));

@@ -12,6 +12,14 @@
 
 namespace patchcore_samples {
 
+// One text for kEngineOption and kDetectorOptions: predict takes the engine but none of the training options.
+#define PATCHCORE_ENGINE_OPTION                                                                                     \
+    "{engine   | auto  | what runs the backbone: auto (oneDNN fp32 where the library has it, else cv::dnn), opencv "  \
+    "(cv::dnn), onednn (oneDNN fp32) or onednn-bf16 (oneDNN bf16: faster, approximate; needs AVX512_BF16 or AMX); "  \
+    "not saved with a detector }"
+
+const char* const kEngineOption = PATCHCORE_ENGINE_OPTION;
+
 const char* const kDetectorOptions =
     "{model    | <data>/models/resnet50v2_to_layer3.onnx | backbone ONNX file }"
     "{layers   | layer2,layer3 | comma-separated backbone outputs to tap, shallowest first }"
@@ -39,7 +47,38 @@ const char* const kDetectorOptions =
     "refused before they are processed }"
     "{fp16     | false | round the memory bank to 16-bit floats (Params::bankFp16) }"
     "{search   | exact | nearest-neighbour search: exact, or approximate (inverted file over k-means cells, exact "
-    "re-ranking; 4-6x faster on banks of 200k rows, recall@1 0.98-0.999) }";
+    "re-ranking; 4-6x faster on banks of 200k rows, recall@1 0.98-0.999) }" PATCHCORE_ENGINE_OPTION;
+
+namespace {
+
+// Same order as cv::patchcore::BackboneEngine.
+const char* const kEngineNames[] = {"auto", "opencv", "onednn", "onednn-bf16"};
+
+} // namespace
+
+int parseEngine(const std::string& name, const std::string& option)
+{
+    for (int e = 0; e < 4; ++e)
+        if (name == kEngineNames[e])
+            return e;
+    CV_Error(cv::Error::StsBadArg, "--" + option + " takes auto, opencv, onednn or onednn-bf16, not '" + name + "'");
+}
+
+std::string engineName(int engine)
+{
+    return engine >= 0 && engine < 4 ? kEngineNames[engine] : "?";
+}
+
+int engineFromOptions(const cv::CommandLineParser& parser)
+{
+    return parseEngine(parser.get<std::string>("engine"), "engine");
+}
+
+void applyEngine(cv::patchcore::Detector& det, int engine)
+{
+    if (engine != cv::patchcore::ENGINE_AUTO)
+        det.setBackboneEngine(engine);
+}
 
 std::string dataRoot()
 {
@@ -59,6 +98,8 @@ std::string withDataRoot(std::string value)
     return value;
 }
 
+} // namespace
+
 std::vector<cv::String> splitList(const std::string& s)
 {
     std::vector<cv::String> out;
@@ -69,8 +110,6 @@ std::vector<cv::String> splitList(const std::string& s)
             out.push_back(item);
     return out;
 }
-
-} // namespace
 
 cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
 {

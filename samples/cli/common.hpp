@@ -13,8 +13,28 @@ namespace patchcore_samples {
 /** Options every command that builds a detector accepts, in cv::CommandLineParser syntax. */
 extern const char* const kDetectorOptions;
 
+/** The --engine option alone (kDetectorOptions has it too), for commands that load rather than build a detector. */
+extern const char* const kEngineOption;
+
+/** The cv::patchcore::BackboneEngine that `name` (auto, opencv, onednn, onednn-bf16) stands for; throws
+ *  cv::Exception naming --`option` and the accepted names otherwise. */
+int parseEngine(const std::string& name, const std::string& option);
+
+/** The name parseEngine() takes for a BackboneEngine. */
+std::string engineName(int engine);
+
+/** The engine of the --engine option, checked by parseEngine(). Not part of Params: apply it with
+ *  Detector::setBackboneEngine() after create() or load(). */
+int engineFromOptions(const cv::CommandLineParser& parser);
+
+/** Detector::setBackboneEngine(engine) unless it is ENGINE_AUTO, which create() and load() have built already. */
+void applyEngine(cv::patchcore::Detector& det, int engine);
+
 /** Data root: $PATCHCORE_DATA_ROOT, else the build-time default (../shared beside the project). */
 std::string dataRoot();
+
+/** The non-empty items of a comma-separated list. */
+std::vector<cv::String> splitList(const std::string& s);
 
 /** Params from the options of kDetectorOptions (defaults are the library's). */
 cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser);

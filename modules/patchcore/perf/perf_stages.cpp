@@ -12,8 +12,10 @@
 #include <tbb/parallel_pipeline.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 namespace {
 
@@ -278,13 +280,9 @@ void BM_AnomalyMap(benchmark::State& state)
 }
 BENCHMARK(BM_AnomalyMap)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// End to end: a detector trained on hazelnut_toy's 28 good images (bank 2,195, as the reference's), predict() with
-// the anomaly map on each test image in turn, images read beforehand.
-void BM_EndToEnd(benchmark::State& state)
+// hazelnut_toy's test images, read once.
+const std::vector<cv::Mat>& hazelnutTestImages()
 {
-    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
-        return;
-    const cv::Ptr<cv::patchcore::Detector> det = hazelnutDetector();
     static std::vector<cv::Mat> tests;
     if (tests.empty())
     {
@@ -293,6 +291,48 @@ void BM_EndToEnd(benchmark::State& state)
         if (tests.empty())
             tests.push_back(sampleImage());
     }
+    return tests;
+}
+
+// Runs the shared hazelnut detector with the engine of a benchmark argument (0 cv::dnn, 1 oneDNN fp32, 2 oneDNN
+// bf16) for the benchmark's lifetime, then with ENGINE_AUTO again, so that other benchmarks see the default.
+class EngineScope
+{
+public:
+    EngineScope(benchmark::State& state, const cv::Ptr<cv::patchcore::Detector>& det, int64_t arg) : det_(det)
+    {
+        const int engines[] = {cv::patchcore::ENGINE_OPENCV, cv::patchcore::ENGINE_ONEDNN_FP32,
+                               cv::patchcore::ENGINE_ONEDNN_BF16};
+        try
+        {
+            det_->setBackboneEngine(engines[arg]);
+            ok_ = true;
+            state.SetLabel(det_->getBackboneEngine());
+        }
+        catch (const cv::Exception& e)
+        {
+            state.SkipWithError(e.err.c_str()); // a build without oneDNN, or bf16 on a CPU without it
+        }
+    }
+    ~EngineScope() { det_->setBackboneEngine(cv::patchcore::ENGINE_AUTO); }
+    bool ok() const { return ok_; }
+
+private:
+    cv::Ptr<cv::patchcore::Detector> det_;
+    bool ok_ = false;
+};
+
+// End to end: a detector trained on hazelnut_toy's 28 good images (bank 2,195, as the reference's), predict() with
+// the anomaly map on each test image in turn, images read beforehand; the argument is the engine (EngineScope).
+void BM_EndToEnd(benchmark::State& state)
+{
+    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
+        return;
+    const cv::Ptr<cv::patchcore::Detector> det = hazelnutDetector();
+    const EngineScope engine(state, det, state.range(0));
+    if (!engine.ok())
+        return;
+    const std::vector<cv::Mat>& tests = hazelnutTestImages();
     size_t next = 0;
     const double seconds = secondsInLoop(state, [&]() {
         cv::Mat map;
@@ -304,6 +344,50 @@ void BM_EndToEnd(benchmark::State& state)
     state.counters["bank"] = det->getMemoryBankSize();
     imagesPerSecond(state);
 }
-BENCHMARK(BM_EndToEnd)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EndToEnd)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Throughput of concurrent predict() calls on one detector: arguments (engine as in EngineScope, callers). The
+// machine's cores are shared out either way: 1 caller with cv::setNumThreads(cores), or `callers` threads with
+// cv::setNumThreads(cores / callers) -- the global setting that both engines' inner threads follow -- each taking
+// the next test image until all are scored. Callers gain where a single call leaves cores idle (serial stages:
+// pre-processing, the anomaly map's blur, small layers); cv::dnn serialises its backbone runs, oneDNN does not.
+void BM_ConcurrentPredict(benchmark::State& state)
+{
+    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
+        return;
+    const cv::Ptr<cv::patchcore::Detector> det = hazelnutDetector();
+    const EngineScope engine(state, det, state.range(0));
+    if (!engine.ok())
+        return;
+    const std::vector<cv::Mat>& tests = hazelnutTestImages();
+    const int callers = static_cast<int>(state.range(1)), cores = static_cast<int>(std::thread::hardware_concurrency());
+    const int threadsBefore = cv::getNumThreads();
+    cv::setNumThreads(std::max(1, cores / callers));
+    secondsInLoop(state, [&]() {
+        std::atomic<size_t> next(0);
+        const auto work = [&]() {
+            for (size_t i; (i = next++) < tests.size();)
+            {
+                cv::Mat map;
+                benchmark::DoNotOptimize(det->predict(tests[i], map));
+            }
+        };
+        std::vector<std::thread> others;
+        for (int c = 1; c < callers; ++c)
+            others.emplace_back(work);
+        work();
+        for (std::thread& t : others)
+            t.join();
+    });
+    cv::setNumThreads(threadsBefore);
+    state.counters["threads/caller"] = std::max(1, cores / callers);
+    state.counters["images/s"] =
+        benchmark::Counter(static_cast<double>(tests.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_ConcurrentPredict)
+    ->ArgsProduct({{0, 1, 2}, {1, 2}})
+    ->ArgNames({"engine", "callers"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 } // namespace

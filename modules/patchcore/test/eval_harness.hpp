@@ -269,15 +269,19 @@ inline void scoreTestSplit(const cv::patchcore::Detector& det, const Split& spli
     }
 }
 
-/** Trains a detector on `trainPaths` and evaluates it on the split's test images. */
+/** Trains a detector on `trainPaths` with the backbone `engine` (a BackboneEngine) and evaluates it on the split's
+test images. */
 inline cv::Ptr<cv::patchcore::Detector> trainAndEvaluate(const cv::patchcore::Params& params, const Split& split,
                                                          const std::vector<std::string>& trainPaths,
                                                          Evaluation& ev, bool keepMaps,
-                                                         const EvalProgress& progress = EvalProgress())
+                                                         const EvalProgress& progress = EvalProgress(),
+                                                         int engine = cv::patchcore::ENGINE_AUTO)
 {
     const auto start = std::chrono::steady_clock::now();
     const std::vector<cv::Mat> train = readImages(trainPaths);
     cv::Ptr<cv::patchcore::Detector> det = cv::patchcore::Detector::create(params);
+    if (engine != cv::patchcore::ENGINE_AUTO) // create() has built ENGINE_AUTO already
+        det->setBackboneEngine(engine);
     if (progress)
         det->setProgressCallback([&progress](const cv::patchcore::Progress& p) {
             if (p.total > 0 && p.message.empty())

@@ -1,5 +1,6 @@
 // The `patchcore` program's argument and path checks: unknown options, surplus arguments, missing inputs and
 // unwritable outputs are errors reported before any work, and unreadable images are counted, not passed over.
+// The --engine and --score-engines options choose the backbone engine and are checked the same way.
 // Runs the program on small synthetic images and the project's tiny backbone; needs no ../shared data.
 #include "test_precomp.hpp"
 
@@ -261,6 +262,84 @@ TEST(Patchcore_Cli, trainOutIntoReadOnlyFolderFailsBeforeTraining)
     EXPECT_EQ(2, r.status) << r.err;
     EXPECT_TRUE(contains(r.err, locked) && contains(r.err, "not writable")) << r.err;
     EXPECT_FALSE(contains(r.err, kTrainingStarted)) << r.err;
+}
+
+/** Column `column` (0 = the first) of every row of a CSV file after its header. */
+std::vector<double> csvColumn(const std::string& path, int column)
+{
+    std::ifstream in(path);
+    std::vector<double> out;
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line))
+    {
+        std::stringstream cells(line);
+        std::string cell;
+        for (int c = 0; c <= column && std::getline(cells, cell, ','); ++c)
+            ;
+        out.push_back(std::stod(cell));
+    }
+    return out;
+}
+
+/** Scores of two engines agree to 1e-4 (relative where a score exceeds 1): both run the same network in fp32. */
+void expectSameScores(const std::vector<double>& a, const std::vector<double>& b, const std::string& what)
+{
+    ASSERT_EQ(a.size(), b.size()) << what;
+    ASSERT_FALSE(a.empty()) << what;
+    for (size_t i = 0; i < a.size(); ++i)
+        EXPECT_NEAR(a[i], b[i], 1e-4 * std::max(1.0, std::abs(a[i]))) << what << ", row " << i;
+}
+
+TEST(Patchcore_Cli, predictWithOpencvEngineMatchesDefault)
+{
+    const std::string dir = tempDir(), images = goodFolder(dir + "/images", 3);
+    cv::imwrite(images + "/defect.png", texture(7, true));
+    const CliResult byDefault = runCli("predict " + savedDetector() + " " + images + " --out=" + dir + "/auto", dir);
+    ASSERT_EQ(0, byDefault.status) << byDefault.err;
+    const CliResult byOpencv =
+        runCli("predict " + savedDetector() + " " + images + " --engine=opencv --out=" + dir + "/opencv", dir);
+    ASSERT_EQ(0, byOpencv.status) << byOpencv.err;
+    expectSameScores(csvColumn(dir + "/auto/scores.csv", 1), csvColumn(dir + "/opencv/scores.csv", 1),
+                     "predict scores, default engine vs --engine=opencv");
+}
+
+TEST(Patchcore_Cli, evalScoreEnginesRescoresTheTrainedDetector)
+{
+    const std::string dir = tempDir(), category = makeCategory(dir + "/cat");
+    const CliResult r = runCli("eval " + category + " --engine=opencv --score-engines=auto --overlays=0 --out=" + dir +
+                                   "/o " + tinyOptions(),
+                               dir);
+    ASSERT_EQ(0, r.status) << r.err;
+    EXPECT_TRUE(contains(r.out, "cat@auto")) << r.out;
+    expectSameScores(csvColumn(dir + "/o/cat/images.csv", 3), csvColumn(dir + "/o/cat@auto/images.csv", 3),
+                     "eval scores, --engine=opencv vs --score-engines=auto");
+    EXPECT_TRUE(contains(readAll(dir + "/o/results.json"), "\"vs_training_engine\"")) << "results.json";
+}
+
+TEST(Patchcore_Cli, badEngineNamesAreRejectedBeforeAnyWork)
+{
+    const std::string dir = tempDir(), good = goodFolder(dir + "/good", 3), out = dir + "/x.pcb";
+    const CliResult train = runCli("train " + good + " --engine=onednn-fp16 --out=" + out + " " + tinyOptions(), dir);
+    EXPECT_EQ(2, train.status) << train.err;
+    EXPECT_TRUE(contains(train.err, "--engine takes auto, opencv, onednn or onednn-bf16, not 'onednn-fp16'"))
+        << train.err;
+    EXPECT_FALSE(contains(train.err, kTrainingStarted)) << train.err;
+    EXPECT_FALSE(cv::utils::fs::exists(out));
+
+    const CliResult predict =
+        runCli("predict " + savedDetector() + " " + good + " --engine=dnn --out=" + dir + "/p", dir);
+    EXPECT_EQ(2, predict.status) << predict.err;
+    EXPECT_TRUE(contains(predict.err, "not 'dnn'")) << predict.err;
+    EXPECT_FALSE(cv::utils::fs::exists(dir + "/p")) << "the output folder was made despite the bad engine";
+
+    const std::string category = makeCategory(dir + "/cat");
+    const CliResult eval =
+        runCli("eval " + category + " --score-engines=onednn,bf16 --out=" + dir + "/o " + tinyOptions(), dir);
+    EXPECT_EQ(2, eval.status) << eval.err;
+    EXPECT_TRUE(contains(eval.err, "--score-engines takes auto, opencv, onednn or onednn-bf16, not 'bf16'"))
+        << eval.err;
+    EXPECT_FALSE(contains(eval.err, kTrainingStarted)) << eval.err;
 }
 
 #else
