@@ -294,13 +294,17 @@ const std::vector<cv::Mat>& hazelnutTestImages()
     return tests;
 }
 
-// Runs the shared hazelnut detector with the engine of a benchmark argument (0 cv::dnn, 1 oneDNN fp32, 2 oneDNN
-// bf16) for the benchmark's lifetime, then with ENGINE_AUTO again, so that other benchmarks see the default.
+// The shared hazelnut detector on the engine of a benchmark argument (0 cv::dnn, 1 oneDNN fp32, 2 oneDNN bf16) for
+// the benchmark's lifetime, then on ENGINE_AUTO again, so that other benchmarks see the default. ok() is false, and
+// the benchmark reports why, when the data is absent or this build or CPU lacks the engine.
 class EngineScope
 {
 public:
-    EngineScope(benchmark::State& state, const cv::Ptr<cv::patchcore::Detector>& det, int64_t arg) : det_(det)
+    EngineScope(benchmark::State& state, int64_t arg)
     {
+        if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
+            return;
+        det_ = hazelnutDetector();
         const int engines[] = {cv::patchcore::ENGINE_OPENCV, cv::patchcore::ENGINE_ONEDNN_FP32,
                                cv::patchcore::ENGINE_ONEDNN_BF16};
         try
@@ -314,8 +318,13 @@ public:
             state.SkipWithError(e.err.c_str()); // a build without oneDNN, or bf16 on a CPU without it
         }
     }
-    ~EngineScope() { det_->setBackboneEngine(cv::patchcore::ENGINE_AUTO); }
+    ~EngineScope()
+    {
+        if (det_)
+            det_->setBackboneEngine(cv::patchcore::ENGINE_AUTO);
+    }
     bool ok() const { return ok_; }
+    const cv::Ptr<cv::patchcore::Detector>& detector() const { return det_; }
 
 private:
     cv::Ptr<cv::patchcore::Detector> det_;
@@ -326,12 +335,10 @@ private:
 // the anomaly map on each test image in turn, images read beforehand; the argument is the engine (EngineScope).
 void BM_EndToEnd(benchmark::State& state)
 {
-    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
-        return;
-    const cv::Ptr<cv::patchcore::Detector> det = hazelnutDetector();
-    const EngineScope engine(state, det, state.range(0));
+    const EngineScope engine(state, state.range(0));
     if (!engine.ok())
         return;
+    const cv::Ptr<cv::patchcore::Detector>& det = engine.detector();
     const std::vector<cv::Mat>& tests = hazelnutTestImages();
     size_t next = 0;
     const double seconds = secondsInLoop(state, [&]() {
@@ -353,12 +360,10 @@ BENCHMARK(BM_EndToEnd)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseReal
 // pre-processing, the anomaly map's blur, small layers); cv::dnn serialises its backbone runs, oneDNN does not.
 void BM_ConcurrentPredict(benchmark::State& state)
 {
-    if (!requireData(state, kModel) || !requireData(state, "datasets/hazelnut_toy/train/good"))
-        return;
-    const cv::Ptr<cv::patchcore::Detector> det = hazelnutDetector();
-    const EngineScope engine(state, det, state.range(0));
+    const EngineScope engine(state, state.range(0));
     if (!engine.ok())
         return;
+    const cv::Ptr<cv::patchcore::Detector>& det = engine.detector();
     const std::vector<cv::Mat>& tests = hazelnutTestImages();
     const int callers = static_cast<int>(state.range(1)), cores = static_cast<int>(std::thread::hardware_concurrency());
     const int threadsBefore = cv::getNumThreads();

@@ -244,13 +244,11 @@ private:
 
 } // namespace
 
-void DetectorImpl::embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink,
-                             const char* operation) const
+void DetectorImpl::embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink) const
 {
     const char* const stage = "backbone";
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
-    checkCosts(images, p, operation);
     if (!report(stage, 0, total, "backbone: " + backbone_->description()))
         CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
@@ -266,13 +264,14 @@ void DetectorImpl::embedInto(const ImageSource& images, const std::function<void
 
 Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid, const char* operation) const
 {
+    checkCosts(images, state_.params, operation);
     RowCollector collector(state_.params.targetEmbedDim);
     embedInto(images, [&](const ImageResult& r) {
         if (grid->area() == 0)
             *grid = r.windows[0].grid;
         for (const WindowResult& w : r.windows)
             collector.append(w.embedding);
-    }, operation);
+    });
     return collector.rows();
 }
 

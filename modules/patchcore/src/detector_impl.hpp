@@ -105,11 +105,11 @@ private:
     std::vector<ImageCost> checkCosts(const ImageSource& images, const Params& p, const char* operation) const;
     /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
     std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
-    /** Embeds every image in batches, handing each result to `sink` (progress stage "backbone"); the costs of all
-     *  images are checked first. `operation` names the caller in messages. */
-    void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink,
-                   const char* operation) const;
-    /** Embeds every image into one matrix; *grid receives the first window's feature grid. */
+    /** Embeds every image in batches, handing each result to `sink` (progress stage "backbone"). The caller has
+     *  checked the images' costs (checkCosts), as it needs them itself. */
+    void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink) const;
+    /** Checks the costs, then embeds every image into one matrix; *grid receives the first window's feature grid;
+     *  `operation` names the caller in messages. */
     Mat embedAll(const ImageSource& images, Size* grid, const char* operation) const;
     /** train() and trainFiles(): the images come decoded or are decoded a batch at a time. */
     void trainFrom(const ImageSource& images);

@@ -140,7 +140,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
             grid = r.windows[0].grid;
         for (const WindowResult& w : r.windows)
             store->append(w.embedding);
-    }, "train()");
+    });
     const std::vector<int> selected =
         selectFromStore(*store, p, [this](int done, int count) { return report("coreset", done, count); });
     const Mat bank = p.bankFp16 ? roundToFp16(store->gather(selected)) : store->gather(selected);
