@@ -39,12 +39,12 @@ struct Run
     std::vector<size_t> falseNegatives, falsePositives; // test indices, worst first
 };
 
-/** "crop", "resize", "aspect" or "tiles x0.50": the mode a trained detector uses. */
+/** "crop", "resize", "aspect", "tiles x0.50" or "frame x0.50": the mode a trained detector uses. */
 std::string modeName(const cv::patchcore::Params& p)
 {
-    const char* const names[] = {"crop", "resize", "aspect", "tiles", "auto"};
-    std::string name = p.inputMode >= 0 && p.inputMode <= 4 ? names[p.inputMode] : "?";
-    if (p.inputMode == cv::patchcore::INPUT_TILES)
+    const char* const names[] = {"crop", "resize", "aspect", "tiles", "auto", "frame"};
+    std::string name = p.inputMode >= 0 && p.inputMode <= 5 ? names[p.inputMode] : "?";
+    if (p.inputMode == cv::patchcore::INPUT_TILES || p.inputMode == cv::patchcore::INPUT_FRAME)
     {
         std::ostringstream s;
         s << " x" << std::fixed << std::setprecision(2) << p.tileScale;

@@ -37,10 +37,11 @@ const char* const kDetectorOptions =
     "{reference-draws | 0 | with --random=reference: draws the reference's process took from torch's generator "
     "before the projection (8512706 for the runs in <data>/reference; doc/PARITY.md) }"
     "{dims     | 1024  | pretrain and target embedding dimension }"
-    "{mode     | auto  | input mode: auto (the default: tiles when the images' shorter side exceeds 2 x --resize, "
-    "else aspect), crop (the reference's centre crop), resize (whole frame squashed), aspect (whole frame, aspect "
-    "kept) or tiles }"
-    "{tile-scale   | 1    | tiles mode: image scale before tiling }"
+    "{mode     | auto  | input mode: auto (the default: frame scaled to a 2 x --resize shorter side when the images' "
+    "shorter side exceeds that, else aspect), crop (the reference's centre crop), resize (whole frame squashed), "
+    "aspect (whole frame, aspect kept), tiles (overlapping crops of the scaled image) or frame (the scaled image in "
+    "one pass) }"
+    "{tile-scale   | 1    | tiles and frame modes: image scale before the backbone }"
     "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }"
     "{budget   | 0     | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }"
     "{max-image-mb | 2048 | largest memory one image may take, in MiB (0: what the machine has); larger images are "
@@ -143,13 +144,13 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.referenceDrawsBefore = parser.get<int>("reference-draws");
     p.pretrainEmbedDim = p.targetEmbedDim = parser.get<int>("dims");
     const std::string mode = parser.get<std::string>("mode");
-    const char* const modes[] = {"crop", "resize", "aspect", "tiles", "auto"};
+    const char* const modes[] = {"crop", "resize", "aspect", "tiles", "auto", "frame"};
     p.inputMode = -1;
-    for (int m = 0; m < 5; ++m)
+    for (int m = 0; m < 6; ++m)
         if (mode == modes[m])
             p.inputMode = m; // same order as cv::patchcore::InputMode
     if (p.inputMode < 0)
-        CV_Error(cv::Error::StsBadArg, "--mode must be auto, crop, resize, aspect or tiles, not '" + mode + "'");
+        CV_Error(cv::Error::StsBadArg, "--mode must be auto, crop, resize, aspect, tiles or frame, not '" + mode + "'");
     p.tileScale = parser.get<double>("tile-scale");
     p.tileOverlap = parser.get<double>("tile-overlap");
     p.memoryBudgetMB = parser.get<double>("budget");

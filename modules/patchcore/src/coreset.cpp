@@ -185,6 +185,29 @@ int coresetSize(int n, double ratio)
     return std::max(1, static_cast<int>(n * ratio));
 }
 
+int effectiveBankCap(const Params& params)
+{
+    if (params.coresetMaxSize >= 0)
+        return params.coresetMaxSize;
+    // Measured on every shared set in the default mode (doc/RESULTS.md, "Bounded bank").
+    return params.inputMode == INPUT_CENTER_CROP ? 0 : 16384;
+}
+
+int effectiveChunkRows(const Params& params)
+{
+    if (params.coresetChunkRows >= 0)
+        return params.coresetChunkRows;
+    // A chunk's projected vectors (32 MB at 128 dims) stay near the cores while its selection scans them.
+    return params.inputMode == INPUT_CENTER_CROP ? 0 : 65536;
+}
+
+int bankSize(double n, const Params& params)
+{
+    const int count = coresetSize(static_cast<int>(std::min(n, 2e9)), params.coresetRatio);
+    const int cap = effectiveBankCap(params);
+    return cap > 0 ? std::min(count, cap) : count;
+}
+
 Mat randomProjection(int inDim, int outDim, uint64 seed)
 {
     CV_Assert(inDim > 0 && outDim > 0);
@@ -371,7 +394,7 @@ std::vector<int> selectWithoutVectors(int n, const Params& params)
 {
     CV_Assert(n > 0 && params.coresetMethod != CORESET_GREEDY);
     if (params.coresetMethod == CORESET_RANDOM)
-        return randomIndices(n, coresetSize(n, params.coresetRatio), static_cast<uint64>(params.seed));
+        return randomIndices(n, bankSize(n, params), static_cast<uint64>(params.seed));
     std::vector<int> all(n);
     for (int i = 0; i < n; ++i)
         all[i] = i;
@@ -389,12 +412,12 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
 }
 
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep,
-                                        const GreedyKernel& kernel)
+                                        const GreedyKernel& kernel, int count)
 {
     CV_Assert(params.coresetMethod == CORESET_GREEDY && !projected.empty());
     const int n = projected.rows;
     const std::vector<int> starts = coresetStarts(n, params);
-    const int count = coresetSize(n, params.coresetRatio);
+    count = count > 0 ? std::min(count, n) : bankSize(n, params);
     return kernel ? kernel(projected, starts, count, onStep) : greedyCoreset(projected, starts, count, onStep);
 }
 

@@ -16,6 +16,15 @@ typedef std::function<bool(int done, int total)> StepCallback;
 /** Number of vectors the coreset keeps: int(n * ratio) as the reference computes it, at least 1. */
 int coresetSize(int n, double ratio);
 
+/** The bank cap Params::coresetMaxSize stands for (its -1 resolved by the input mode); 0 = none. */
+int effectiveBankCap(const Params& params);
+
+/** The chunk size Params::coresetChunkRows stands for (its -1 resolved by the input mode); 0 = one selection. */
+int effectiveChunkRows(const Params& params);
+
+/** Vectors a greedy or random coreset keeps of n: coresetSize(n, coresetRatio), at most the bank cap. */
+int bankSize(double n, const Params& params);
+
 /** inDim x outDim CV_32F matrix with entries uniform in [-1/sqrt(inDim), 1/sqrt(inDim)), from cv::RNG(seed). */
 Mat randomProjection(int inDim, int outDim, uint64 seed);
 
@@ -52,10 +61,11 @@ typedef std::function<std::vector<int>(const Mat& projected, const std::vector<i
                                        const StepCallback& onStep)>
     GreedyKernel;
 /** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
- *  coresetProjection(): training projects while it embeds, so the full vectors may stay on disk. */
+ *  coresetProjection(): training projects while it embeds, so the full vectors may stay on disk. `count`: how many
+ *  to select, 0 = bankSize() of the rows. */
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params,
                                         const StepCallback& onStep = StepCallback(),
-                                        const GreedyKernel& kernel = GreedyKernel());
+                                        const GreedyKernel& kernel = GreedyKernel(), int count = 0);
 
 } // namespace detail
 } // namespace patchcore

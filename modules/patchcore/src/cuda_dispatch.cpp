@@ -115,7 +115,7 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
     if (!cudaAvailable())
         CV_Error(Error::StsError, "patchcore: coreset on CUDA: " + cudaStatus());
     const int n = x.rows;
-    const int count = coresetSize(n, params.coresetRatio);
+    const int count = bankSize(n, params);
     // The same random choices as selectCoreset(), so that a seed selects the same points on either device.
     const Mat projection = coresetProjection(x.cols, params);
     const bool project = !projection.empty();

@@ -117,7 +117,7 @@ private:
     void calibrateFrom(const ImageSource& images, double imageFalseAlarmRate, double pixelFalseAlarmRate);
     /** Whether `rows` training vectors must go to disk to meet Params::memoryBudgetMB; throws, saying what would
      *  fit, when even that cannot meet it. */
-    bool needsSpill(double rows) const;
+    bool needsSpill(double rows, double imageRows) const;
     /** Installs a new memory bank (checks k against its size). */
     void commitBank(const Mat& bank, Size grid);
     /** Patch scores of every window and the image score. */

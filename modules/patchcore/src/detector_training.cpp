@@ -1,9 +1,11 @@
 // Training: the input mode, embedding into a (possibly spilled) patch store, coreset selection and the new bank.
 #include "detector_impl.hpp"
+#include "bank_builder.hpp"
 #include "coreset.hpp"
 #include "cuda_dispatch.hpp"
-#include "patch_store.hpp"
 #include "preprocess.hpp"
+
+#include <algorithm>
 
 #include <cmath>
 #include <limits>
@@ -13,38 +15,33 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
-namespace {
-
-/** The coreset of the vectors in `store`, chosen as selectCoreset() would choose it from the full vectors. */
-std::vector<int> selectFromStore(const PatchStore& store, const Params& p, const StepCallback& onStep)
-{
-    if (p.coresetMethod != CORESET_GREEDY)
-        return selectWithoutVectors(store.rows(), p);
-    const bool gpu = useCuda(p.coresetDevice, "coreset");
-    if (store.projected().empty())
-        return gpu ? selectCoresetCuda(store.all(), p, onStep) : selectCoreset(store.all(), p, onStep);
-    return selectCoresetProjected(store.projected(), p, onStep, gpu ? GreedyKernel(greedyCoresetCuda) : GreedyKernel());
-}
-
-} // namespace
-
-bool DetectorImpl::needsSpill(double rows) const
+bool DetectorImpl::needsSpill(double rows, double imageRows) const
 {
     const Params& p = state_.params;
     if (p.memoryBudgetMB <= 0)
         return false;
     const double budget = p.memoryBudgetMB * 1024 * 1024;
+    const double mib = 1024.0 * 1024.0;
+    if (BankBuilder::chunked(p, rows))
+    {
+        const double need = BankBuilder::chunkedBytes(p, rows, imageRows);
+        if (need > budget)
+            CV_Error(Error::StsNoMem,
+                     cv::format("patchcore: composable coreset selection over %.0f patch vectors needs about %.0f MiB "
+                                "(chunks of %d vectors and a bank of %d), more than memoryBudgetMB = %.0f; raise the "
+                                "budget, or lower coresetChunkRows or coresetMaxSize",
+                                rows, need / mib, effectiveChunkRows(p), bankSize(rows, p), p.memoryBudgetMB));
+        return false;
+    }
     const bool greedy = p.coresetMethod == CORESET_GREEDY;
     const bool project = greedy && p.projectionDim > 0 && p.projectionDim < p.targetEmbedDim;
-    const double bankRows = p.coresetMethod == CORESET_NONE ? rows : coresetSize(static_cast<int>(std::min(rows, 2e9)),
-                                                                                  p.coresetRatio);
+    const double bankRows = p.coresetMethod == CORESET_NONE ? rows : bankSize(rows, p);
     const TrainingMemory need = estimateTrainingMemory(rows, p.targetEmbedDim, project ? p.projectionDim : 0, bankRows);
     if (need.inMemory <= budget)
         return false;
     const bool canSpill = project || p.coresetMethod == CORESET_RANDOM;
     if (canSpill && need.spilled <= budget)
         return true;
-    const double mib = 1024.0 * 1024.0;
     CV_Error(Error::StsNoMem,
              cv::format("patchcore: training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
                         "memoryBudgetMB = %.0f; raise the budget, train on fewer images, or lower coresetRatio%s",
@@ -97,11 +94,20 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     // files that means decoding each one an extra time (once; the sizes are kept).
     const std::vector<Size> sizes = images.sizes();
     state_.params = resolveInputMode(requested, sizes);
+    if (requested.inputMode == INPUT_AUTO && state_.params.inputMode == INPUT_FRAME)
+    {
+        // One pass over the largest frame must fit where tiles at the same scale would: otherwise tiles, which run
+        // one window at a time.
+        const auto largest = std::max_element(sizes.begin(), sizes.end(), [](Size a, Size b) { return a.area() < b.area(); });
+        if (!imageCostFits(costOf(*largest, state_.params), state_.params))
+            state_.params.inputMode = INPUT_TILES;
+    }
     const Params& p = state_.params;
     if (requested.inputMode == INPUT_AUTO)
-        report("input", 1, 1, p.inputMode == INPUT_TILES
-                                  ? cv::format("input mode: tiles of the images scaled by %.3f", p.tileScale)
-                                  : std::string("input mode: whole frame, aspect ratio kept"));
+        report("input", 1, 1,
+               p.inputMode == INPUT_TILES   ? cv::format("input mode: tiles of the images scaled by %.3f", p.tileScale)
+               : p.inputMode == INPUT_FRAME ? cv::format("input mode: whole frame scaled by %.3f", p.tileScale)
+                                            : std::string("input mode: whole frame, aspect ratio kept"));
     ImageSource fit = images, holdout = images.subset({}, 0, 0);
     if (p.calibrationFraction > 0)
     {
@@ -118,34 +124,37 @@ void DetectorImpl::trainFrom(const ImageSource& images)
 
     // What the whole run will collect, from each image's own geometry, so that an impossible budget or k fails
     // before the backbone runs.
-    double rows = 0;
+    double rows = 0, imageRows = 0;
     for (const ImageCost& c : checkCosts(fit, p, "train()"))
+    {
         rows += c.patches;
-    const double bankRows = p.coresetMethod == CORESET_NONE ? rows
-                                                            : coresetSize(static_cast<int>(std::min(rows, 2e9)),
-                                                                          p.coresetRatio);
+        imageRows = std::max(imageRows, c.patches);
+    }
+    const double bankRows = p.coresetMethod == CORESET_NONE ? rows : bankSize(rows, p);
     if (p.k > bankRows)
         CV_Error(Error::StsBadArg, cv::format("patchcore: k = %d exceeds the memory bank these images give (%.0f of "
                                               "%.0f patch vectors); lower k, raise coresetRatio or train on more "
                                               "images", p.k, bankRows, rows));
-    // Greedy selection reads only the projected vectors: project while embedding, so that the full vectors can be
-    // spilled to disk when the memory budget asks for it.
-    const bool greedy = p.coresetMethod == CORESET_GREEDY;
-    const Mat projection = greedy ? coresetProjection(p.targetEmbedDim, p) : Mat();
-    std::unique_ptr<PatchStore> store(new PatchStore(p.targetEmbedDim, projection, needsSpill(rows)));
-    store->reserve(rows);
+    // Greedy selection reads only the projected vectors: they are projected while embedding, so that the full
+    // vectors can be spilled to disk when the memory budget asks for it, or dropped chunk by chunk.
+    const bool spill = needsSpill(rows, imageRows);
+    Mat bank;
+    double collected = 0;
     Size grid;
-    embedInto(fit, [&](const ImageResult& r) {
-        if (grid.area() == 0)
-            grid = r.windows[0].grid;
-        for (const WindowResult& w : r.windows)
-            store->append(w.embedding);
-    });
-    const std::vector<int> selected =
-        selectFromStore(*store, p, [this](int done, int count) { return report("coreset", done, count); });
-    const Mat bank = p.bankFp16 ? roundToFp16(store->gather(selected)) : store->gather(selected);
-    const int collected = store->rows();
-    store.reset(); // the collected vectors go before calibration runs
+    {
+        BankBuilder builder(p, rows, spill, [this](int done, int count) { return report("coreset", done, count); });
+        embedInto(fit, [&](const ImageResult& r) {
+            if (grid.area() == 0)
+                grid = r.windows[0].grid;
+            for (const WindowResult& w : r.windows)
+                builder.append(w.embedding);
+            builder.endImage();
+        });
+        bank = builder.finish();
+        collected = builder.collected();
+    } // the collected vectors go before calibration runs
+    if (p.bankFp16)
+        bank = roundToFp16(bank);
 
     // Nothing of *this changes before every step that can fail has succeeded.
     DetectorState previous = state_;
@@ -166,8 +175,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
         }
     }
     rollback.armed = false;
-    report("done", 1, 1, "memory bank: " + std::to_string(bank.rows) + " of " + std::to_string(collected) +
-                             " patch vectors");
+    report("done", 1, 1, cv::format("memory bank: %d of %.0f patch vectors", bank.rows, collected));
 }
 
 } // namespace detail

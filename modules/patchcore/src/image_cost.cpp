@@ -82,12 +82,18 @@ ImageCost estimateImageCost(const CropGeometry& g, const Params& p, const Backbo
     return c;
 }
 
+bool imageCostFits(const ImageCost& c, const Params& p)
+{
+    const double setting = p.maxImageMB > 0 ? p.maxImageMB * kMiB : std::numeric_limits<double>::infinity();
+    return c.bytes <= std::min(setting, processMemoryLimit());
+}
+
 void checkImageCost(const ImageCost& c, const Params& p, const std::string& name, const char* operation)
 {
+    if (imageCostFits(c, p))
+        return;
     const double machine = processMemoryLimit();
     const double setting = p.maxImageMB > 0 ? p.maxImageMB * kMiB : std::numeric_limits<double>::infinity();
-    if (c.bytes <= std::min(setting, machine))
-        return;
     const std::string what = cv::format(
         "patchcore: %s: %s (%d x %d) would be processed as a %d x %d working frame in %d backbone run%s: %.1f M "
         "pixels through the backbone, %.0f patch vectors and about %s of memory, ",
@@ -98,8 +104,12 @@ void checkImageCost(const ImageCost& c, const Params& p, const std::string& name
                            : "more than this process may use (" + gib(machine) + ")";
     const std::string advice =
         c.windows == 1
-            ? "; a whole-frame mode scales the shorter side to cropSize, so an elongated image becomes a long frame: "
-              "crop or split the image, use inputMode INPUT_RESIZE, or raise maxImageMB if the machine has the memory"
+            ? (p.inputMode == INPUT_FRAME
+                   ? "; lower tileScale, use inputMode INPUT_TILES (the same scale in cropSize tiles, one at a time), "
+                     "or raise maxImageMB if the machine has the memory"
+                   : "; a whole-frame mode scales the shorter side to cropSize, so an elongated image becomes a long "
+                     "frame: crop or split the image, use inputMode INPUT_RESIZE, or raise maxImageMB if the machine "
+                     "has the memory")
             : "; downscale the image, lower tileScale (INPUT_TILES), use inputMode INPUT_RESIZE, or raise maxImageMB "
               "if the machine has the memory";
     CV_Error(Error::StsNoMem, what + limit + advice);

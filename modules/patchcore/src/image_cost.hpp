@@ -27,6 +27,9 @@ ImageCost estimateImageCost(const CropGeometry& g, const Params& p, const Backbo
 /** Memory this process may use at most: physical memory, bounded by a cgroup limit and RLIMIT_AS when set. */
 double processMemoryLimit();
 
+/** Whether `cost` stays within Params::maxImageMB and the memory this process may use. */
+bool imageCostFits(const ImageCost& cost, const Params& p);
+
 /** Throws cv::Exception, naming the image (`name`, e.g. "image 3 of the list" or a file path), what it would cost and
  *  the setting to change, when `cost` exceeds Params::maxImageMB or the memory this process may use. */
 void checkImageCost(const ImageCost& cost, const Params& p, const std::string& name, const char* operation);

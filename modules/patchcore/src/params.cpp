@@ -44,8 +44,10 @@ Params::Params()
       calibrationFraction(0),
       imageFalseAlarmRate(0.01),
       pixelFalseAlarmRate(0.001),
-      memoryBudgetMB(0),
-      maxImageMB(2048)
+      memoryBudgetMB(2048),
+      maxImageMB(2048),
+      coresetMaxSize(-1),
+      coresetChunkRows(-1)
 {
 }
 
@@ -86,6 +88,8 @@ void Params::write(FileStorage& fs) const
     fs << "bankFp16" << static_cast<int>(bankFp16);
     fs << "memoryBudgetMB" << memoryBudgetMB;
     fs << "maxImageMB" << maxImageMB;
+    fs << "coresetMaxSize" << coresetMaxSize;
+    fs << "coresetChunkRows" << coresetChunkRows;
     fs << "calibrationFraction" << calibrationFraction;
     fs << "imageFalseAlarmRate" << imageFalseAlarmRate;
     fs << "pixelFalseAlarmRate" << pixelFalseAlarmRate;
@@ -192,6 +196,8 @@ void Params::read(const FileNode& node)
     readBool(node, "bankFp16", p.bankFp16);
     readIfPresent(node, "memoryBudgetMB", p.memoryBudgetMB);
     readIfPresent(node, "maxImageMB", p.maxImageMB);
+    readIfPresent(node, "coresetMaxSize", p.coresetMaxSize);
+    readIfPresent(node, "coresetChunkRows", p.coresetChunkRows);
     readIfPresent(node, "calibrationFraction", p.calibrationFraction);
     readIfPresent(node, "imageFalseAlarmRate", p.imageFalseAlarmRate);
     readIfPresent(node, "pixelFalseAlarmRate", p.pixelFalseAlarmRate);
@@ -234,7 +240,7 @@ void Params::validate() const
     require(reweightNeighbours >= 1, "reweightNeighbours must be >= 1");
     require(std::isfinite(sigma) && sigma >= 0 && sigma <= 1000, "sigma must be in [0, 1000]");
     require(batchSize >= 1 && batchSize <= 1024, "batchSize must be in [1, 1024]");
-    require(inputMode >= INPUT_CENTER_CROP && inputMode <= INPUT_AUTO, "inputMode must be a cv::patchcore::InputMode");
+    require(inputMode >= INPUT_CENTER_CROP && inputMode <= INPUT_FRAME, "inputMode must be a cv::patchcore::InputMode");
     require(std::isfinite(tileScale) && tileScale > 0 && tileScale <= 16, "tileScale must be in (0, 16]");
     require(std::isfinite(tileOverlap) && tileOverlap >= 0 && tileOverlap <= 0.9, "tileOverlap must be in [0, 0.9]");
     require(coresetDevice >= DEVICE_AUTO && coresetDevice <= DEVICE_CUDA,
@@ -246,6 +252,9 @@ void Params::validate() const
     require(std::isfinite(memoryBudgetMB) && memoryBudgetMB >= 0, "memoryBudgetMB must be >= 0 (0 = no bound)");
     require(std::isfinite(maxImageMB) && maxImageMB >= 0,
             "maxImageMB must be >= 0 (0 = only the memory this process may use)");
+    require(coresetMaxSize >= -1, "coresetMaxSize must be -1 (automatic), 0 (no cap) or a positive bank size");
+    require(coresetChunkRows == -1 || coresetChunkRows == 0 || coresetChunkRows >= 1024,
+            "coresetChunkRows must be -1 (automatic), 0 (one selection over all vectors) or at least 1024");
     require(calibrationFraction >= 0 && calibrationFraction < 1, "calibrationFraction must be in [0, 1)");
     require(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1, "imageFalseAlarmRate must be in (0, 1)");
     require(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1, "pixelFalseAlarmRate must be in (0, 1)");

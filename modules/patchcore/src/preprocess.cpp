@@ -260,9 +260,11 @@ Params resolveInputMode(const Params& params, const std::vector<Size>& imageSize
     // erase patches the backbone could still resolve.
     const double tileSide = 2.0 * params.resizeSize;
     Params p = params;
+    // One pass over the scaled frame sees what its tiles see for less: tiles recompute their overlap (up to 1.8x the
+    // pixels) and cut the receptive field at every tile border (doc/RESULTS.md, "One pass per frame").
     if (median > tileSide)
     {
-        p.inputMode = INPUT_TILES;
+        p.inputMode = INPUT_FRAME;
         p.tileScale = tileSide / median;
     }
     else
@@ -300,6 +302,15 @@ CropGeometry computeGeometry(Size input, const Params& requested)
         const double ratio = static_cast<double>(std::max(input.width, input.height)) / std::min(input.width, input.height);
         const int longSide = std::max(crop, static_cast<int>(std::lround(crop * ratio / 16.0)) * 16);
         g.resized = input.width >= input.height ? Size(longSide, crop) : Size(crop, longSide);
+    }
+    else if (params.inputMode == INPUT_FRAME)
+    {
+        // As in INPUT_ASPECT, sides are multiples of 16 so that feature cells stay aligned with pixels.
+        const double scale = std::max(params.tileScale, static_cast<double>(crop) / std::min(input.width, input.height));
+        auto side = [&](int length) {
+            return std::max(crop, static_cast<int>(std::lround(length * scale / 16.0)) * 16);
+        };
+        g.resized = Size(side(input.width), side(input.height));
     }
     else if (params.inputMode == INPUT_TILES)
     {

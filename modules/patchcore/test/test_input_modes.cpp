@@ -67,6 +67,24 @@ TEST(InputModes, TilesCoverTheFrameWithTheRequestedOverlap)
     EXPECT_EQ(tileOffsets(224, 224, 0.5), std::vector<int>{0});
 }
 
+TEST(InputModes, FrameIsTheTilesScaledImageInOnePass)
+{
+    Params p = modeParams(INPUT_FRAME);
+    p.tileScale = 0.5;
+    const CropGeometry g = computeGeometry(cv::Size(1024, 600), p);
+    // 1024 x 0.5 = 512; 600 x 0.5 = 300 -> 304, the nearest multiple of 16.
+    EXPECT_EQ(g.resized, cv::Size(512, 304));
+    EXPECT_EQ(g.crop, cv::Rect(0, 0, 512, 304));
+    ASSERT_EQ(g.windows.size(), 1u);
+    EXPECT_EQ(g.windows[0], g.crop);
+    Params tiles = p;
+    tiles.inputMode = INPUT_TILES;
+    EXPECT_GT(computeGeometry(cv::Size(1024, 600), tiles).windows.size(), 1u);
+    // Too small for cropSize at this scale: the shorter side is enlarged to cropSize, the aspect ratio kept.
+    p.tileScale = 0.1;
+    EXPECT_EQ(computeGeometry(cv::Size(1000, 500), p).resized, cv::Size(448, 224));
+}
+
 TEST(InputModes, HugeWorkingFrameIsRefused)
 {
     Params p = modeParams(INPUT_TILES);
@@ -77,7 +95,7 @@ TEST(InputModes, HugeWorkingFrameIsRefused)
 
 TEST(InputModes, MapRoundTripOnNonSquareImages)
 {
-    for (int mode : {INPUT_CENTER_CROP, INPUT_RESIZE, INPUT_ASPECT, INPUT_TILES})
+    for (int mode : {INPUT_CENTER_CROP, INPUT_RESIZE, INPUT_ASPECT, INPUT_TILES, INPUT_FRAME})
     {
         const CropGeometry g = computeGeometry(cv::Size(700, 350), modeParams(mode));
         // A working-frame map holding each pixel's x coordinate in input pixels must come back as (about) x.
@@ -162,7 +180,7 @@ TEST(InputModes, DefectOutsideTheCentreCropIsFoundByWholeFrameModes)
     const cv::Rect defect(560, 130, 50, 50); // x > 480: right of the 320-px centre crop of the 640 x 320 image
     cv::rectangle(test, defect, cv::Scalar(255, 0, 255), cv::FILLED);
 
-    for (int mode : {INPUT_CENTER_CROP, INPUT_ASPECT, INPUT_TILES})
+    for (int mode : {INPUT_CENTER_CROP, INPUT_ASPECT, INPUT_TILES, INPUT_FRAME})
     {
         Params p;
         p.modelPath = dataPath("models/squeezenet1.1.onnx");
@@ -224,25 +242,25 @@ TEST(InputModes, BlobsAndExtremeAspectRatiosAreRefusedClearly)
 namespace opencv_test {
 namespace {
 
-TEST(InputModes, AutoPicksTilesForLargeImagesAndAspectOtherwise)
+TEST(InputModes, AutoPicksTheScaledFrameForLargeImagesAndAspectOtherwise)
 {
     using namespace cv::patchcore;
     using namespace cv::patchcore::detail;
-    Params p; // default: INPUT_AUTO, resizeSize 256 -> tiles above a 512 px shorter side
+    Params p; // default: INPUT_AUTO, resizeSize 256 -> the scaled frame above a 512 px shorter side
     ASSERT_EQ(INPUT_AUTO, p.inputMode);
     const Params grid = resolveInputMode(p, {cv::Size(1024, 1024)});
-    EXPECT_EQ(INPUT_TILES, grid.inputMode);
+    EXPECT_EQ(INPUT_FRAME, grid.inputMode);
     EXPECT_DOUBLE_EQ(0.5, grid.tileScale);
     EXPECT_EQ(INPUT_ASPECT, resolveInputMode(p, {cv::Size(512, 900)}).inputMode) << "512 is not above 2 x 256";
-    EXPECT_EQ(INPUT_TILES, resolveInputMode(p, {cv::Size(900, 513)}).inputMode);
-    // The median shorter side decides: one large image among small ones does not switch to tiles.
+    EXPECT_EQ(INPUT_FRAME, resolveInputMode(p, {cv::Size(900, 513)}).inputMode);
+    // The median shorter side decides: one large image among small ones does not switch modes.
     EXPECT_EQ(INPUT_ASPECT,
               resolveInputMode(p, {cv::Size(300, 200), cv::Size(2000, 2000), cv::Size(250, 400)}).inputMode);
     const Params mostlyLarge = resolveInputMode(p, {cv::Size(300, 200), cv::Size(2000, 2000), cv::Size(1280, 1024)});
-    EXPECT_EQ(INPUT_TILES, mostlyLarge.inputMode);
+    EXPECT_EQ(INPUT_FRAME, mostlyLarge.inputMode);
     EXPECT_DOUBLE_EQ(512.0 / 1024.0, mostlyLarge.tileScale);
     p.resizeSize = 128; // the threshold follows the resize size
-    EXPECT_EQ(INPUT_TILES, resolveInputMode(p, {cv::Size(300, 300)}).inputMode);
+    EXPECT_EQ(INPUT_FRAME, resolveInputMode(p, {cv::Size(300, 300)}).inputMode);
     // An explicit mode is never changed.
     p.inputMode = INPUT_CENTER_CROP;
     EXPECT_EQ(INPUT_CENTER_CROP, resolveInputMode(p, {cv::Size(4000, 4000)}).inputMode);
@@ -269,7 +287,7 @@ TEST(InputModes, TrainResolvesAutoAndChoosesAgainWhenRetrained)
 
     det->clear();
     det->train(images(cv::Size(320, 256), 3));
-    EXPECT_EQ(INPUT_TILES, det->getParams().inputMode);
+    EXPECT_EQ(INPUT_FRAME, det->getParams().inputMode);
     EXPECT_DOUBLE_EQ(128.0 / 256.0, det->getParams().tileScale);
     cv::Mat map;
     det->predict(images(cv::Size(320, 256), 1)[0], map);
@@ -278,7 +296,7 @@ TEST(InputModes, TrainResolvesAutoAndChoosesAgainWhenRetrained)
     // The choice is saved: a loaded detector works in the mode it was trained in.
     const std::string file = tempDir() + "/auto.pcb";
     det->save(file);
-    EXPECT_EQ(INPUT_TILES, Detector::load(file)->getParams().inputMode);
+    EXPECT_EQ(INPUT_FRAME, Detector::load(file)->getParams().inputMode);
 
     // A training that fails (cancelled here) leaves the caller's parameters as they were.
     auto fresh = Detector::create(p);

@@ -34,6 +34,29 @@ std::vector<cv::Mat> noiseImages(cv::RNG& rng, int n, cv::Size size, int lo, int
 /** A fresh empty folder under the system temp dir, unique per test process. */
 std::string tempDir();
 
+/** Runs fn and expects a cv::Exception whose message contains every one of `needles`. */
+template <typename Fn>
+void expectErrorContaining(Fn fn, const std::vector<std::string>& needles)
+{
+    try
+    {
+        fn();
+        ADD_FAILURE() << "expected cv::Exception, nothing was thrown";
+    }
+    catch (const cv::Exception& e)
+    {
+        for (const std::string& needle : needles)
+            EXPECT_NE(e.err.find(needle), std::string::npos) << "'" << needle << "' missing from: " << e.err;
+    }
+}
+
+/** The same for one needle. */
+template <typename Fn>
+void expectErrorWith(Fn fn, const std::string& needle)
+{
+    expectErrorContaining(fn, std::vector<std::string>{needle});
+}
+
 } // namespace opencv_test
 
 /** Skips the current test, with a message naming what is missing, when shared data is absent. */

@@ -55,21 +55,6 @@ cv::Ptr<Detector> trainedTiny()
     return det;
 }
 
-template <typename Fn>
-void expectErrorContaining(Fn fn, const std::vector<std::string>& needles)
-{
-    try
-    {
-        fn();
-        ADD_FAILURE() << "expected cv::Exception, nothing was thrown";
-    }
-    catch (const cv::Exception& e)
-    {
-        for (const std::string& needle : needles)
-            EXPECT_NE(e.err.find(needle), std::string::npos) << "'" << needle << "' missing from: " << e.err;
-    }
-}
-
 std::vector<char> readAll(const std::string& path)
 {
     std::ifstream in(path, std::ios::binary);

@@ -85,10 +85,14 @@ enum InputMode
     INPUT_ASPECT = 2,      //!< the whole frame, shorter side to cropSize, aspect ratio kept (feature grid follows it)
     INPUT_TILES = 3,       //!< overlapping cropSize tiles of the image scaled by tileScale; one bank, maps stitched
     //! the default: train() picks a whole-frame mode from the training images' median shorter side S. When S is
-    //! more than 2 x resizeSize (512 px by default), INPUT_TILES with tileScale = 2 x resizeSize / S, so that fine
-    //! texture and small defects survive; otherwise INPUT_ASPECT. The choice is stored: getParams() reports it after
+    //! more than 2 x resizeSize (512 px by default), INPUT_FRAME with tileScale = 2 x resizeSize / S, so that fine
+    //! texture and small defects survive (INPUT_TILES at that scale when one pass over the largest training image
+    //! would exceed maxImageMB); otherwise INPUT_ASPECT. The choice is stored: getParams() reports it after
     //! training, and saved files hold it (doc/RESULTS.md, "Whole-frame inspection", has the measurements behind it).
-    INPUT_AUTO = 4
+    INPUT_AUTO = 4,
+    //! the whole image scaled by tileScale (each side rounded to a multiple of 16, the shorter one at least
+    //! cropSize) in one backbone pass: what INPUT_TILES sees, without recomputing the tiles' overlap
+    INPUT_FRAME = 5
 };
 
 /** @brief What runs the backbone network (Detector::setBackboneEngine). A run-time choice, not saved with a
@@ -183,7 +187,8 @@ struct CV_EXPORTS_W_SIMPLE Params
     /** @brief How images become backbone input, an InputMode (default INPUT_AUTO: a whole-frame mode chosen from the
     training images; INPUT_CENTER_CROP reproduces the reference). */
     CV_PROP_RW int inputMode;
-    /** @brief INPUT_TILES: image scale before tiling (default 1 = native resolution; INPUT_AUTO sets its own). */
+    /** @brief INPUT_TILES and INPUT_FRAME: image scale before the backbone (default 1 = native resolution; INPUT_AUTO
+    sets its own). */
     CV_PROP_RW double tileScale;
     /** @brief INPUT_TILES: overlap of neighbouring tiles as a fraction of cropSize, in [0, 0.9] (default 0.25). */
     CV_PROP_RW double tileOverlap;
@@ -205,7 +210,7 @@ struct CV_EXPORTS_W_SIMPLE Params
     /** @brief Target fraction of good pixels flagged anomalous when thresholds are calibrated (default 0.001). */
     CV_PROP_RW double pixelFalseAlarmRate;
     /** @brief Upper bound, in MiB, on the memory training uses for patch vectors (the collected vectors, their
-    projections and the final bank); 0 = no bound (default 0). Beyond it the full vectors go to a temporary file;
+    projections and the final bank); 0 = no bound (default 2048). Beyond it the full vectors go to a temporary file;
     training fails early, with a message saying what would fit, when even that cannot meet it. The backbone network
     and the runtime come on top (about 0.5 GB with ResNet50-v2; doc/PERFORMANCE.md, "Scale"). */
     CV_PROP_RW double memoryBudgetMB;
@@ -215,6 +220,16 @@ struct CV_EXPORTS_W_SIMPLE Params
     change, instead of failing inside an allocation or swapping. This is a property of how one process runs the
     detector: it is saved with the other settings, and Detector::setMaxImageMB() changes it on a loaded detector. */
     CV_PROP_RW double maxImageMB;
+    /** @brief Largest memory bank a greedy or random coreset keeps: the bank has min(coresetRatio x N, this) of the
+    N training patch vectors. 0 = no cap. Default -1: no cap in INPUT_CENTER_CROP (the reference's bank), 16,384 in
+    the whole-frame modes, whose banks otherwise grow with pixels x images (doc/RESULTS.md, "Bounded bank"). */
+    CV_PROP_RW int coresetMaxSize;
+    /** @brief Composable greedy selection: above this many training patch vectors, greedy selection runs within
+    chunks of about this many (whole images, in training order), keeping a share of the final bank from each, and
+    then once more over what the chunks kept. Its cost and memory grow linearly with the training vectors instead
+    of quadratically; the bank is an approximation of one selection over everything. 0 = always one selection
+    (exact). Default -1: 0 in INPUT_CENTER_CROP (the reference's selection), 65,536 in the whole-frame modes. */
+    CV_PROP_RW int coresetChunkRows;
 
     /** @brief Writes every field under the current node of @p fs. */
     void write(FileStorage& fs) const;

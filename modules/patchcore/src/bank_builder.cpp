@@ -1,0 +1,117 @@
+#include "bank_builder.hpp"
+#include "cuda_dispatch.hpp"
+
+#include <cmath>
+
+namespace cv {
+namespace patchcore {
+namespace detail {
+
+bool BankBuilder::chunked(const Params& params, double totalRows)
+{
+    const int chunk = effectiveChunkRows(params);
+    return params.coresetMethod == CORESET_GREEDY && chunk > 0 && totalRows > chunk;
+}
+
+double BankBuilder::chunkedBytes(const Params& params, double totalRows, double imageRows)
+{
+    const bool project = params.projectionDim > 0 && params.projectionDim < params.targetEmbedDim;
+    const double rowBytes = (params.targetEmbedDim + (project ? params.projectionDim : 0)) * sizeof(float);
+    const double bank = bankSize(totalRows, params);
+    // The open chunk may pass its size by one image; buffers grow by 1.5x; the bank is gathered from what was kept.
+    const double chunk = effectiveChunkRows(params) + imageRows;
+    const double kept = std::min(totalRows, kChunkOverselect * bank + chunk);
+    return (chunk + kept) * rowBytes * 1.5 + bank * params.targetEmbedDim * sizeof(float);
+}
+
+BankBuilder::BankBuilder(const Params& params, double totalRows, bool spill, const StepCallback& onStep)
+    : params_(params), total_(totalRows), onStep_(onStep),
+      projection_(params.coresetMethod == CORESET_GREEDY ? coresetProjection(params.targetEmbedDim, params) : Mat()),
+      chunked_(chunked(params, totalRows)), bankRows_(bankSize(totalRows, params))
+{
+    CV_Assert(!(chunked_ && spill));
+    current_.reset(new PatchStore(params.targetEmbedDim, projection_, spill));
+    if (chunked_)
+    {
+        kept_.reset(new PatchStore(params.targetEmbedDim, projection_, false));
+        kept_->reserve(std::min(totalRows, kChunkOverselect * static_cast<double>(bankRows_)));
+        current_->reserve(effectiveChunkRows(params));
+    }
+    else
+    {
+        current_->reserve(totalRows);
+    }
+}
+
+BankBuilder::~BankBuilder() = default;
+
+void BankBuilder::append(const Mat& rows)
+{
+    current_->append(rows);
+    collected_ += rows.rows;
+}
+
+void BankBuilder::endImage()
+{
+    if (chunked_ && current_->rows() >= effectiveChunkRows(params_))
+        closeChunk();
+}
+
+std::vector<int> BankBuilder::greedy(const PatchStore& store, int count, const StepCallback& onStep) const
+{
+    const bool gpu = useCuda(params_.coresetDevice, "coreset");
+    const Mat space = store.projected().empty() ? store.all() : store.projected();
+    return selectCoresetProjected(space, params_, onStep, gpu ? GreedyKernel(greedyCoresetCuda) : GreedyKernel(),
+                                  count);
+}
+
+bool BankBuilder::chunkProgress(double done) const
+{
+    // One scale for the whole stage: the chunks' vectors, then the final selection's steps. In thousands, so that
+    // streams beyond 2^31 vectors still count in an int.
+    const double scale = total_ + bankRows_ > 2e9 ? 1e-3 : 1;
+    return !onStep_ || onStep_(static_cast<int>(done * scale), static_cast<int>((total_ + bankRows_) * scale));
+}
+
+void BankBuilder::closeChunk()
+{
+    const int rows = current_->rows();
+    if (rows == 0)
+        return;
+    const double share = std::ceil(kChunkOverselect * static_cast<double>(bankRows_) * rows / total_);
+    const int keep = static_cast<int>(std::min<double>(rows, std::max(1.0, share)));
+    kept_->append(current_->gather(greedy(*current_, keep, StepCallback())));
+    closedRows_ += rows;
+    ++chunks_;
+    if (!chunkProgress(closedRows_))
+        CV_Error(Error::StsError, "patchcore: coreset selection cancelled by the progress callback");
+    current_.reset(new PatchStore(params_.targetEmbedDim, projection_, false));
+    current_->reserve(effectiveChunkRows(params_));
+}
+
+Mat BankBuilder::finish()
+{
+    CV_Assert(collected_ > 0);
+    if (!chunked_)
+    {
+        const PatchStore& store = *current_;
+        std::vector<int> selected;
+        if (params_.coresetMethod != CORESET_GREEDY)
+            selected = selectWithoutVectors(store.rows(), params_);
+        else if (store.projected().empty() && useCuda(params_.coresetDevice, "coreset"))
+            selected = selectCoresetCuda(store.all(), params_, onStep_);
+        else
+            selected = greedy(store, 0, onStep_);
+        return store.gather(selected);
+    }
+    closeChunk();
+    current_.reset();
+    if (kept_->rows() <= bankRows_)
+        return kept_->all().clone();
+    const StepCallback finalSteps = [this](int done, int) { return chunkProgress(total_ + done); };
+    return kept_->gather(greedy(*kept_, bankRows_, onStep_ ? finalSteps : StepCallback()));
+}
+
+} // namespace detail
+} // namespace patchcore
+} // namespace cv
