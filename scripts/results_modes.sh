@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Input modes (doc/RESULTS.md, "Whole-frame inspection"): the reference's centre crop against the whole-frame modes on
 # magnetic_tile and mvtec_grid, with training/predict time and peak memory. Prints a Markdown table on stdout.
-#   scripts/results_modes.sh [mt300|mt752|grid|auto ...]   (default: mt300, grid, mt752)
+#   scripts/results_modes.sh [mt300|mt752|grid|auto|bounded ...]   (default: mt300, grid, mt752)
 # `auto` runs the default mode (INPUT_AUTO) on all three data sets, e.g. RATIO=0.1 for the 10 % comparison with the
 # reference's centre-crop figures.
 # A run whose results.json exists under $OUT is not repeated. Environment as scripts/results.sh:
@@ -45,7 +45,15 @@ for g in "${groups[@]}"; do
         run hazelnut_auto hazelnut_toy --mode=auto
         run grid_auto mvtec_grid --mode=auto
         run mt300_auto magnetic_tile --train-list="$DATA/reference/magnetic_tile_train300.txt" --mode=auto ;;
-    *) echo "unknown group $g (mt300, mt752, grid, auto)" >&2; exit 2 ;;
+    bounded)
+        # The default after issue 14 (frame pass, capped bank, composable greedy) and what it replaced, RATIO=0.1.
+        run hazelnut_bounded hazelnut_toy --mode=auto
+        run grid_bounded mvtec_grid --mode=auto
+        run grid_bounded_tiles mvtec_grid --mode=tiles --tile-scale=0.5
+        run grid_bounded_onesel mvtec_grid --mode=auto --chunk-rows=0
+        run mt300_bounded magnetic_tile --train-list="$DATA/reference/magnetic_tile_train300.txt" --mode=auto
+        run deeppcb_bounded deeppcb --mode=auto ;;
+    *) echo "unknown group $g (mt300, mt752, grid, auto, bounded)" >&2; exit 2 ;;
     esac
 done
 

@@ -43,7 +43,11 @@ const char* const kDetectorOptions =
     "one pass) }"
     "{tile-scale   | 1    | tiles and frame modes: image scale before the backbone }"
     "{tile-overlap | 0.25 | tiles mode: overlap of neighbouring tiles, fraction of the crop }"
-    "{budget   | 0     | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }"
+    "{budget   | 2048  | training memory budget in MiB (0: none); beyond it, patch vectors spill to a temporary file }"
+    "{max-bank | -1    | largest memory bank (-1: automatic, 16384 in whole-frame modes and no cap with --mode=crop; "
+    "0: no cap) }"
+    "{chunk-rows | -1  | composable greedy: select within chunks of this many patch vectors, then over their union "
+    "(-1: automatic, 65536 in whole-frame modes, one selection with --mode=crop; 0: always one selection) }"
     "{max-image-mb | 2048 | largest memory one image may take, in MiB (0: what the machine has); larger images are "
     "refused before they are processed }"
     "{fp16     | false | round the memory bank to 16-bit floats (Params::bankFp16) }"
@@ -154,6 +158,8 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.tileScale = parser.get<double>("tile-scale");
     p.tileOverlap = parser.get<double>("tile-overlap");
     p.memoryBudgetMB = parser.get<double>("budget");
+    p.coresetMaxSize = parser.get<int>("max-bank");
+    p.coresetChunkRows = parser.get<int>("chunk-rows");
     p.maxImageMB = parser.get<double>("max-image-mb");
     p.bankFp16 = parser.get<bool>("fp16");
     const std::string search = parser.get<std::string>("search");

@@ -1,6 +1,6 @@
 // The backbone's engines side by side (doc/PERFORMANCE.md, "Backbone engines"): cv::dnn fp32, oneDNN fp32 and
-// oneDNN bf16 on the shared ResNet50 to layer3, at the reference's 224 x 224 crop and a whole 512 x 683 frame, on 1
-// and 2 threads. Arguments: engine (a cv::patchcore::BackboneEngine), input height, input width, threads.
+// oneDNN bf16 on the shared ResNet50 to layer3, at the reference's 224 x 224 crop and whole 512 x 683 and 512 x 512
+// frames, on 1 and 2 threads. Arguments: engine (a cv::patchcore::BackboneEngine), input height, input width, threads.
 #include "perf_common.hpp"
 
 #include "backbone.hpp"
@@ -84,6 +84,8 @@ BENCHMARK(BM_BackboneEngine)
     ->Args({ENGINE_OPENCV, 512, 683, 1})->Args({ENGINE_OPENCV, 512, 683, 2})
     ->Args({ENGINE_ONEDNN_FP32, 512, 683, 1})->Args({ENGINE_ONEDNN_FP32, 512, 683, 2})
     ->Args({ENGINE_ONEDNN_BF16, 512, 683, 1})->Args({ENGINE_ONEDNN_BF16, 512, 683, 2})
+    // The frame INPUT_AUTO makes of any image whose shorter side is over 512 px (scripts/cost_by_size.sh).
+    ->Args({ENGINE_ONEDNN_FP32, 512, 512, 2})
     ->Unit(benchmark::kMillisecond)->UseRealTime();
 
 } // namespace
