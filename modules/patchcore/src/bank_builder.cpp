@@ -30,17 +30,23 @@ BankBuilder::BankBuilder(const Params& params, double totalRows, bool spill, con
       chunked_(chunked(params, totalRows)), bankRows_(bankSize(totalRows, params))
 {
     CV_Assert(!(chunked_ && spill));
-    current_.reset(new PatchStore(params.targetEmbedDim, projection_, spill));
     if (chunked_)
     {
         kept_.reset(new PatchStore(params.targetEmbedDim, projection_, false));
         kept_->reserve(std::min(totalRows, kChunkOverselect * static_cast<double>(bankRows_)));
-        current_->reserve(effectiveChunkRows(params));
+        openChunk();
     }
     else
     {
+        current_.reset(new PatchStore(params.targetEmbedDim, projection_, spill));
         current_->reserve(totalRows);
     }
+}
+
+void BankBuilder::openChunk()
+{
+    current_.reset(new PatchStore(params_.targetEmbedDim, projection_, false));
+    current_->reserve(effectiveChunkRows(params_));
 }
 
 BankBuilder::~BankBuilder() = default;
@@ -85,8 +91,7 @@ void BankBuilder::closeChunk()
     ++chunks_;
     if (!chunkProgress(closedRows_))
         CV_Error(Error::StsError, "patchcore: coreset selection cancelled by the progress callback");
-    current_.reset(new PatchStore(params_.targetEmbedDim, projection_, false));
-    current_->reserve(effectiveChunkRows(params_));
+    openChunk();
 }
 
 Mat BankBuilder::finish()

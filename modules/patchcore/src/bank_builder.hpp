@@ -42,6 +42,7 @@ public:
     double collected() const { return collected_; }
 
 private:
+    void openChunk();
     void closeChunk();
     bool chunkProgress(double done) const;
     std::vector<int> greedy(const PatchStore& store, int count, const StepCallback& onStep) const;

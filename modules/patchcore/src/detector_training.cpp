@@ -2,7 +2,6 @@
 #include "detector_impl.hpp"
 #include "bank_builder.hpp"
 #include "coreset.hpp"
-#include "cuda_dispatch.hpp"
 #include "preprocess.hpp"
 
 #include <algorithm>
