@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libopencv-dev libopencv-contrib-dev libtbb-dev libeigen3-dev
           libgtest-dev libbenchmark-dev
-          libdnnl-dev                                          # the optional oneDNN backbone engine
+          libdnnl-dev ocl-icd-opencl-dev                       # the oneDNN backbone engine (its CMake needs OpenCL)
           doxygen                                              # scripts/build_docs.sh (API reference, tutorial)
           python3-torch python3-torchvision python3-onnx)      # tools/export_backbone.py and its test (~70 s)
 missing=()
