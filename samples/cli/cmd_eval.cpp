@@ -212,7 +212,9 @@ void writeReport(const std::vector<Run>& runs, const cv::patchcore::Params& p, c
        << ", k " << p.k << ", metric " << (p.metric == cv::patchcore::DISTANCE_L2 ? "l2" : "l2sq") << ", reweight "
        << (p.reweight ? "on" : "off") << ", sigma " << p.sigma << ", seed " << p.seed << ", dims "
        << p.targetEmbedDim << ", bank " << (p.bankFp16 ? "fp16" : "fp32") << ", search "
-       << (p.searchMethod == cv::patchcore::SEARCH_APPROXIMATE ? "approximate" : "exact")
+       << (p.searchMethod == cv::patchcore::SEARCH_APPROXIMATE ? "approximate"
+           : p.searchMethod == cv::patchcore::SEARCH_EXACT       ? "exact"
+                                                                 : "auto")
        << (trainList.empty() ? "" : ", train list `" + trainList + "`") << ".\n\n";
     md << "| run | engine | train imgs | bank | test (defective) | image AUROC | pixel AUROC | PRO@0.3 | F1 | "
           "train s | predict s/img |\n|---|---|---|---|---|---|---|---|---|---|---|\n";

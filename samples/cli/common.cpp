@@ -51,8 +51,9 @@ const char* const kDetectorOptions =
     "{max-image-mb | 2048 | largest memory one image may take, in MiB (0: what the machine has); larger images are "
     "refused before they are processed }"
     "{fp16     | false | round the memory bank to 16-bit floats (Params::bankFp16) }"
-    "{search   | exact | nearest-neighbour search: exact, or approximate (inverted file over k-means cells, exact "
-    "re-ranking; 4-6x faster on banks of 200k rows, recall@1 0.98-0.999) }" PATCHCORE_ENGINE_OPTION;
+    "{search   | auto | nearest-neighbour search: auto (approximate for banks of 8,192 rows or more, except with "
+    "--mode=crop), exact, or approximate (inverted file over k-means cells, exact image scores; "
+    "doc/PERFORMANCE.md) }" PATCHCORE_ENGINE_OPTION;
 
 namespace {
 
@@ -163,9 +164,11 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.maxImageMB = parser.get<double>("max-image-mb");
     p.bankFp16 = parser.get<bool>("fp16");
     const std::string search = parser.get<std::string>("search");
-    if (search != "exact" && search != "approximate")
-        CV_Error(cv::Error::StsBadArg, "--search must be exact or approximate, not '" + search + "'");
-    p.searchMethod = search == "exact" ? cv::patchcore::SEARCH_EXACT : cv::patchcore::SEARCH_APPROXIMATE;
+    if (search != "auto" && search != "exact" && search != "approximate")
+        CV_Error(cv::Error::StsBadArg, "--search must be auto, exact or approximate, not '" + search + "'");
+    p.searchMethod = search == "exact"         ? cv::patchcore::SEARCH_EXACT
+                     : search == "approximate" ? cv::patchcore::SEARCH_APPROXIMATE
+                                               : cv::patchcore::SEARCH_AUTO;
     return p;
 }
 

@@ -7,13 +7,29 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
+namespace {
+
+// SEARCH_AUTO's switch to the inverted file: the bank size from which it is measured faster than the exact search
+// with every metric unchanged (doc/PERFORMANCE.md, "Inverted-file index"). The centre crop stays exact, so that its
+// maps reproduce the reference as well as its scores.
+const int kAutoIvfMinRows = 8192;
+
+} // namespace
+
+bool autoSearchIsIvf(const Params& params, int bankRows)
+{
+    return params.searchMethod == SEARCH_APPROXIMATE ||
+           (params.searchMethod == SEARCH_AUTO && bankRows >= kAutoIvfMinRows && params.inputMode != INPUT_CENTER_CROP);
+}
+
 std::shared_ptr<BankIndex> createBankIndex(const Params& params, int bankRows)
 {
-    CV_UNUSED(bankRows);
     if (params.searchMethod == SEARCH_APPROXIMATE)
         return std::make_shared<IvfIndex>(0, 0, static_cast<uint64>(params.seed));
     if (useCuda(params.searchDevice, "search"))
         return std::make_shared<CudaSearch>();
+    if (autoSearchIsIvf(params, bankRows))
+        return std::make_shared<IvfIndex>(0, 0, static_cast<uint64>(params.seed));
     return std::make_shared<ExactSearch>();
 }
 

@@ -23,14 +23,27 @@ public:
      *  Distances are exact for the rows returned (double precision), whatever the backend screens with.
      *  Thread-safe: any number of concurrent calls on one index. */
     virtual void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const = 0;
+    /** True when knn() always returns the true nearest rows; false for an index that may miss some (IVF). */
+    virtual bool exact() const { return true; }
+    /** As knn(), but always the true nearest rows: what an approximate index does for the few queries whose result
+     *  must be exact (an image's worst patches). */
+    virtual void knnExact(const Mat& queries, int k, Mat& distSq, Mat& indices) const
+    {
+        knn(queries, k, distSq, indices);
+    }
     /** Rows in the bank. */
     virtual int size() const = 0;
     /** For progress messages and benchmarks: e.g. "exact, bf16-screened", "IVF: 1024 cells, 24 probed". */
     virtual std::string describe() const = 0;
 };
 
-/** The index Params ask for, for a bank of `bankRows` rows: Params::searchDevice (CUDA), Params::searchMethod, and
- *  for SEARCH_AUTO the bank's size. The index is empty until setBank(). */
+/** True when Params ask for the inverted file on a bank of `bankRows` rows: SEARCH_APPROXIMATE, or SEARCH_AUTO on a
+ *  large bank outside the centre-crop mode. */
+bool autoSearchIsIvf(const Params& params, int bankRows);
+
+/** The index Params ask for, for a bank of `bankRows` rows: SEARCH_APPROXIMATE (the inverted file, also on a CUDA
+ *  build), Params::searchDevice (CUDA), then for SEARCH_AUTO the bank's size and the input mode (autoSearchIsIvf).
+ *  The index is empty until setBank(). */
 std::shared_ptr<BankIndex> createBankIndex(const Params& params, int bankRows);
 
 } // namespace detail

@@ -275,62 +275,6 @@ Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid, const char* op
     return collector.rows();
 }
 
-DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
-{
-    const Params& p = state_.params;
-    Scores out;
-    float worstScore = -1.f;
-    int worstWindow = 0, worstPatch = 0, worstNearest = 0;
-    for (size_t w = 0; w < image.windows.size(); ++w)
-    {
-        const WindowResult& win = image.windows[w];
-        Mat distSq, indices;
-        search_->knn(win.embedding, p.k, distSq, indices);
-        Mat grid(win.grid, CV_32F);
-        float* scores = grid.ptr<float>();
-        for (int r = 0; r < distSq.rows; ++r)
-        {
-            double sum = 0;
-            for (int j = 0; j < p.k; ++j)
-            {
-                const double d = distSq.at<float>(r, j);
-                sum += p.metric == DISTANCE_L2 ? std::sqrt(d) : d;
-            }
-            scores[r] = static_cast<float>(sum / p.k);
-            if (scores[r] > worstScore)
-            {
-                worstScore = scores[r];
-                worstWindow = static_cast<int>(w);
-                worstPatch = r;
-                worstNearest = indices.at<int>(r, 0);
-            }
-        }
-        out.patchScores.push_back(grid);
-    }
-    out.image = worstScore;
-    if (p.reweight)
-    {
-        // Paper Eq. 7, in anomalib's form: 1 - softmax over the Euclidean distances from the worst test patch to
-        // its nearest bank vector m* and m*'s neighbours in the bank, taken at m*.
-        const Mat worst = image.windows[worstWindow].embedding.row(worstPatch);
-        const int b = std::min(p.reweightNeighbours, state_.bank.rows);
-        Mat support, supportIdx;
-        search_->knn(state_.bank.row(worstNearest), b, support, supportIdx);
-        std::vector<double> dist(b);
-        double maxDist = 0;
-        for (int j = 0; j < b; ++j)
-        {
-            dist[j] = norm(worst, state_.bank.row(supportIdx.at<int>(0, j)), NORM_L2);
-            maxDist = std::max(maxDist, dist[j]);
-        }
-        double denominator = 0;
-        for (double d : dist)
-            denominator += std::exp(d - maxDist);
-        out.image *= 1.0 - std::exp(dist[0] - maxDist) / denominator;
-    }
-    return out;
-}
-
 Mat DetectorImpl::workingMap(const ImageResult& image, const Scores& scores) const
 {
     const CropGeometry& g = image.geometry;

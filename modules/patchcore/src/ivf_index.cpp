@@ -27,6 +27,9 @@ const int kExtraCandidates = 4;
 const int kTrainRowsPerCell = 32;
 const int kSeedRowsPerCell = 4;
 const int kLloydIterations = 8;
+// Automatic probes: a sixteenth of the cells, at least 8 (doc/PERFORMANCE.md, "Inverted-file index").
+const double kProbedFraction = 1.0 / 16;
+const int kMinProbes = 8;
 
 std::vector<float> squaredNorms(const float* rows, int n, int dim)
 {
@@ -186,7 +189,8 @@ struct Candidate
 
 } // namespace
 
-IvfIndex::IvfIndex(int cells, int probes, uint64 seed) : cellsWanted_(cells), probesWanted_(probes), seed_(seed)
+IvfIndex::IvfIndex(int cells, int probes, uint64 seed, bool bf16Screening)
+    : cellsWanted_(cells), probesWanted_(probes), seed_(seed), bf16Screening_(bf16Screening)
 {
     if (cells < 0 || probes < 0)
         CV_Error(Error::StsBadArg, "patchcore: IvfIndex cells and probes must be >= 0 (0 chooses them from the bank)");
@@ -194,12 +198,12 @@ IvfIndex::IvfIndex(int cells, int probes, uint64 seed) : cellsWanted_(cells), pr
 
 int IvfIndex::autoCells(int bankRows)
 {
-    return std::max(1, std::min(bankRows, cvRound(2 * std::sqrt(static_cast<double>(bankRows)))));
+    return std::max(1, std::min(bankRows, cvRound(std::sqrt(static_cast<double>(bankRows)))));
 }
 
 int IvfIndex::autoProbes(int cells)
 {
-    return std::min(cells, std::max(16, cells / 32));
+    return std::min(cells, std::max(kMinProbes, cvRound(cells * kProbedFraction)));
 }
 
 void IvfIndex::setProbes(int probes)
@@ -212,7 +216,8 @@ void IvfIndex::setProbes(int probes)
 
 std::string IvfIndex::describe() const
 {
-    return "IVF: " + std::to_string(cells()) + " cells, " + std::to_string(probes()) + " probed";
+    return "IVF: " + std::to_string(cells()) + " cells, " + std::to_string(probes()) + " probed" +
+           (screen_.empty() ? "" : ", bf16-screened");
 }
 
 void IvfIndex::setBank(const Mat& bank)
@@ -246,16 +251,19 @@ void IvfIndex::setBank(const Mat& bank)
     permuted_.create(n, dim, CV_32F);
     tbb::parallel_for(0, n, [&](int i) { bank.row(rowIds_[i]).copyTo(permuted_.row(i)); });
     normsSq_ = squaredNorms(permuted_.ptr<float>(), n, dim);
+    screen_.release();
+    if (bf16Screening_ && Bf16Screen::available())
+        screen_.build(permuted_);
 }
 
-std::vector<int> IvfIndex::cellsToProbe(const float* centroidDistance, int capacity) const
+std::vector<int> IvfIndex::cellsToProbe(const float* centroidDistance, int probesWanted, int capacity) const
 {
     std::vector<std::pair<float, int>> order;
     order.reserve(cells());
     for (int c = 0; c < cells(); ++c)
         if (cellSize(c) > 0)
             order.emplace_back(centroidDistance[c], c);
-    const size_t probes = std::min(order.size(), static_cast<size_t>(probesUsed_));
+    const size_t probes = std::min(order.size(), static_cast<size_t>(probesWanted));
     std::partial_sort(order.begin(), order.begin() + probes, order.end());
     std::vector<int> out;
     int rows = 0;
@@ -275,6 +283,16 @@ std::vector<int> IvfIndex::cellsToProbe(const float* centroidDistance, int capac
 
 void IvfIndex::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
 {
+    search(queries, k, probesUsed_, distSq, indices);
+}
+
+void IvfIndex::knnExact(const Mat& queries, int k, Mat& distSq, Mat& indices) const
+{
+    search(queries, k, cells(), distSq, indices);
+}
+
+void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& indices) const
+{
     if (permuted_.empty())
         CV_Error(Error::StsError, "patchcore: the IVF index has no bank; call setBank() before knn()");
     const int n = permuted_.rows, dim = permuted_.cols;
@@ -290,7 +308,7 @@ void IvfIndex::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
 
     std::vector<std::vector<int>> probed(m);
     centroidDistances(q, m, centroids_, centroidNormsSq_,
-                      [&](int i, const float* d) { probed[i] = cellsToProbe(d, capacity); });
+                      [&](int i, const float* d) { probed[i] = cellsToProbe(d, probes, capacity); });
 
     // One slot per (query, probed cell) holds that cell's best candidates for the query; the slots of a cell are
     // listed by cell so that each probed cell is read once, for all the queries that probe it.
@@ -309,6 +327,29 @@ void IvfIndex::knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const
             bySlot[next[probed[i][j]]++] = slotStart[i] + static_cast<int>(j);
             slotQuery[slotStart[i] + j] = i;
         }
+
+    if (!screen_.empty())
+    {
+        // Each query's nearest cell goes first (it sets the query's screening bound), the others by cell.
+        Bf16Screen::CellProbes lists;
+        lists.cellRows = cellStart_;
+        lists.firstCell.resize(m);
+        lists.byCellStart.assign(cells() + 1, 0);
+        for (int i = 0; i < m; ++i)
+        {
+            lists.firstCell[i] = probed[i][0];
+            for (size_t j = 1; j < probed[i].size(); ++j)
+                ++lists.byCellStart[probed[i][j] + 1];
+        }
+        std::partial_sum(lists.byCellStart.begin(), lists.byCellStart.end(), lists.byCellStart.begin());
+        lists.queries.resize(lists.byCellStart.back());
+        std::vector<int> at(lists.byCellStart.begin(), lists.byCellStart.end() - 1);
+        for (int i = 0; i < m; ++i)
+            for (size_t j = 1; j < probed[i].size(); ++j)
+                lists.queries[at[probed[i][j]]++] = i;
+        screen_.knnInCells(queries, permuted_, k, lists, rowIds_.data(), distSq, indices);
+        return;
+    }
 
     // Ties by the caller's row, as the exact search breaks them.
     auto less = [&](const Candidate& a, const Candidate& b) {

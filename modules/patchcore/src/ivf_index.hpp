@@ -4,6 +4,7 @@
 #define OPENCV_PATCHCORE_IVF_INDEX_HPP
 
 #include "bank_index.hpp"
+#include "search_bf16.hpp"
 
 namespace cv {
 namespace patchcore {
@@ -22,11 +23,16 @@ namespace detail {
 class IvfIndex : public BankIndex
 {
 public:
-    /** `cells` 0: autoCells(N). `probes` 0: autoProbes(cells). Both are clamped to the bank at setBank(). */
-    explicit IvfIndex(int cells = 0, int probes = 0, uint64 seed = 0);
+    /** `cells` 0: autoCells(N). `probes` 0: autoProbes(cells). Both are clamped to the bank at setBank().
+     *  `bf16Screening`: screen the probed cells with bf16 dot products where the CPU has them (as ExactSearch does;
+     *  false measures or tests the fp32 path). */
+    explicit IvfIndex(int cells = 0, int probes = 0, uint64 seed = 0, bool bf16Screening = true);
 
     void setBank(const Mat& bank) CV_OVERRIDE;
     void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const CV_OVERRIDE;
+    /** Every cell probed: the true k nearest, for the few queries that must be exact. */
+    void knnExact(const Mat& queries, int k, Mat& distSq, Mat& indices) const CV_OVERRIDE;
+    bool exact() const CV_OVERRIDE { return probes() >= cells(); }
     int size() const CV_OVERRIDE { return permuted_.rows; }
     std::string describe() const CV_OVERRIDE;
 
@@ -48,10 +54,14 @@ public:
 private:
     /** Cells a query probes, nearest first: the `probes` nearest non-empty ones, then more until they hold at least
      *  `capacity` rows. `centroidDistance` is indexed by cell. */
-    std::vector<int> cellsToProbe(const float* centroidDistance, int capacity) const;
+    std::vector<int> cellsToProbe(const float* centroidDistance, int probesWanted, int capacity) const;
+    /** knn() with `probes` cells probed per query. */
+    void search(const Mat& queries, int k, int probes, Mat& distSq, Mat& indices) const;
 
     int cellsWanted_, probesWanted_, probesUsed_ = 0;
     uint64 seed_;
+    bool bf16Screening_;
+    Bf16Screen screen_;                 // of permuted_, where the CPU has AVX-512 BF16
     Mat centroids_;                     // cells x D CV_32F
     std::vector<float> centroidNormsSq_;
     Mat permuted_;                      // bank rows cell by cell (CV_32F, N x D)

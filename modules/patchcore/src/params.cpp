@@ -39,7 +39,7 @@ Params::Params()
       tileOverlap(0.25),
       coresetDevice(DEVICE_AUTO),
       searchDevice(DEVICE_AUTO),
-      searchMethod(SEARCH_EXACT),
+      searchMethod(SEARCH_AUTO),
       bankFp16(false),
       calibrationFraction(0),
       imageFalseAlarmRate(0.01),
@@ -247,8 +247,8 @@ void Params::validate() const
             "coresetDevice must be a cv::patchcore::ComputeDevice");
     require(searchDevice >= DEVICE_AUTO && searchDevice <= DEVICE_CUDA,
             "searchDevice must be a cv::patchcore::ComputeDevice");
-    require(searchMethod == SEARCH_EXACT || searchMethod == SEARCH_APPROXIMATE,
-            "searchMethod must be a cv::patchcore::SearchMethod");
+    require(searchMethod == SEARCH_EXACT || searchMethod == SEARCH_APPROXIMATE || searchMethod == SEARCH_AUTO,
+            "searchMethod must be a cv::patchcore::SearchMethod (SEARCH_EXACT, SEARCH_APPROXIMATE or SEARCH_AUTO)");
     require(std::isfinite(memoryBudgetMB) && memoryBudgetMB >= 0, "memoryBudgetMB must be >= 0 (0 = no bound)");
     require(std::isfinite(maxImageMB) && maxImageMB >= 0,
             "maxImageMB must be >= 0 (0 = only the memory this process may use)");

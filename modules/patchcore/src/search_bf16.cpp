@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 // vdpbf16ps needs GCC 10 / clang 9; older compilers build the fp32 path only.
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) &&                                                 \
@@ -129,6 +130,9 @@ struct Screening
     size_t groupStride; // uint16 per group
     const float* bankNormsSq;
     int pairs, rows, k;
+    const int* stateOf; // query -> its QueryState, when the queries are a gathered subset (null: the identity)
+    int rowBegin, rowEnd; // the rows screened: a cell's, whose first and last groups it may share with others
+    const float* bounds;  // per query: no row above it can be a candidate (null: none known yet)
 };
 
 #if PATCHCORE_BF16_KERNELS
@@ -189,7 +193,8 @@ PATCHCORE_TARGET_BF16 void collect(const Screening& s, const float* dots, int q0
 {
     for (int i = 0; i < r; ++i)
     {
-        QueryState& state = states[q0 + i];
+        QueryState& state = states[s.stateOf ? s.stateOf[q0 + i] : q0 + i];
+        const float bound = s.bounds ? s.bounds[q0 + i] : std::numeric_limits<float>::infinity();
         const __m512 qn = _mm512_set1_ps(s.queryNormsSq[q0 + i]);
         for (int j = 0; j < c; ++j)
         {
@@ -197,9 +202,9 @@ PATCHCORE_TARGET_BF16 void collect(const Screening& s, const float* dots, int q0
             const __m512 dot = _mm512_loadu_ps(dots + (i * c + j) * kLanes);
             const __m512 sum = _mm512_add_ps(qn, _mm512_loadu_ps(s.bankNormsSq + row0));
             const __m512 d = _mm512_fnmadd_ps(_mm512_set1_ps(2.f), dot, sum);
-            const int valid = std::min(kLanes, s.rows - row0);
-            __mmask16 mask = _mm512_cmp_ps_mask(d, _mm512_set1_ps(state.threshold), _CMP_LE_OQ) &
-                             static_cast<__mmask16>((1u << valid) - 1u);
+            const int lo = std::max(0, s.rowBegin - row0), hi = std::min(kLanes, s.rowEnd - row0);
+            __mmask16 mask = _mm512_cmp_ps_mask(d, _mm512_set1_ps(std::min(state.threshold, bound)), _CMP_LE_OQ) &
+                             static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
             if (!mask)
                 continue;
             alignas(64) float lanes[kLanes];
@@ -208,7 +213,7 @@ PATCHCORE_TARGET_BF16 void collect(const Screening& s, const float* dots, int q0
             {
                 const int lane = __builtin_ctz(mask);
                 mask = static_cast<__mmask16>(mask & (mask - 1));
-                if (lanes[lane] <= state.threshold)
+                if (lanes[lane] <= state.threshold && lanes[lane] <= bound)
                     state.push(lanes[lane], row0 + lane, s.k, s.windows[q0 + i]);
             }
         }
@@ -292,39 +297,47 @@ bool Bf16Screen::build(const Mat& bank)
     return true;
 }
 
-void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Mat& indices,
-                     double* candidatesPerQuery) const
-{
-    CV_Assert(!empty() && bank.rows == rows_ && bank.cols == dim_ && bank.type() == CV_32F);
-    CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim_);
-    CV_Assert(k >= 1 && k <= rows_);
 #if PATCHCORE_BF16_KERNELS
-    const int m = queries.rows;
-    std::vector<uint32_t> queryPairs(static_cast<size_t>(m) * pairs_, 0u);
-    std::vector<float> queryNormsSq(m), windows(m);
-    const Margin margin{static_cast<double>(dim_), maxRoundingError_, maxRoundedNorm_, maxNormSq_};
+namespace {
+
+// Queries rounded to bf16 pairs, their norms and screening windows (2 x margin, rounded up).
+struct PackedQueries
+{
+    std::vector<uint32_t> pairs;
+    std::vector<float> normsSq, windows;
+};
+
+PackedQueries packQueries(const Mat& queries, int pairs, const Margin& margin)
+{
+    const int m = queries.rows, dim = queries.cols;
+    PackedQueries out;
+    out.pairs.assign(static_cast<size_t>(m) * pairs, 0u);
+    out.normsSq.resize(m);
+    out.windows.resize(m);
     tbb::parallel_for(0, m, [&](int i) {
         const float* q = queries.ptr<float>(i);
-        uint16_t* out = reinterpret_cast<uint16_t*>(queryPairs.data() + static_cast<size_t>(i) * pairs_);
+        uint16_t* h = reinterpret_cast<uint16_t*>(out.pairs.data() + static_cast<size_t>(i) * pairs);
         RoundingStats st;
-        for (int t = 0; t < dim_; ++t)
+        for (int t = 0; t < dim; ++t)
         {
-            out[t] = toBf16(q[t]);
-            st.add(q[t], out[t]);
+            h[t] = toBf16(q[t]);
+            st.add(q[t], h[t]);
         }
-        queryNormsSq[i] = static_cast<float>(st.normSq);
+        out.normsSq[i] = static_cast<float>(st.normSq);
         // Non-finite queries get an infinite window and NaN distances, so they collect no candidate and fail below.
-        windows[i] = std::nextafter(static_cast<float>(2 * margin(st)), std::numeric_limits<float>::infinity());
+        out.windows[i] = std::nextafter(static_cast<float>(2 * margin(st)), std::numeric_limits<float>::infinity());
     });
+    return out;
+}
 
-    const Screening s{queryPairs.data(), queryNormsSq.data(), windows.data(), packed_.ptr<uint16_t>(),
-                      packed_.step1(), normsSq_.data(), pairs_, rows_, k};
-    tbb::enumerable_thread_specific<std::vector<QueryState>> perThread([m] { return std::vector<QueryState>(m); });
-    const int groups = packed_.rows;
-    tbb::parallel_for(tbb::blocked_range<int>(0, groups, kBlockGroups), [&](const tbb::blocked_range<int>& range) {
-        screenBlock(s, range.begin(), range.end(), m, perThread.local().data());
-    });
+typedef tbb::enumerable_thread_specific<std::vector<QueryState>> ThreadStates;
 
+// The final step of both searches: per query, the candidates of every thread within the window of the k-th smallest
+// screened distance, ranked in double precision; `rowIds` (or the identity) names the rows in the output.
+void rankCandidates(const Mat& queries, const Mat& bank, int k, const PackedQueries& packed, ThreadStates& perThread,
+                    const int* rowIds, Mat& distSq, Mat& indices, double* candidatesPerQuery)
+{
+    const int m = queries.rows, dim = queries.cols;
     distSq.create(m, k, CV_32F);
     indices.create(m, k, CV_32S);
     std::vector<int> ranked(m);
@@ -337,12 +350,14 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
         if (static_cast<int>(smallest.size()) >= k)
         {
             std::nth_element(smallest.begin(), smallest.begin() + (k - 1), smallest.end());
-            const float limit = std::nextafter(smallest[k - 1] + windows[qi], std::numeric_limits<float>::infinity());
+            const float limit =
+                std::nextafter(smallest[k - 1] + packed.windows[qi], std::numeric_limits<float>::infinity());
             const float* q = queries.ptr<float>(qi);
             for (const std::vector<QueryState>& states : perThread)
                 for (const std::pair<float, int>& c : states[qi].candidates)
                     if (c.first <= limit)
-                        exact.emplace_back(exactDistanceSq(q, bank.ptr<float>(c.second), dim_), c.second);
+                        exact.emplace_back(exactDistanceSq(q, bank.ptr<float>(c.second), dim),
+                                           rowIds ? rowIds[c.second] : c.second);
         }
         ranked[qi] = static_cast<int>(exact.size());
         keepNearest(exact, k, qi, distSq, indices);
@@ -354,11 +369,108 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
             total += r;
         *candidatesPerQuery = m ? total / m : 0;
     }
+}
+
+} // namespace
+#endif // PATCHCORE_BF16_KERNELS
+
+void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Mat& indices,
+                     double* candidatesPerQuery) const
+{
+    CV_Assert(!empty() && bank.rows == rows_ && bank.cols == dim_ && bank.type() == CV_32F);
+    CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim_);
+    CV_Assert(k >= 1 && k <= rows_);
+#if PATCHCORE_BF16_KERNELS
+    const int m = queries.rows;
+    const PackedQueries packed =
+        packQueries(queries, pairs_, Margin{static_cast<double>(dim_), maxRoundingError_, maxRoundedNorm_, maxNormSq_});
+    const Screening s{packed.pairs.data(), packed.normsSq.data(), packed.windows.data(), packed_.ptr<uint16_t>(),
+                      packed_.step1(), normsSq_.data(), pairs_, rows_, k, nullptr, 0, rows_, nullptr};
+    ThreadStates perThread([m] { return std::vector<QueryState>(m); });
+    tbb::parallel_for(tbb::blocked_range<int>(0, packed_.rows, kBlockGroups), [&](const tbb::blocked_range<int>& range) {
+        screenBlock(s, range.begin(), range.end(), m, perThread.local().data());
+    });
+    rankCandidates(queries, bank, k, packed, perThread, nullptr, distSq, indices, candidatesPerQuery);
 #else
     (void)bank;
     (void)distSq;
     (void)indices;
     (void)candidatesPerQuery;
+    CV_Error(Error::StsNotImplemented, "patchcore: this build has no AVX-512 BF16 kernels");
+#endif
+}
+
+void Bf16Screen::knnInCells(const Mat& queries, const Mat& bank, int k, const CellProbes& probes, const int* rowIds,
+                            Mat& distSq, Mat& indices) const
+{
+    CV_Assert(!empty() && bank.rows == rows_ && bank.cols == dim_ && bank.type() == CV_32F);
+    CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim_);
+    CV_Assert(k >= 1 && k <= rows_);
+    const int cells = static_cast<int>(probes.cellRows.size()) - 1, m = queries.rows;
+    CV_Assert(cells >= 1 && static_cast<int>(probes.byCellStart.size()) == cells + 1 &&
+              probes.cellRows.back() == rows_ && static_cast<int>(probes.queries.size()) == probes.byCellStart.back() &&
+              static_cast<int>(probes.firstCell.size()) == m);
+#if PATCHCORE_BF16_KERNELS
+    const PackedQueries packed =
+        packQueries(queries, pairs_, Margin{static_cast<double>(dim_), maxRoundingError_, maxRoundedNorm_, maxNormSq_});
+    ThreadStates perThread([m] { return std::vector<QueryState>(m); });
+    // One task per cell: its probing queries gathered into one contiguous block, screened against the groups that
+    // hold its rows (the rows of a neighbouring cell that share its first or last group are masked out, so that no
+    // row is counted twice).
+    auto screenCells = [&](const std::vector<int>& byCellStart, const std::vector<int>& ids, const float* bounds) {
+        tbb::parallel_for(0, cells, [&](int c) {
+            const int first = byCellStart[c], count = byCellStart[c + 1] - first;
+            const int rowBegin = probes.cellRows[c], rowEnd = probes.cellRows[c + 1];
+            if (count == 0 || rowBegin == rowEnd)
+                return;
+            const int* cellIds = ids.data() + first;
+            std::vector<uint32_t> pairs(static_cast<size_t>(count) * pairs_);
+            std::vector<float> normsSq(count), windows(count), cellBounds(bounds ? count : 0);
+            for (int i = 0; i < count; ++i)
+            {
+                std::copy_n(packed.pairs.data() + static_cast<size_t>(cellIds[i]) * pairs_, pairs_,
+                            pairs.data() + static_cast<size_t>(i) * pairs_);
+                normsSq[i] = packed.normsSq[cellIds[i]];
+                windows[i] = packed.windows[cellIds[i]];
+                if (bounds)
+                    cellBounds[i] = bounds[cellIds[i]];
+            }
+            const Screening s{pairs.data(), normsSq.data(), windows.data(), packed_.ptr<uint16_t>(), packed_.step1(),
+                              normsSq_.data(), pairs_, rows_, k, cellIds, rowBegin, rowEnd,
+                              bounds ? cellBounds.data() : nullptr};
+            screenBlock(s, rowBegin / kLanes, (rowEnd + kLanes - 1) / kLanes, count, perThread.local().data());
+        });
+    };
+    // Each query's first cell alone, then the rest under the bound it sets: a state that starts without one takes
+    // every row of its first cell as a candidate, which costs more than the screening itself once cells are small.
+    std::vector<int> firstStart(cells + 1, 0), firstIds(m);
+    for (int c : probes.firstCell)
+        ++firstStart[c + 1];
+    std::partial_sum(firstStart.begin(), firstStart.end(), firstStart.begin());
+    {
+        std::vector<int> next(firstStart.begin(), firstStart.end() - 1);
+        for (int i = 0; i < m; ++i)
+            firstIds[next[probes.firstCell[i]]++] = i;
+    }
+    screenCells(firstStart, firstIds, nullptr);
+    std::vector<float> bounds(m, std::numeric_limits<float>::infinity());
+    tbb::parallel_for(0, m, [&](int qi) {
+        // A row above the k-th smallest screened distance so far plus the window is above the final limit too.
+        std::vector<float> smallest;
+        for (const std::vector<QueryState>& states : perThread)
+            smallest.insert(smallest.end(), states[qi].smallest.begin(), states[qi].smallest.end());
+        if (static_cast<int>(smallest.size()) >= k)
+        {
+            std::nth_element(smallest.begin(), smallest.begin() + (k - 1), smallest.end());
+            bounds[qi] = std::nextafter(smallest[k - 1] + packed.windows[qi], std::numeric_limits<float>::infinity());
+        }
+    });
+    screenCells(probes.byCellStart, probes.queries, bounds.data());
+    rankCandidates(queries, bank, k, packed, perThread, rowIds, distSq, indices, nullptr);
+#else
+    (void)rowIds;
+    (void)distSq;
+    (void)indices;
     CV_Error(Error::StsNotImplemented, "patchcore: this build has no AVX-512 BF16 kernels");
 #endif
 }

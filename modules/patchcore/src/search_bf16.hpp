@@ -34,6 +34,19 @@ public:
     void knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Mat& indices,
              double* candidatesPerQuery = nullptr) const;
 
+    /** The queries an inverted file sends to each cell of the bank (which build() received cell by cell):
+     *  cell c is bank rows [cellRows[c], cellRows[c + 1]); query i probes firstCell[i] (its nearest, screened
+     *  before the others) and the cells that list it: cell c lists queries[byCellStart[c] .. byCellStart[c + 1]). */
+    struct CellProbes
+    {
+        std::vector<int> cellRows, firstCell, byCellStart, queries;
+    };
+    /** As knn(), but each query is screened only against the rows of the cells that list it, so the result is exact
+     *  over those rows. `rowIds` (bank row -> the caller's row id, or
+     *  null) names the rows in `indices` and breaks ties. A query must reach at least k rows. */
+    void knnInCells(const Mat& queries, const Mat& bank, int k, const CellProbes& probes, const int* rowIds,
+                    Mat& distSq, Mat& indices) const;
+
 private:
     Mat packed_;                 // CV_16U, one row per group of 16 bank rows: [pair][lane][2] bf16
     std::vector<float> normsSq_; // |x|^2 per bank row, padded to whole groups

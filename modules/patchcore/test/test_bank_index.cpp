@@ -35,7 +35,8 @@ TEST(Patchcore_BankIndex, every_backend_against_brute_force)
     std::vector<std::pair<std::shared_ptr<BankIndex>, double>> backends{
         {std::make_shared<ExactSearch>(true), 1.0},  // bf16-screened where the CPU has it
         {std::make_shared<ExactSearch>(false), 1.0}, // fp32 GEMM form
-        {std::make_shared<IvfIndex>(), 0.95}};
+        {std::make_shared<IvfIndex>(), 0.95},                 // bf16-screened cells where the CPU has it
+        {std::make_shared<IvfIndex>(0, 0, 0, false), 0.95}};  // fp32 cells
     if (cudaAvailable())
         backends.push_back({std::make_shared<CudaSearch>(), 1.0});
     for (const auto& b : backends)

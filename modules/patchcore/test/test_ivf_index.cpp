@@ -21,12 +21,15 @@ cv::Mat normalRows(int rows, int dim, uint64 seed, double mean = 3)
     return m;
 }
 
-// Rows drawn around `centres` random centres (spread 4, noise 1), as patch vectors cluster by texture.
-cv::Mat mixture(int rows, int dim, int centres, uint64 seed)
+// Rows drawn around `centres` random centres (spread 4, noise 1), as patch vectors cluster by texture. The centres
+// follow `seed`, the rows around them `noiseSeed` (default: `seed`).
+cv::Mat mixture(int rows, int dim, int centres, uint64 seed, uint64 noiseSeed = 0)
 {
     cv::RNG rng(seed);
     cv::Mat means(centres, dim, CV_32F), out(rows, dim, CV_32F);
     rng.fill(means, cv::RNG::NORMAL, 0, 4);
+    if (noiseSeed)
+        rng = cv::RNG(noiseSeed);
     rng.fill(out, cv::RNG::NORMAL, 0, 1);
     for (int i = 0; i < rows; ++i)
         out.row(i) += means.row(rng.uniform(0, centres));
@@ -41,21 +44,71 @@ void expectExact(const IndexComparison& c)
     EXPECT_LT(c.maxDistanceError, 1e-6);
 }
 
+// Both scans of the probed cells: bf16-screened (where the CPU has AVX-512 BF16) and fp32.
 TEST(Patchcore_IvfIndex, ExactWhenEveryCellIsProbed)
 {
     const cv::Mat bank = normalRows(3000, 48, 1), queries = normalRows(100, 48, 2);
-    IvfIndex index(20, 2);
-    index.setBank(bank);
-    EXPECT_EQ(index.describe(), "IVF: 20 cells, 2 probed");
-    index.setProbes(100); // clamped to the cells
-    EXPECT_EQ(index.describe(), "IVF: 20 cells, 20 probed");
-    for (int k : {1, 5, 17})
-        expectExact(compareWithBruteForce(index, bank, queries, k));
+    for (bool bf16 : {true, false})
+    {
+        IvfIndex index(20, 2, 0, bf16);
+        index.setBank(bank);
+        const std::string screened = bf16 && cv::patchcore::detail::Bf16Screen::available() ? ", bf16-screened" : "";
+        SCOPED_TRACE(index.describe());
+        EXPECT_EQ(index.describe(), "IVF: 20 cells, 2 probed" + screened);
+        EXPECT_FALSE(index.exact());
+        index.setProbes(100); // clamped to the cells
+        EXPECT_EQ(index.describe(), "IVF: 20 cells, 20 probed" + screened);
+        EXPECT_TRUE(index.exact());
+        for (int k : {1, 5, 17})
+            expectExact(compareWithBruteForce(index, bank, queries, k));
+    }
+}
+
+// An index whose knn() is another index's knnExact(), to put that path through the brute-force check.
+class ExactPathOf : public cv::patchcore::detail::BankIndex
+{
+public:
+    explicit ExactPathOf(const BankIndex& index) : index_(index) {}
+    void setBank(const cv::Mat&) CV_OVERRIDE {}
+    void knn(const cv::Mat& queries, int k, cv::Mat& distSq, cv::Mat& indices) const CV_OVERRIDE
+    {
+        index_.knnExact(queries, k, distSq, indices);
+    }
+    int size() const CV_OVERRIDE { return index_.size(); }
+    std::string describe() const CV_OVERRIDE { return index_.describe() + ", exact path"; }
+
+private:
+    const BankIndex& index_;
+};
+
+// knnExact() probes every cell, whatever knn() probes: what the detector's exact image score relies on.
+TEST(Patchcore_IvfIndex, KnnExactIsExactWithFewProbes)
+{
+    const cv::Mat bank = mixture(6000, 48, 60, 11), queries = normalRows(40, 48, 12, 0);
+    for (bool bf16 : {true, false})
+    {
+        IvfIndex index(40, 1, 0, bf16);
+        index.setBank(bank);
+        SCOPED_TRACE(index.describe());
+        for (int k : {1, 3})
+            expectExact(compareWithBruteForce(ExactPathOf(index), bank, queries, k));
+        // Whatever one probe finds is a true distance to a real row, so it bounds the exact one from above.
+        cv::Mat approxD, approxI, exactD, exactI;
+        index.knn(queries, 3, approxD, approxI);
+        index.knnExact(queries, 3, exactD, exactI);
+        int below = 0;
+        for (int i = 0; i < queries.rows; ++i)
+            for (int j = 0; j < 3; ++j)
+                below += approxD.at<float>(i, j) < exactD.at<float>(i, j);
+        EXPECT_EQ(0, below);
+        EXPECT_GT(cv::norm(approxD, exactD, cv::NORM_INF), 0) << "one probe of 40 cells should miss some rows";
+    }
 }
 
 TEST(Patchcore_IvfIndex, HighRecallOnClusteredDataWithAutoSettings)
 {
-    const cv::Mat bank = mixture(20000, 64, 200, 3), queries = mixture(300, 64, 200, 3 + 1);
+    // Queries from the bank's clusters, as test patches of good parts come from the training patches' textures.
+    const cv::Mat bank = mixture(20000, 64, 200, 3), queries = mixture(300, 64, 200, 3, 4);
     IvfIndex index;
     index.setBank(bank);
     EXPECT_EQ(index.cells(), IvfIndex::autoCells(bank.rows));

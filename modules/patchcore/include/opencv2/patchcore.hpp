@@ -71,10 +71,12 @@ enum ComputeDevice
 /** @brief Nearest-neighbour search used for patch scores. */
 enum SearchMethod
 {
-    SEARCH_EXACT = 0,      //!< exact search (GEMM-based, re-ranked in double precision)
-    SEARCH_APPROXIMATE = 1 //!< inverted file over k-means cells of the bank, the nearest cells scanned and their
-                           //!< best rows re-ranked exactly: 4-6x faster than SEARCH_EXACT on banks of 200k-400k rows,
-                           //!< recall@1 0.98-0.999 (doc/PERFORMANCE.md, "Inverted-file index")
+    SEARCH_EXACT = 0,       //!< exact search (GEMM-based, re-ranked in double precision)
+    SEARCH_APPROXIMATE = 1, //!< inverted file over k-means cells of the bank: a sixteenth of the cells nearest to a
+                            //!< patch are scanned and their best rows re-ranked exactly. Image scores stay exact
+                            //!< (the worst patches are searched again exactly); a patch whose neighbour lies in a
+                            //!< cell not scanned scores a little high (doc/PERFORMANCE.md, "Inverted-file index")
+    SEARCH_AUTO = 2         //!< SEARCH_APPROXIMATE for banks of 8,192 rows or more outside INPUT_CENTER_CROP, else exact
 };
 
 /** @brief How an image becomes the backbone's input. */
@@ -196,7 +198,7 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW int coresetDevice;
     /** @brief Device of the nearest-neighbour search, a ComputeDevice (default DEVICE_AUTO). */
     CV_PROP_RW int searchDevice;
-    /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_EXACT). */
+    /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_AUTO). */
     CV_PROP_RW int searchMethod;
     /** @brief Round the memory bank to 16-bit floats (default false). Scores change by at most about 2e-4 (relative;
     doc/PERFORMANCE.md). The rounded values are kept and searched in 32-bit form (so memory and files do not shrink):
