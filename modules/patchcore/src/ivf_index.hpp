@@ -11,13 +11,15 @@ namespace patchcore {
 namespace detail {
 
 /** The bank is split into k-means cells; a query scans only the `probes` cells whose centroids are nearest to it
- *  (more when those cells hold fewer than k rows), screens them with the SIMD dot-product kernels in GEMM form and
- *  re-ranks the best candidates in double precision. A true neighbour is missed only when it lies in a cell that is
+ *  (more when those cells hold fewer than k rows), screens them with bf16 dot products where the CPU has AVX-512 BF16
+ *  (Bf16Screen::knnInCells, with the same error bound as the exact search) or with the fp32 kernels in GEMM form,
+ *  and re-ranks the best candidates in double precision. A true neighbour is missed only when it lies in a cell that is
  *  not probed; with probes == cells the search is exact.
  *
  *  Memory: setBank() keeps a copy of the bank permuted cell by cell (so that a probe reads contiguous memory, once for
- *  every query that probes the cell), its squared norms and the original row ids: about the bank's size again
- *  (4 KB per 1024-d row) on top of the caller's bank, which is shared elsewhere and must not be reordered.
+ *  every query that probes the cell), its squared norms, the original row ids and, for bf16 screening, a packed bf16
+ *  copy: about 1.5x the bank's size (6 KB per 1024-d row) on top of the caller's bank, which is shared elsewhere and
+ *  must not be reordered.
  *
  *  Deterministic: for a given seed, setBank() and knn() give the same results whatever the number of threads. */
 class IvfIndex : public BankIndex
@@ -45,9 +47,9 @@ public:
     /** Rows of cell `c`. */
     int cellSize(int c) const { return cellStart_[c + 1] - cellStart_[c]; }
 
-    /** The automatic rules: cells = 2 sqrt(N), probes = max(16, cells / 32). On real patch vectors they keep recall@1
-     *  at 0.98-0.9995 but not every image score (doc/PERFORMANCE.md, "Inverted-file index"), so no default uses the
-     *  index yet. */
+    /** The automatic rules: cells = sqrt(N), probes = max(8, cells / 16). The detector keeps image scores exact by
+     *  re-searching an image's worst patches with knnExact(), so only maps can differ from the exact search; how
+     *  much, and the speed, is measured in doc/PERFORMANCE.md ("Inverted-file index"). */
     static int autoCells(int bankRows);
     static int autoProbes(int cells);
 

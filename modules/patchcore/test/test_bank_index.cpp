@@ -59,6 +59,18 @@ TEST(Patchcore_BankIndex, every_backend_against_brute_force)
 TEST(Patchcore_BankIndex, factory_follows_the_settings)
 {
     cv::patchcore::Params p;
+    p.searchDevice = cv::patchcore::DEVICE_CPU;
+    EXPECT_EQ(cv::patchcore::SEARCH_AUTO, p.searchMethod);
+    // SEARCH_AUTO: exact below 8,192 rows and in the centre crop (whose maps reproduce the reference), else IVF.
+    EXPECT_NE(std::string::npos, createBankIndex(p, 8191)->describe().find("exact"));
+    EXPECT_NE(std::string::npos, createBankIndex(p, 8192)->describe().find("IVF"));
+    p.inputMode = cv::patchcore::INPUT_CENTER_CROP;
+    EXPECT_NE(std::string::npos, createBankIndex(p, 100000)->describe().find("exact"));
+    p.inputMode = cv::patchcore::INPUT_FRAME;
+    EXPECT_NE(std::string::npos, createBankIndex(p, 100000)->describe().find("IVF"));
+    p.searchMethod = cv::patchcore::SEARCH_EXACT;
+    EXPECT_NE(std::string::npos, createBankIndex(p, 100000)->describe().find("exact"));
+    p.searchDevice = cv::patchcore::DEVICE_AUTO;
     EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("exact"));
     p.searchMethod = cv::patchcore::SEARCH_APPROXIMATE;
     EXPECT_NE(std::string::npos, createBankIndex(p, 1000)->describe().find("IVF"));
