@@ -248,11 +248,12 @@ void BM_DecodeOverlap(benchmark::State& state)
 }
 BENCHMARK(BM_DecodeOverlap)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// The backbone's taps of one image as cv::dnn returns them (layer2 1 x 512 x 28 x 28, layer3 1 x 1024 x 14 x 14);
-// random values when the model is absent, since embedding cost does not depend on them.
-std::vector<cv::Mat> sampleTaps()
+// The backbone's taps of one image as cv::dnn returns them: layer2 1 x 512 x g x g, layer3 1 x 1024 x g/2 x g/2, g = 28
+// for the centre crop, 64 for the 512 px frame of the whole-frame default; random values, since embedding cost does
+// not depend on them.
+std::vector<cv::Mat> sampleTaps(int grid = 28)
 {
-    const int s2[4] = {1, 512, 28, 28}, s3[4] = {1, 1024, 14, 14};
+    const int s2[4] = {1, 512, grid, grid}, s3[4] = {1, 1024, grid / 2, grid / 2};
     std::vector<cv::Mat> taps{cv::Mat(4, s2, CV_32F), cv::Mat(4, s3, CV_32F)};
     cv::RNG rng(5);
     for (cv::Mat& t : taps)
@@ -260,25 +261,28 @@ std::vector<cv::Mat> sampleTaps()
     return taps;
 }
 
+// Argument: the layer2 grid (28: centre crop, 64: the default's 512 px frame).
 void BM_Embedding(benchmark::State& state)
 {
-    const std::vector<cv::Mat> taps = sampleTaps();
+    const std::vector<cv::Mat> taps = sampleTaps(static_cast<int>(state.range(0)));
     const cv::patchcore::Params p = defaultParams();
     for (auto _ : state)
         benchmark::DoNotOptimize(embedPatches(taps, 0, p.patchSize, p.pretrainEmbedDim, p.targetEmbedDim).data);
     imagesPerSecond(state);
 }
-BENCHMARK(BM_Embedding)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Embedding)->Arg(28)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// Arguments: patch grid, working map side (28 / 224: centre crop; 64 / 512: the default's 512 px frame).
 void BM_AnomalyMap(benchmark::State& state)
 {
-    cv::Mat scores(28, 28, CV_32F);
+    const int grid = static_cast<int>(state.range(0)), side = static_cast<int>(state.range(1));
+    cv::Mat scores(grid, grid, CV_32F);
     cv::RNG(7).fill(scores, cv::RNG::UNIFORM, 0, 10);
     for (auto _ : state)
-        benchmark::DoNotOptimize(computeAnomalyMap(scores, cv::Size(224, 224), 4.0).data);
+        benchmark::DoNotOptimize(computeAnomalyMap(scores, cv::Size(side, side), 4.0).data);
     imagesPerSecond(state);
 }
-BENCHMARK(BM_AnomalyMap)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_AnomalyMap)->Args({28, 224})->Args({64, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // hazelnut_toy's test images, read once.
 const std::vector<cv::Mat>& hazelnutTestImages()

@@ -89,9 +89,20 @@ Mat aggregateNeighbourhoods(const float* planes, int channels, Size grid, int pa
         neighbourOf[l] = l % p2;
     }
 
-    const bool onePerChannel = pooledDim == channels;
+    // When every bin holds neighbours of one channel only, and the same neighbours for every channel (pooledDim a
+    // multiple m of channels: m = 1 for layer3's 1024 -> 1024, m = 2 for layer2's 512 x 9 -> 1024), bin j of channel c
+    // is a sum over rows[k][c], k in the range of bin j: the same sequential sums, run across channels in SIMD lanes.
+    const int perChannel = pooledDim % channels == 0 ? pooledDim / channels : 0;
+    bool withinChannels = perChannel > 0;
+    for (int i = 0; withinChannels && i < pooledDim; ++i)
+    {
+        const int c = i / perChannel, j = i % perChannel;
+        withinChannels = bins.begin[i] - c * p2 == bins.begin[j] && bins.end[i] - c * p2 == bins.end[j] &&
+                         bins.end[j] <= p2;
+    }
     tbb::parallel_for(0, grid.height, [&](int y) {
         std::vector<const float*> rows(p2);
+        std::vector<float> sums(withinChannels ? channels : 0);
         for (int x = 0; x < grid.width; ++x)
         {
             for (int ky = 0; ky < patchSize; ++ky)
@@ -103,19 +114,22 @@ Mat aggregateNeighbourhoods(const float* planes, int channels, Size grid, int pa
                 }
             // Sequential float sums in flattened order, as torch's adaptive_avg_pool1d adds them.
             float* dst = out.ptr<float>(y * grid.width + x);
-            if (onePerChannel)
+            if (withinChannels)
             {
-                // Each bin is one channel's whole neighbourhood: the same sums, run across channels in SIMD lanes.
-                std::fill(dst, dst + pooledDim, 0.f);
-                for (int k = 0; k < p2; ++k)
+                for (int j = 0; j < perChannel; ++j)
                 {
-                    const float* src = rows[k];
+                    float* acc = sums.data();
+                    std::fill(acc, acc + channels, 0.f);
+                    for (int k = bins.begin[j]; k < bins.end[j]; ++k)
+                    {
+                        const float* src = rows[k];
+                        for (int c = 0; c < channels; ++c)
+                            acc[c] += src[c];
+                    }
+                    const float count = static_cast<float>(bins.end[j] - bins.begin[j]);
                     for (int c = 0; c < channels; ++c)
-                        dst[c] += src[c];
+                        dst[c * perChannel + j] = acc[c] / count;
                 }
-                const float scale = static_cast<float>(p2);
-                for (int c = 0; c < channels; ++c)
-                    dst[c] /= scale;
                 continue;
             }
             for (int i = 0; i < pooledDim; ++i)

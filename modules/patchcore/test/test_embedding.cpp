@@ -118,6 +118,32 @@ TEST(Embedding, NeighbourhoodAggregationIncludingBorders)
     }
 }
 
+// The channel-parallel paths (every bin within one channel: layer3's 1024 -> 1024, layer2's 512 x 9 -> 1024) must
+// add in torch's order: float sums over the flattened (c, ky, kx) neighbourhood, bit for bit, like the general path.
+TEST(Embedding, NeighbourhoodSumsInTorchOrderOnEveryPath)
+{
+    struct Case { int C, D, p; };
+    for (const Case& k : {Case{8, 8, 3}, Case{8, 16, 3}, Case{6, 12, 5}, Case{4, 8, 1}, Case{7, 11, 3}, Case{5, 15, 3}})
+    {
+        const cv::Mat blob = randomBlob(1, k.C, 5, 6, 31 + k.D);
+        const cv::Mat agg = aggregateNeighbourhoods(blob.ptr<float>(0), k.C, cv::Size(6, 5), k.p, k.D);
+        const PoolingBins bins = adaptivePoolBins(k.C * k.p * k.p, k.D);
+        for (int y = 0; y < 5; ++y)
+            for (int x = 0; x < 6; ++x)
+            {
+                const std::vector<double> flat = neighbourhoodReference(blob, 0, y, x, k.p); // exact floats
+                for (int i = 0; i < k.D; ++i)
+                {
+                    float sum = 0.f;
+                    for (int l = bins.begin[i]; l < bins.end[i]; ++l)
+                        sum += static_cast<float>(flat[l]);
+                    ASSERT_EQ(sum / static_cast<float>(bins.end[i] - bins.begin[i]), agg.at<float>(y * 6 + x, i))
+                        << "C=" << k.C << " D=" << k.D << " p=" << k.p << " y=" << y << " x=" << x << " bin " << i;
+                }
+            }
+    }
+}
+
 TEST(Embedding, BilinearGridResizeMatchesDoubleReference)
 {
     cv::RNG rng(5);
