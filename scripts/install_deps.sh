@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Installs the build and test dependencies from Debian 12's archive (idempotent; needs root or sudo).
+# Installs dependencies from Debian 12's archive (idempotent; needs root or sudo).
+# Usage: scripts/install_deps.sh [--test]
+#   (no option)  what building and running the library, its program and its Python module need (the main job,
+#                scripts/run_demo.sh, via scripts/build.sh)
+#   --test       also what only the test command uses (scripts/run_tests.sh): pytest, the docs, and torch for
+#                tools/export_backbone.py and its test
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config libopencv-dev libopencv-contrib-dev libtbb-dev libeigen3-dev
-          libgtest-dev libbenchmark-dev
+          libgtest-dev libbenchmark-dev                        # the default build compiles the tests and benchmarks
           libdnnl-dev ocl-icd-opencl-dev                       # the oneDNN backbone engine (its CMake needs OpenCL)
-          doxygen                                              # scripts/build_docs.sh (API reference, tutorial)
-          python3-torch python3-torchvision python3-onnx)      # tools/export_backbone.py and its test (~70 s)
+          pybind11-dev python3-dev python3-numpy python3-opencv)  # the Python module `patchcore` and its cv2 use
+case "${1:-}" in
+  "") ;;
+  --test)
+    packages+=(python3-pytest                                  # the Python module's tests
+               doxygen                                         # scripts/build_docs.sh (API reference, tutorial)
+               python3-torch python3-torchvision python3-onnx) # tools/export_backbone.py and its test (~70 s)
+    ;;
+  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

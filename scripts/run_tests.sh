@@ -3,6 +3,8 @@
 # unit tests: the documentation must build without warnings, and every benchmark must still run (once, briefly).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The test and development set (pytest, doxygen, torch for the export tool) on top of what build.sh installs.
+bash scripts/install_deps.sh --test
 bash scripts/build.sh
 build_dir=${BUILD_DIR:-build}
 data_root=${PATCHCORE_DATA_ROOT:-$(cd .. && pwd)/shared}

@@ -34,4 +34,14 @@ LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$work/consumer_p
 
 # The installed program finds its library through its RPATH, without LD_LIBRARY_PATH.
 [ ! -x "$build/bin/patchcore" ] || "$work/prefix/bin/patchcore" --help >/dev/null
-echo "run.sh: installed package OK (CMake, pkg-config, patchcore program)"
+
+# The installed Python module (when the build made one) imports from the prefix alone, its RPATH finding the library.
+what="CMake, pkg-config, patchcore program"
+if ls "$build"/python/patchcore.*.so >/dev/null 2>&1; then
+  module=$(find "$work/prefix" -name 'patchcore.*.so' | head -n 1)
+  [ -n "$module" ] || { echo "run.sh: the install lacks the Python module"; exit 1; }
+  (cd "$work" && PYTHONPATH="$(dirname "$module")" /usr/bin/python3 -c \
+    "import patchcore, sys; assert patchcore.__file__.startswith('$work/prefix'), patchcore.__file__; patchcore.Params().validate()")
+  what="$what, Python module"
+fi
+echo "run.sh: installed package OK ($what)"

@@ -1,0 +1,23 @@
+// The parts of the module, one file each; module.cpp calls them in this order.
+#ifndef PATCHCORE_PYTHON_BINDINGS_HPP
+#define PATCHCORE_PYTHON_BINDINGS_HPP
+
+#include <opencv2/patchcore.hpp>
+#include <pybind11/pybind11.h>
+
+namespace patchcore_python {
+
+namespace py = pybind11;
+
+void bindConstants(py::module_& m); // module.cpp: the C++ enums as integer constants
+void bindParams(py::module_& m);
+void bindDetector(py::module_& m);
+void bindEnsemble(py::module_& m);
+void bindMetrics(py::module_& m);
+
+/** Params::validate() with the Python field name added to the message. */
+void validateParams(const cv::patchcore::Params& p);
+
+} // namespace patchcore_python
+
+#endif
