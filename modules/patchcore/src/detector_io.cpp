@@ -105,6 +105,10 @@ DetectorState readState(const FileNode& node, bool bankInNode)
                                            " (saved by a newer version of cv::patchcore?)");
     DetectorState state;
     state.params.read(node["params"]);
+    // Where a process runs the coreset and the search is not part of the model: a detector trained with
+    // DEVICE_CUDA on a workstation must load on the line's CPU-only PC, and use a GPU where the loading one has it.
+    state.params.coresetDevice = DEVICE_AUTO;
+    state.params.searchDevice = DEVICE_AUTO;
     if (!node["model_sha256"].isString())
         badFile("model_sha256 is missing");
     state.modelSha256 = static_cast<std::string>(node["model_sha256"]);

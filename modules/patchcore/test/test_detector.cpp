@@ -441,6 +441,28 @@ TEST_F(DetectorApi, DamagedSavedFilesAreRejected)
     EXPECT_THROW(Detector::load(dir + "/does_not_exist.pcb"), cv::Exception);
 }
 
+// A detector saved on a GPU machine (coresetDevice / searchDevice = DEVICE_CUDA in its file) loads and predicts
+// the same on a machine without CUDA: devices are how a process runs it, not part of the model.
+TEST_F(DetectorApi, DeviceSettingsInAFileAreNotEnforcedOnLoad)
+{
+    const std::string dir = tempDir(), yml = dir + "/det.yml";
+    det->save(yml);
+    std::ifstream in(yml);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const std::string key : {"coresetDevice: ", "searchDevice: "})
+    {
+        const size_t at = text.find(key);
+        ASSERT_NE(at, std::string::npos) << key;
+        text.replace(at, key.size() + 1, key + std::to_string(cv::patchcore::DEVICE_CUDA));
+    }
+    std::ofstream(dir + "/gpu.yml", std::ios::binary) << text;
+    cv::Ptr<Detector> loaded;
+    ASSERT_NO_THROW(loaded = Detector::load(dir + "/gpu.yml"));
+    EXPECT_EQ(cv::patchcore::DEVICE_AUTO, loaded->getParams().searchDevice);
+    EXPECT_EQ(cv::patchcore::DEVICE_AUTO, loaded->getParams().coresetDevice);
+    expectSamePredictions(*det, *loaded, test);
+}
+
 TEST_F(DetectorApi, ChangedBackboneIsDetectedOnLoad)
 {
     const std::string dir = tempDir();

@@ -194,9 +194,11 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double tileScale;
     /** @brief INPUT_TILES: overlap of neighbouring tiles as a fraction of cropSize, in [0, 0.9] (default 0.25). */
     CV_PROP_RW double tileOverlap;
-    /** @brief Device of the greedy coreset selection, a ComputeDevice (default DEVICE_AUTO). */
+    /** @brief Device of the greedy coreset selection, a ComputeDevice (default DEVICE_AUTO). A run setting:
+     *  Detector::load() sets it to DEVICE_AUTO whatever the file says, so a detector trained on a GPU loads anywhere. */
     CV_PROP_RW int coresetDevice;
-    /** @brief Device of the nearest-neighbour search, a ComputeDevice (default DEVICE_AUTO). */
+    /** @brief Device of the nearest-neighbour search, a ComputeDevice (default DEVICE_AUTO); like coresetDevice,
+     *  DEVICE_AUTO after Detector::load(). */
     CV_PROP_RW int searchDevice;
     /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_AUTO). */
     CV_PROP_RW int searchMethod;
