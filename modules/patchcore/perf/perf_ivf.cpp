@@ -28,6 +28,7 @@ using namespace patchcore_perf;
 using cv::patchcore::detail::ExactSearch;
 using cv::patchcore::detail::IvfIndex;
 using cv::patchcore::detail::makeMaximumExact;
+using cv::patchcore::detail::kExactBatch;
 
 // Test images scored per set at most (spread over every category, so that AUROC sees all defect kinds): the exact
 // search of a 400k bank costs about 1.5 s per 784-patch image on 2 cores.
@@ -188,7 +189,8 @@ void searchImages(const cv::patchcore::detail::BankIndex& index, const Embedded&
         if (!index.exact())
         {
             std::vector<float> scores(d.ptr<float>(), d.ptr<float>() + d.rows);
-            const size_t n = makeMaximumExact(scores, 8, [&](const std::vector<int>& which, std::vector<float>& exact) {
+            const size_t n = makeMaximumExact(scores, kExactBatch, [&](const std::vector<int>& which,
+                                                                         std::vector<float>& exact) {
                 cv::Mat rows(static_cast<int>(which.size()), test.rows.cols, CV_32F), ed, ej;
                 for (size_t q = 0; q < which.size(); ++q)
                     test.rows.row(r.start + which[q]).copyTo(rows.row(static_cast<int>(q)));

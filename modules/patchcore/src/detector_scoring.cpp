@@ -25,9 +25,6 @@ float patchScore(const Mat& distSq, int row, int k, int metric)
     return static_cast<float>(sum / k);
 }
 
-// Patches re-searched exactly at a time while an approximate index's image score is being made exact.
-const int kExactBatch = 8;
-
 } // namespace
 
 DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const

@@ -11,6 +11,9 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
+/** Entries re-scored at a time: an image needs about this many (doc/PERFORMANCE.md), so one batch usually does. */
+const int kExactBatch = 8;
+
 /** Every entry of `scores` is an upper bound of its exact value (an approximate nearest neighbour is never nearer
  *  than the true one). Re-scores entries in decreasing order of their bounds, `batch` at a time, through
  *  `rescore(which, exact)` (fills `exact[i]` for entry `which[i]`), until the next bound is below the best exact
