@@ -26,7 +26,7 @@ CONVERTIBLE = {
     "void", "bool", "int", "double", "float", "size_t", "String", "string", "Mat", "Scalar", "Size", "Point",
     "Rect", "InputArray", "OutputArray", "InputOutputArray", "InputArrayOfArrays", "OutputArrayOfArrays",
     "vector<double>", "vector<int>", "vector<String>", "vector<Mat>", "Params", "Ptr<Detector>", "Ptr<Ensemble>",
-    "F1Threshold", "FileNode", "FileStorage",
+    "F1Threshold", "FileNode", "FileStorage", "Point2d", "DecisionRule", "Region", "vector<Region>",
 }
 # Declarations the Python module must expose, as hdr_parser names them.
 EXPECTED = [

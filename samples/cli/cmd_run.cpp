@@ -1,6 +1,7 @@
 // patchcore run: the whole job on one MVTec-layout category (train, save, score the test split, heat maps).
 #include "common.hpp"
 #include "dataset_folders.hpp"
+#include "inspection.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/patchcore/metrics.hpp>
@@ -15,14 +16,11 @@ int commandRun(int argc, const char* const* argv)
 {
     const std::string keys = std::string("{help h  |   | print this help }"
                                          "{@category |  | MVTec-layout folder: train/good, test/<type>, ground_truth }"
-                                         "{out o    | out | output folder }"
-                                         "{calibrate | 0  | hold out this fraction of the good images to calibrate "
-                                         "decision thresholds; prints the false-alarm and miss rates on the test split }"
-                                         "{far      | 0.01 | target image false-alarm rate of the calibration }") +
-                             kDetectorOptions;
+                                         "{out o    | out | output folder }") +
+                             kCareMaskOptions + kCalibrationOptions + kDetectorOptions;
     cv::CommandLineParser parser(argc, argv, keys);
-    parser.about("patchcore run: train on <category>/train/good, score <category>/test, write heat maps. "
-                 "Unreadable test images are skipped and named on stderr; the exit status is 3 when none could be "
+    parser.about("patchcore run: train on <category>/train/good, score <category>/test, write heat maps. With "
+                 "--calibrate, prints the false-alarm and miss rates on the test split. Unreadable test images are skipped and named on stderr; the exit status is 3 when none could be "
                  "read, 2 for unknown options, extra arguments or an output folder that cannot be written.");
     if (parser.has("help"))
     {
@@ -38,8 +36,7 @@ int commandRun(int argc, const char* const* argv)
     const std::string root = parser.get<std::string>("@category"), outDir = parser.get<std::string>("out");
     cv::patchcore::Params params = paramsFromOptions(parser);
     const int engine = engineFromOptions(parser);
-    params.calibrationFraction = parser.get<double>("calibrate");
-    params.imageFalseAlarmRate = parser.get<double>("far");
+    applyCalibrationOptions(parser, params);
 
     const std::vector<std::string> trainFiles = listImages(root + "/train/good");
     const std::vector<TestImage> tests = listTestImages(root);
@@ -47,6 +44,7 @@ int commandRun(int argc, const char* const* argv)
         CV_Error(cv::Error::StsObjectNotFound, "'" + root + "' has no train/good or test images");
     makeWritableFolder(outDir + "/overlays");
     checkWritableFile(outDir + "/detector.pcb");
+    const CareOptions care = careOptionsFrom(parser);
 
     std::vector<cv::Mat> train;
     for (const std::string& f : trainFiles)
@@ -59,6 +57,7 @@ int commandRun(int argc, const char* const* argv)
     Stopwatch trainWatch;
     auto det = cv::patchcore::Detector::create(params);
     applyEngine(*det, engine);
+    applyCareOptions(care, *det);
     det->setProgressCallback(consoleProgress());
     det->train(train);
     const double trainSeconds = trainWatch.seconds();
@@ -102,8 +101,9 @@ int commandRun(int argc, const char* const* argv)
         cv::minMaxLoc(maps[i], nullptr, &mapMax);
         csv << scored[i].relative << "," << scored[i].type << "," << scored[i].label << "," << scores[i] << ","
             << mapMax << "\n";
-        cv::imwrite(outDir + "/overlays/" + scored[i].type + "_" + stemOf(scored[i].path) + ".png",
-                    overlay(cv::imread(scored[i].path), maps[i], vmax));
+        cv::Mat out = overlay(cv::imread(scored[i].path), maps[i], vmax);
+        drawCareArea(out, careMaskForFrame(*det, out.size()));
+        cv::imwrite(outDir + "/overlays/" + scored[i].type + "_" + stemOf(scored[i].path) + ".png", out);
     }
     std::cout << "category        " << root << "\n"
               << "memory bank     " << det->getMemoryBankSize() << " vectors\n"
@@ -129,8 +129,11 @@ int commandRun(int argc, const char* const* argv)
             }
         }
         std::cout << "thresholds      image " << det->getImageThreshold() << ", pixel " << det->getPixelThreshold()
-                  << " (from " << params.calibrationFraction * 100 << " % of the good images held out)\n"
-                  << "false alarms    " << alarms << " / " << goods << " good test images\n"
+                  << " (from " << params.calibrationFraction * 100 << " % of the good images held out)\n";
+        const std::string labels = labelThresholdsText(*det);
+        if (!labels.empty())
+            std::cout << "care labels     pixel threshold " << labels << "\n";
+        std::cout << "false alarms    " << alarms << " / " << goods << " good test images\n"
                   << "misses          " << misses << " / " << defects << " defective test images\n";
     }
     const bool bothClasses = std::count(labels.begin(), labels.end(), 1) > 0 &&

@@ -107,6 +107,46 @@ void decide(const std::string& model, const std::vector<cv::Mat>& good, const cv
     detector->save(outDir + "/calibrated.pcb");
 }
 
+void inspectWithCareMask(const std::string& model, const std::vector<cv::Mat>& good, const cv::Mat& image)
+{
+    //! [care mask]
+    // 0 = don't care (a conveyor edge, a printed label, a screw hole that varies by design); any other value is the
+    // label of a care region. Here the left tenth is ignored, and the right half is region 2, inspected more strictly.
+    cv::Mat care(good[0].size(), CV_8U, cv::Scalar(1));
+    care.colRange(0, care.cols / 10).setTo(0);
+    care.colRange(care.cols / 2, care.cols).setTo(2);
+
+    cv::patchcore::Params params;
+    params.modelPath = model;
+    params.calibrationFraction = 0.2;            // thresholds from held-out good images, as in section 6
+    auto detector = cv::patchcore::Detector::create(params);
+    detector->setCareMask(care, true);           // true: scaled to every image's size (else: images of its size)
+    detector->setLabelFalseAlarmRate(2, 1e-4);   // region 2's own pixel threshold, at 0.01 % false alarms
+    cv::patchcore::DecisionRule rule;
+    rule.minRegionArea = 20;                     // specks under 20 px are not defects
+    rule.maxRegions = 10;                        // list the 10 highest peaks at most
+    rule.regionsDecide = true;                   // reject on any such region, not on the image score alone
+    detector->setDecisionRule(rule);
+    detector->train(good);                       // don't-care patches never enter the bank; saved with the mask
+    //! [care mask]
+
+    //! [regions]
+    std::vector<cv::patchcore::Region> regions;  // highest peak first
+    double score = 0;
+    const bool reject = detector->detectRegions(image, regions, score);
+    for (const cv::patchcore::Region& r : regions)
+        std::cout << "region (label " << r.label << "): " << r.area << " px in " << r.box << ", centroid "
+                  << r.centroid << ", peak " << r.peakScore << ", mean " << r.meanScore << "\n";
+    // The don't-care areas of this one frame (say, a part of the fixture in view), on top of the detector's mask:
+    cv::Mat frameCare(image.size(), CV_8U, cv::Scalar(255));
+    frameCare.rowRange(0, image.rows / 8).setTo(0);
+    detector->detectRegions(image, regions, score, frameCare);
+    //! [regions]
+    std::cout << (reject ? "rejected" : "accepted") << ", " << regions.size() << " regions outside the top eighth; "
+              << "pixel thresholds: region 1 " << detector->getLabelThreshold(1) << ", region 2 "
+              << detector->getLabelThreshold(2) << "\n";
+}
+
 void ensemble(const std::string& model, const std::vector<cv::Mat>& good, const cv::Mat& image)
 {
     //! [ensemble]
@@ -153,6 +193,7 @@ int main(int argc, char** argv)
         saveAndLoad(*detector, image, argv[4]);
         cv::patchcore::Detector::create(wholeFrameParams(argv[1]))->train(good);
         decide(argv[1], good, image, argv[4]);
+        inspectWithCareMask(argv[1], good, image);
         ensemble(argv[1], good, image);
         evaluate({detector->predict(good[0]), detector->predict(image)}, {0, 1});
         return 0;

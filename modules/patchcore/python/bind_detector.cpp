@@ -38,7 +38,8 @@ float32 arrays of the image's own size.
 
 Threading: predict-like calls (predict, predict_batch, detect, compute_*, to_working_frame, save, the getters) run
 without the GIL and may be made from several Python threads at once on one trained detector, with the same results
-as alone. A call that modifies the detector (train, train_files, update, calibrate, set_*, clear) must run alone:
+as alone (so may predict_masked and detect_regions). A call that modifies the detector (train, train_files, update,
+calibrate, set_*, clear, clear_care_mask) must run alone:
 overlapping it with another call on the same detector raises patchcore.Error instead of corrupting it.)doc");
     const GuardedCalls<Detector> calls{"Detector", &requireTrained};
     SharedMethods<Detector> shared(cls, calls);
@@ -128,6 +129,7 @@ score.)doc");
         "Decides with the calibrated thresholds: (is_defective, score, mask), mask a uint8 array of the image's size, "
         "255 where the map exceeds the pixel threshold; with return_mask=False, (is_defective, score). Raises Error "
         "when the detector has no thresholds (calibrate(), set_thresholds(), or Params.calibration_fraction).");
+    bindDetectorRegions(cls, calls);
     shared.arrayCall("compute_patch_scores", "Patch scores on the feature grid (e.g. 28 x 28 at crop 224), float32.",
                      true, [](Detector& d, const cv::Mat& image, cv::Mat& out) { d.computePatchScores(image, out); });
     // No trained check: the embedding and the frame come from the backbone and pre-processing alone.

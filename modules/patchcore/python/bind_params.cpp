@@ -2,11 +2,11 @@
 #include "bindings.hpp"
 #include "errors.hpp"
 #include "ndarray.hpp"
+#include "values.hpp"
 
 #include <opencv2/patchcore.hpp>
 #include <pybind11/stl.h>
 
-#include <climits>
 #include <cmath>
 #include <functional>
 #include <sstream>
@@ -26,37 +26,20 @@ struct Field
     std::function<void(Params&, py::handle)> set;
 };
 
-// Strict conversions: Python would otherwise turn True into 1 for an int field or 2.5 into an error message about
-// "incompatible function arguments"; these name the field and what it takes.
+// Strict conversions (values.hpp), named as the library's messages name the field: "Params.k takes an int".
 int toInt(py::handle v, const char* field)
 {
-    if (!py::isinstance<py::bool_>(v) && py::hasattr(v, "__index__") && !py::isinstance<py::float_>(v))
-    {
-        const py::int_ i = py::reinterpret_steal<py::int_>(PyNumber_Index(v.ptr()));
-        if (!i)
-            throw py::error_already_set();
-        const long long value = i.cast<long long>();
-        if (value < INT_MIN || value > INT_MAX)
-            throw py::value_error(std::string("Params.") + field + " is out of the int range: " +
-                                  std::to_string(value));
-        return static_cast<int>(value);
-    }
-    throw py::type_error(std::string("Params.") + field + " takes an int, got " + typeName(v));
+    return intFromPython(v, std::string("Params.") + field);
 }
 
 double toDouble(py::handle v, const char* field)
 {
-    if (!py::isinstance<py::bool_>(v) && !py::isinstance<py::str>(v) && PyNumber_Check(v.ptr()) &&
-        !PyComplex_Check(v.ptr()))
-        return v.cast<double>();
-    throw py::type_error(std::string("Params.") + field + " takes a number, got " + typeName(v));
+    return numberFromPython(v, std::string("Params.") + field);
 }
 
 bool toBool(py::handle v, const char* field)
 {
-    if (py::isinstance<py::bool_>(v) || typeName(v) == "numpy.bool_")
-        return PyObject_IsTrue(v.ptr()) == 1;
-    throw py::type_error(std::string("Params.") + field + " takes True or False, got " + typeName(v));
+    return boolFromPython(v, std::string("Params.") + field);
 }
 
 cv::Scalar toRgb(py::handle v, const char* field)

@@ -64,6 +64,7 @@ Long calls release the GIL. See doc/PYTHON.md.)doc";
     bindConstants(m);
     bindProgress(m);
     bindParams(m);
+    bindRegionTypes(m);
     bindDetector(m);
     bindEnsemble(m);
     bindMetrics(m);

@@ -154,6 +154,26 @@ std::vector<MatView> planesFromPython(py::handle obj, const std::string& what, b
     return out;
 }
 
+MatView careMaskFromPython(py::handle obj, const std::string& what)
+{
+    const char* expected = "an H x W array of dtype uint8 (0 = don't care, 1..255 = care labels)";
+    py::array a = requireArray(obj, what, expected);
+    if (a.ndim() == 3 && a.shape(2) == 1)
+        a = a.attr("reshape")(a.shape(0), a.shape(1));
+    if (depthOf(a) != CV_8U)
+    {
+        const char kind = a.dtype().kind();
+        throw py::type_error(what + " has dtype " + dtypeText(a) + "; expected " + expected +
+                             (kind == 'b' ? " (convert it with .astype(numpy.uint8) * 255)"
+                                          : " (convert it with .astype(numpy.uint8))"));
+    }
+    if (a.ndim() != 2)
+        throw py::value_error(what + " has shape " + shapeText(a) + "; expected " + expected +
+                              (a.ndim() == 3 ? " (one channel: for a BGR image use cv2.cvtColor or [:, :, 0])" : ""));
+    requireSizes(a, what);
+    return MatView{a, wrap(a, CV_8U, 1)};
+}
+
 std::vector<cv::Mat> toMats(const std::vector<MatView>& views)
 {
     std::vector<cv::Mat> out;

@@ -33,6 +33,11 @@ std::vector<MatView> imagesFromPython(py::handle obj, const std::string& what);
  *  Takes one H x W array or a sequence of them. */
 std::vector<MatView> planesFromPython(py::handle obj, const std::string& what, bool masks);
 
+/** A care mask (Detector.set_care_mask, predict_masked, detect_regions): an H x W (or H x W x 1) uint8 array, 0 =
+ *  don't care, 1..255 = the label of a care region. Other dtypes raise TypeError, other shapes or an empty array
+ *  ValueError, naming `what` and what to change. Non-contiguous arrays are copied. */
+MatView careMaskFromPython(py::handle obj, const std::string& what);
+
 /** The Mats of `views`, for the library calls that take a list of images (still viewing the arrays' memory). */
 std::vector<cv::Mat> toMats(const std::vector<MatView>& views);
 

@@ -132,6 +132,7 @@ void DetectorImpl::clear()
     state_.bank.release();
     state_.grid = Size();
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
+    std::fill(state_.labelThresholds.begin(), state_.labelThresholds.end(), std::numeric_limits<double>::quiet_NaN());
     search_.reset();
 }
 
@@ -171,22 +172,55 @@ std::vector<ImageCost> DetectorImpl::checkCosts(const ImageSource& images, const
     const std::vector<Size> sizes = images.sizes();
     std::vector<ImageCost> costs(sizes.size());
     for (size_t i = 0; i < sizes.size(); ++i)
-    {
-        costs[i] = costOf(sizes[i], p);
-        checkImageCost(costs[i], p, images.name(i), operation);
-    }
+        costs[i] = checkImage(sizes[i], p, images.name(i), operation);
     return costs;
 }
 
+ImageCost DetectorImpl::checkImage(Size size, const Params& p, const std::string& name, const char* operation) const
+{
+    checkCareSize(state_.care, size, name, operation);
+    const ImageCost cost = costOf(size, p);
+    checkImageCost(cost, p, name, operation);
+    return cost;
+}
+
+double DetectorImpl::carePatches(Size size, const Params& p) const
+{
+    const CropGeometry g = computeGeometry(size, p);
+    const Mat working = careInWorkingFrame(careLabelsOf(state_.care, size, Mat()), g);
+    double count = 0;
+    for (const Rect& w : g.windows)
+    {
+        const Size grid = backbone_->windowCost(w.size()).grid;
+        count += working.empty() ? grid.area() : countNonZero(patchCareOf(working, w, grid));
+    }
+    return count;
+}
+
+Mat careEmbedding(const Mat& embedding, const Mat& patchCare)
+{
+    if (patchCare.empty())
+        return embedding;
+    const std::vector<int> rows = careRows(patchCare);
+    Mat out(static_cast<int>(rows.size()), embedding.cols, CV_32F);
+    for (size_t i = 0; i < rows.size(); ++i)
+        embedding.row(rows[i]).copyTo(out.row(static_cast<int>(i)));
+    return out;
+}
+
 std::vector<DetectorImpl::ImageResult> DetectorImpl::extract(const std::vector<Mat>& images, size_t begin,
-                                                             size_t end) const
+                                                             size_t end, const std::vector<Mat>& frameMasks) const
 {
     const Params& p = state_.params;
     const size_t n = end - begin;
+    CV_Assert(frameMasks.empty() || frameMasks.size() == n);
     std::vector<ImageResult> results(n);
     std::vector<Mat> inputs(n);
     tbb::parallel_for(size_t(0), n, [&](size_t i) {
-        inputs[i] = preprocessImage(images[begin + i], p, &results[i].geometry);
+        ImageResult& r = results[i];
+        inputs[i] = preprocessImage(images[begin + i], p, &r.geometry);
+        r.care = careLabelsOf(state_.care, r.geometry.input, frameMasks.empty() ? Mat() : frameMasks[i]);
+        r.workingCare = careInWorkingFrame(r.care, r.geometry);
     });
     for (size_t i = 0; i < n; ++i)
     {
@@ -198,6 +232,7 @@ std::vector<DetectorImpl::ImageResult> DetectorImpl::extract(const std::vector<M
             WindowResult& r = results[i].windows[w];
             r.grid = featureGridSize(taps);
             r.embedding = embedPatches(taps, 0, p.patchSize, p.pretrainEmbedDim, p.targetEmbedDim);
+            r.care = patchCareOf(results[i].workingCare, windows[w], r.grid);
         });
     }
     return results;
@@ -270,15 +305,48 @@ Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid, const char* op
         if (grid->area() == 0)
             *grid = r.windows[0].grid;
         for (const WindowResult& w : r.windows)
-            collector.append(w.embedding);
+        {
+            const Mat rows = careEmbedding(w.embedding, w.care);
+            if (!rows.empty())
+                collector.append(rows);
+        }
     });
+    if (collector.rows().empty())
+        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + ": no patch of these images lies in the "
+                                   "care area (setCareMask()); enlarge the mask's non-zero area");
     return collector.rows();
 }
 
 Mat DetectorImpl::workingMap(const ImageResult& image, const Scores& scores) const
 {
     const CropGeometry& g = image.geometry;
-    return stitchAnomalyMap(scores.patchScores, g.windows, g.crop.size(), state_.params.sigma);
+    const double sigma = state_.params.sigma;
+    if (image.workingCare.empty())
+        return stitchAnomalyMap(scores.patchScores, g.windows, g.crop.size(), sigma);
+    // Normalised convolution: upsampling and smoothing are linear, so smoothing the scores of care patches (0
+    // elsewhere) and dividing by the smoothed care indicator averages care patches only. A harmless bright area
+    // outside the mask then neither leaks into the care area nor dims its edge.
+    std::vector<Mat> weights;
+    for (const WindowResult& w : image.windows)
+    {
+        Mat indicator;
+        Mat(w.care != 0).convertTo(indicator, CV_32F, 1.0 / 255);
+        weights.push_back(indicator);
+    }
+    const Mat sum = stitchAnomalyMap(scores.patchScores, g.windows, g.crop.size(), sigma);
+    const Mat weight = stitchAnomalyMap(weights, g.windows, g.crop.size(), sigma);
+    Mat map;
+    divide(sum, max(weight, 1e-12), map);
+    map.setTo(0, (weight < 1e-6) | (image.workingCare == 0));
+    return map;
+}
+
+Mat DetectorImpl::imageMap(const ImageResult& image, const Scores& scores) const
+{
+    Mat map = mapToInputFrame(workingMap(image, scores), image.geometry, 0.f);
+    if (!image.care.empty())
+        map.setTo(0, image.care == 0);
+    return map;
 }
 
 void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double>& scores,
@@ -303,7 +371,7 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
             const Scores s = score(batch[i]);
             outScores[begin + i] = s.image;
             if (wantMaps)
-                maps[begin + i] = mapToInputFrame(workingMap(batch[i], s), batch[i].geometry, 0.f);
+                maps[begin + i] = imageMap(batch[i], s);
         }
         if (!report("predict", static_cast<int>(end), total))
             CV_Error(Error::StsError, "patchcore: prediction cancelled by the progress callback");
@@ -324,22 +392,30 @@ double DetectorImpl::predict(InputArray image, OutputArray anomalyMap) const
 
 double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int frame) const
 {
-    requireTrained("predict()");
     if (frame != FRAME_IMAGE && frame != FRAME_WORKING)
         CV_Error(Error::StsBadArg, "patchcore: frame must be FRAME_IMAGE or FRAME_WORKING");
-    const Mat img = singleImage(image, "predict()");
-    checkImageCost(costOf(img.size(), state_.params), state_.params, "the image", "predict()");
-    const std::vector<Mat> one{img};
-    const std::vector<ImageResult> result = extract(one, 0, 1);
-    const Scores s = score(result[0]);
+    Mat map;
+    const double s = scoreOne(singleImage(image, "predict()"), Mat(), anomalyMap.needed() ? &map : nullptr, frame,
+                              "predict()");
     if (anomalyMap.needed())
-    {
-        const Mat working = workingMap(result[0], s);
-        if (frame == FRAME_WORKING)
-            working.copyTo(anomalyMap);
-        else
-            mapToInputFrame(working, result[0].geometry, 0.f).copyTo(anomalyMap);
-    }
+        map.copyTo(anomalyMap);
+    return s;
+}
+
+double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, int frame, const char* operation) const
+{
+    requireTrained(operation);
+    checkImage(img.size(), state_.params, "the image", operation);
+    if (!frameMask.empty() && frameMask.size() != img.size())
+        CV_Error(Error::StsBadSize, cv::format("patchcore: %s: the frame's care mask is %dx%d but the image is %dx%d; "
+                                               "they must have one size", operation, frameMask.cols, frameMask.rows,
+                                               img.cols, img.rows));
+    const std::vector<Mat> one{img};
+    const std::vector<ImageResult> result =
+        extract(one, 0, 1, frameMask.empty() ? std::vector<Mat>() : std::vector<Mat>{frameMask});
+    const Scores s = score(result[0]);
+    if (map)
+        *map = frame == FRAME_WORKING ? workingMap(result[0], s) : imageMap(result[0], s);
     return s.image;
 }
 
@@ -371,7 +447,7 @@ void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores)
 {
     requireTrained("computePatchScores()");
     const Mat img = singleImage(image, "computePatchScores()");
-    checkImageCost(costOf(img.size(), state_.params), state_.params, "the image", "computePatchScores()");
+    checkImage(img.size(), state_.params, "the image", "computePatchScores()");
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result = extract(one, 0, 1);
     if (result[0].windows.size() != 1)
@@ -383,7 +459,7 @@ void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores)
 void DetectorImpl::computeEmbedding(InputArray image, OutputArray embedding) const
 {
     const Mat img = singleImage(image, "computeEmbedding()");
-    checkImageCost(costOf(img.size(), state_.params), state_.params, "the image", "computeEmbedding()");
+    checkImage(img.size(), state_.params, "the image", "computeEmbedding()");
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result = extract(one, 0, 1);
     std::vector<Mat> rows;

@@ -5,6 +5,7 @@
 #include "quantile.hpp"
 
 #include <cmath>
+#include <limits>
 
 namespace cv {
 namespace patchcore {
@@ -30,7 +31,8 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
 {
     checkCosts(images, state_.params, "calibrate()");
     std::vector<double> imageScores;
-    std::vector<float> pixels;
+    std::vector<float> pixels;                         // care pixels (all of them without a care mask)
+    std::vector<std::vector<float>> byLabel(state_.care.empty() ? 0 : 256); // the same, per care label
     for (size_t begin = 0; begin < images.size(); begin += state_.params.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(state_.params.batchSize));
@@ -41,7 +43,21 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
             imageScores.push_back(s.image);
             const Mat map = workingMap(r, s);
             CV_Assert(map.isContinuous());
-            pixels.insert(pixels.end(), map.ptr<float>(), map.ptr<float>() + map.total());
+            if (r.workingCare.empty())
+            {
+                pixels.insert(pixels.end(), map.ptr<float>(), map.ptr<float>() + map.total());
+                continue;
+            }
+            CV_Assert(r.workingCare.isContinuous());
+            const uchar* care = r.workingCare.ptr<uchar>();
+            const float* value = map.ptr<float>();
+            for (size_t i = 0; i < map.total(); ++i)
+                if (care[i] != 0)
+                {
+                    pixels.push_back(value[i]);
+                    if (!byLabel.empty())
+                        byLabel[care[i]].push_back(value[i]);
+                }
         }
         if (!report("calibrate", static_cast<int>(end), static_cast<int>(images.size())))
             CV_Error(Error::StsError, "patchcore: calibration cancelled by the progress callback");
@@ -49,8 +65,17 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
     // Scores equal to the threshold count as normal (detect() flags scores strictly above it).
     const double imageThreshold = upperQuantile(imageScores, 1.0 - imageFalseAlarmRate);
     const double pixelThreshold = upperQuantile(pixels, 1.0 - pixelFalseAlarmRate);
+    // A label whose pixels the working frame never saw (outside the centre crop) keeps the global threshold.
+    std::vector<double> labelThresholds(256, std::numeric_limits<double>::quiet_NaN());
+    for (size_t label = 1; label < byLabel.size(); ++label)
+        if (!byLabel[label].empty())
+        {
+            const double target = state_.labelFalseAlarmRates[label];
+            labelThresholds[label] = upperQuantile(byLabel[label], 1.0 - (std::isnan(target) ? pixelFalseAlarmRate : target));
+        }
     state_.imageThreshold = imageThreshold;
     state_.pixelThreshold = pixelThreshold;
+    state_.labelThresholds = labelThresholds;
 }
 
 void DetectorImpl::setThresholds(double imageThreshold, double pixelThreshold)
@@ -59,21 +84,7 @@ void DetectorImpl::setThresholds(double imageThreshold, double pixelThreshold)
         CV_Error(Error::StsBadArg, "patchcore: setThresholds() needs finite thresholds");
     state_.imageThreshold = imageThreshold;
     state_.pixelThreshold = pixelThreshold;
-}
-
-bool DetectorImpl::detect(InputArray image, double& score, OutputArray defectMask) const
-{
-    if (std::isnan(state_.imageThreshold) || std::isnan(state_.pixelThreshold))
-        CV_Error(Error::StsError, "patchcore: detect() needs thresholds; call calibrate() with good images, train "
-                                  "with Params::calibrationFraction > 0, or setThresholds()");
-    Mat map;
-    score = predictMap(image, defectMask.needed() ? _OutputArray(map) : _OutputArray(noArray()), FRAME_IMAGE);
-    if (defectMask.needed())
-    {
-        Mat mask = map > state_.pixelThreshold;
-        mask.copyTo(defectMask);
-    }
-    return score > state_.imageThreshold;
+    std::fill(state_.labelThresholds.begin(), state_.labelThresholds.end(), std::numeric_limits<double>::quiet_NaN());
 }
 
 void DetectorImpl::setMaxImageMB(double maxImageMB)

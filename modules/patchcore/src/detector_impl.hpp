@@ -8,6 +8,7 @@
 #include "bank_index.hpp"
 #include "image_source.hpp"
 #include "image_cost.hpp"
+#include "care_mask.hpp"
 
 #include <functional>
 #include <limits>
@@ -31,6 +32,10 @@ struct DetectorState
     Size grid;                     // feature grid of one image
     double imageThreshold = std::numeric_limits<double>::quiet_NaN(); // decision thresholds (NaN: none)
     double pixelThreshold = std::numeric_limits<double>::quiet_NaN();
+    CareMask care;                              // setCareMask(); empty: every pixel counts
+    std::vector<double> labelThresholds = std::vector<double>(256, std::numeric_limits<double>::quiet_NaN());
+    std::vector<double> labelFalseAlarmRates = std::vector<double>(256, std::numeric_limits<double>::quiet_NaN());
+    DecisionRule rule;
 };
 
 /** The nearest fp16 values of a CV_32F bank, as CV_32F: what an fp16 detector searches, saves and reports. */
@@ -53,6 +58,18 @@ public:
     void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE;
     void setMaxImageMB(double maxImageMB) CV_OVERRIDE;
     bool detect(InputArray image, double& score, OutputArray defectMask) const CV_OVERRIDE;
+    void setCareMask(InputArray mask, bool scaleToImage) CV_OVERRIDE;
+    void clearCareMask() CV_OVERRIDE;
+    Mat getCareMask() const CV_OVERRIDE { return state_.care.labels.clone(); }
+    bool getCareMaskScales() const CV_OVERRIDE { return state_.care.scales; }
+    void setLabelFalseAlarmRate(int label, double rate) CV_OVERRIDE;
+    double getLabelThreshold(int label) const CV_OVERRIDE;
+    void setLabelThreshold(int label, double threshold) CV_OVERRIDE;
+    void setDecisionRule(const DecisionRule& rule) CV_OVERRIDE;
+    DecisionRule getDecisionRule() const CV_OVERRIDE { return state_.rule; }
+    double predictMasked(InputArray image, InputArray careMask, OutputArray anomalyMap) const CV_OVERRIDE;
+    bool detectRegions(InputArray image, std::vector<Region>& regions, double& score, InputArray careMask,
+                       OutputArray anomalyMap) const CV_OVERRIDE;
     double predict(InputArray image, OutputArray anomalyMap) const CV_OVERRIDE;
     void predictBatch(InputArrayOfArrays images, std::vector<double>& scores,
                       OutputArrayOfArrays anomalyMaps) const CV_OVERRIDE;
@@ -83,11 +100,14 @@ private:
     {
         Mat embedding; // grid.area() x dim
         Size grid;     // feature grid the embedding's rows cover
+        Mat care;      // care labels of the grid's patches (CV_8U, grid-sized); empty: every patch counts
     };
     struct ImageResult
     {
         std::vector<WindowResult> windows; // one per geometry.windows entry
         CropGeometry geometry;
+        Mat care;        // care labels in the image frame (CV_8U); empty: no care mask applies
+        Mat workingCare; // the same in the working frame
     };
     struct Scores
     {
@@ -103,8 +123,16 @@ private:
     /** Refuses, before any work, the first image of `images` whose cost exceeds what Params::maxImageMB or the
      *  machine allows; returns the costs. */
     std::vector<ImageCost> checkCosts(const ImageSource& images, const Params& p, const char* operation) const;
-    /** Pre-processing, backbone and embedding for images [begin, end) of `images`. */
-    std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end) const;
+    /** checkCosts() for one image of `size` (named `name`), also refusing a size the care mask does not fit. */
+    ImageCost checkImage(Size size, const Params& p, const std::string& name, const char* operation) const;
+    /** Pre-processing, backbone and embedding for images [begin, end) of `images`, with their care labels (the
+     *  detector's care mask, and `frameMasks`[i - begin] where given). */
+    std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end,
+                                     const std::vector<Mat>& frameMasks = std::vector<Mat>()) const;
+    /** Patches of an image of `size` inside the detector's care mask (all its patches without one). */
+    double carePatches(Size size, const Params& p) const;
+    /** One image's score and map (`frame`: a MapFrame) with an optional per-frame care mask. */
+    double scoreOne(const Mat& image, const Mat& frameMask, Mat* map, int frame, const char* operation) const;
     /** Embeds every image in batches, handing each result to `sink` (progress stage "backbone"). The caller has
      *  checked the images' costs (checkCosts), as it needs them itself. */
     void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink) const;
@@ -122,8 +150,10 @@ private:
     void commitBank(const Mat& bank, Size grid);
     /** Patch scores of every window and the image score. */
     Scores score(const ImageResult& image) const;
-    /** The smoothed anomaly map in the working frame. */
+    /** The smoothed anomaly map in the working frame (0 outside the care area). */
     Mat workingMap(const ImageResult& image, const Scores& scores) const;
+    /** The map in the image frame (0 outside the care area). */
+    Mat imageMap(const ImageResult& image, const Scores& scores) const;
 
     DetectorState state_;
     Ptr<Backbone> backbone_;
@@ -137,6 +167,9 @@ private:
     double requestedTileScale_ = 1.0;
 };
 
+/** The care rows of a window's embedding (all of it without a care mask). */
+Mat careEmbedding(const Mat& embedding, const Mat& patchCare);
+
 /** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows) and empty
  *  images; `operation` names the caller in messages. */
 std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation);
@@ -145,6 +178,10 @@ Mat singleImage(InputArray image, const char* operation);
 
 /** Serialisation of a DetectorState (detector_io.cpp). */
 void writeState(FileStorage& fs, const DetectorState& state, bool withBank);
+/** The care mask, per-label thresholds and false-alarm targets and the decision rule (inspection_io.cpp); absent
+ *  from files saved before they existed, which read as no mask and the default rule. */
+void writeInspection(FileStorage& fs, const DetectorState& state);
+void readInspection(const FileNode& node, DetectorState& state);
 /** `bankInNode`: the memory bank is part of `node` (FileStorage files) rather than a separate section (.pcb). */
 DetectorState readState(const FileNode& node, bool bankInNode);
 /** YAML/XML/JSON (optionally .gz), written so that a failed write never replaces the previous file. */

@@ -85,6 +85,7 @@ void writeState(FileStorage& fs, const DetectorState& state, bool withBank)
     fs << "feature_grid" << state.grid;
     if (!std::isnan(state.imageThreshold))
         fs << "image_threshold" << state.imageThreshold << "pixel_threshold" << state.pixelThreshold;
+    writeInspection(fs, state);
     fs << "bank_rows" << state.bank.rows;
     fs << "bank_cols" << state.bank.cols;
     if (withBank && !state.bank.empty())
@@ -121,6 +122,7 @@ DetectorState readState(const FileNode& node, bool bankInNode)
         state.imageThreshold = static_cast<double>(node["image_threshold"]);
         state.pixelThreshold = static_cast<double>(node["pixel_threshold"]);
     }
+    readInspection(node, state);
     const FileNode rowsNode = node["bank_rows"], colsNode = node["bank_cols"];
     if (!rowsNode.isInt() || !colsNode.isInt() || static_cast<int>(rowsNode) < 0 || static_cast<int>(colsNode) < 0)
         badFile("bank_rows and bank_cols are missing or not whole numbers >= 0");

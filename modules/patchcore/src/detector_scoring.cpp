@@ -30,21 +30,36 @@ float patchScore(const Mat& distSq, int row, int k, int metric)
 DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
 {
     const Params& p = state_.params;
-    // Every patch of every window in one list, in (window, row) order, with its first neighbour's bank row.
+    // Every scored patch of every window in one list, in (window, row) order, with its first neighbour's bank
+    // row. Patches outside the care mask are not searched: their score stays 0.
     std::vector<float> scores;
     std::vector<int> nearest;
     std::vector<std::pair<int, int>> patches; // (window, row)
     for (size_t w = 0; w < image.windows.size(); ++w)
     {
+        const WindowResult& win = image.windows[w];
+        std::vector<int> rows;
+        if (win.care.empty())
+        {
+            rows.resize(win.embedding.rows);
+            std::iota(rows.begin(), rows.end(), 0);
+        }
+        else
+            rows = careRows(win.care);
+        if (rows.empty())
+            continue;
         Mat distSq, indices;
-        search_->knn(image.windows[w].embedding, p.k, distSq, indices);
+        search_->knn(careEmbedding(win.embedding, win.care), p.k, distSq, indices);
         for (int r = 0; r < distSq.rows; ++r)
         {
             scores.push_back(patchScore(distSq, r, p.k, p.metric));
             nearest.push_back(indices.at<int>(r, 0));
-            patches.emplace_back(static_cast<int>(w), r);
+            patches.emplace_back(static_cast<int>(w), rows[r]);
         }
     }
+    if (scores.empty())
+        CV_Error(Error::StsBadArg, "patchcore: no patch of this image lies in the care area (the detector's care "
+                                   "mask and the frame's); a patch counts when its centre falls on a non-zero pixel");
     if (!search_->exact())
     {
         // An approximate index reports true distances to the rows it found, so each patch score is an upper bound
@@ -64,14 +79,10 @@ DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
         });
     }
     Scores out;
-    size_t at = 0;
     for (const WindowResult& win : image.windows)
-    {
-        Mat grid(win.grid, CV_32F);
-        std::copy(scores.begin() + at, scores.begin() + at + grid.total(), grid.ptr<float>());
-        at += grid.total();
-        out.patchScores.push_back(grid);
-    }
+        out.patchScores.push_back(Mat::zeros(win.grid, CV_32F));
+    for (size_t j = 0; j < scores.size(); ++j)
+        out.patchScores[patches[j].first].ptr<float>()[patches[j].second] = scores[j];
     // The first patch of the highest score, as in (window, row) order.
     const size_t worst = std::max_element(scores.begin(), scores.end()) - scores.begin();
     out.image = scores[worst];

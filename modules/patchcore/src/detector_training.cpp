@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 
 namespace cv {
@@ -124,11 +125,25 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     // What the whole run will collect, from each image's own geometry, so that an impossible budget or k fails
     // before the backbone runs.
     double rows = 0, imageRows = 0;
-    for (const ImageCost& c : checkCosts(fit, p, "train()"))
+    const std::vector<ImageCost> costs = checkCosts(fit, p, "train()");
+    std::map<std::pair<int, int>, double> careBySize; // images of one size have the same care patches
+    for (const ImageCost& c : costs)
     {
-        rows += c.patches;
-        imageRows = std::max(imageRows, c.patches);
+        double patches = c.patches;
+        if (!state_.care.empty())
+        {
+            const auto key = std::make_pair(c.input.width, c.input.height);
+            if (!careBySize.count(key))
+                careBySize[key] = carePatches(c.input, p);
+            patches = careBySize[key];
+        }
+        rows += patches;
+        imageRows = std::max(imageRows, patches);
     }
+    if (rows == 0)
+        CV_Error(Error::StsBadArg, "patchcore: train(): no patch of the training images lies in the care area "
+                                   "(setCareMask()); a patch counts when its centre falls on a non-zero pixel: "
+                                   "enlarge the mask's non-zero area");
     const double bankRows = p.coresetMethod == CORESET_NONE ? rows : bankSize(rows, p);
     if (p.k > bankRows)
         CV_Error(Error::StsBadArg, cv::format("patchcore: k = %d exceeds the memory bank these images give (%.0f of "
@@ -146,7 +161,11 @@ void DetectorImpl::trainFrom(const ImageSource& images)
             if (grid.area() == 0)
                 grid = r.windows[0].grid;
             for (const WindowResult& w : r.windows)
-                builder.append(w.embedding);
+            {
+                const Mat rows = careEmbedding(w.embedding, w.care);
+                if (!rows.empty())
+                    builder.append(rows);
+            }
             builder.endImage();
         });
         bank = builder.finish();

@@ -1,10 +1,12 @@
 // `patchcore predict` on a video: a frame loop writing one CSV row and one overlay per frame, with the defect
-// outline when the detector has thresholds. The test writes its own small video; skips where no codec is available.
+// outline, the region boxes and regions.csv / regions.json when the detector has thresholds. The test writes its own
+// small video; skips where no codec is available.
 #include "test_precomp.hpp"
 
 #include <opencv2/core/utils/filesystem.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -92,6 +94,22 @@ TEST(PatchCore_CLI, predictVideoWritesFramesAndDefectOutlines)
         if (i >= frames - 2)
             EXPECT_GT(cv::countNonZero(white), 0) << "no defect outline on frame " << i;
     }
+    // The frames' defect regions, from the same pass as the scores (Detector::detectRegions()).
+    const std::vector<std::string> regions = readLines(dir + "/out/regions.csv");
+    ASSERT_FALSE(regions.empty());
+    EXPECT_EQ("image,region,label,area,x,y,width,height,centroid_x,centroid_y,peak_score,mean_score,decision",
+              regions[0]);
+    bool lastFrameHasRegion = false;
+    for (size_t i = 1; i < regions.size(); ++i)
+        lastFrameHasRegion = lastFrameHasRegion || regions[i].find(cv::format("frame_%06d,1,", frames - 1)) == 0;
+    EXPECT_TRUE(lastFrameHasRegion) << "no region listed for the last (defective) frame";
+    const std::vector<std::string> json = readLines(dir + "/out/regions.json");
+    ASSERT_FALSE(json.empty());
+    EXPECT_EQ("[", json.front());
+    EXPECT_EQ("]", json.back());
+    EXPECT_EQ(frames, std::count_if(json.begin(), json.end(), [](const std::string& line) {
+                  return line.find("  {\"name\": \"frame_") == 0;
+              })) << "one object per frame";
 }
 
 #else

@@ -3,6 +3,7 @@
 #define OPENCV_PATCHCORE_HPP
 
 #include <opencv2/core.hpp>
+#include <opencv2/patchcore/regions.hpp>
 
 #include <functional>
 
@@ -336,22 +337,65 @@ public:
     /** @brief Chooses decision thresholds from good images only (not in the bank): the image threshold is the
     (1 - imageFalseAlarmRate) quantile of their image scores, the pixel threshold the (1 - pixelFalseAlarmRate)
     quantile of their anomaly-map pixels (working frame). With few images the quantile is their largest score: the
-    achieved false-alarm rate on new good images is then about 1 / (count + 1). */
+    achieved false-alarm rate on new good images is then about 1 / (count + 1). With a care mask only care pixels
+    count, and every label of the mask also gets its own pixel threshold (the quantile at its
+    setLabelFalseAlarmRate() target, else at @p pixelFalseAlarmRate, of that label's pixels). */
     CV_WRAP virtual void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate = 0.01,
                                    double pixelFalseAlarmRate = 0.001) = 0;
     /** @brief Image-score threshold (NaN until calibrated or set). */
     CV_WRAP virtual double getImageThreshold() const = 0;
     /** @brief Anomaly-map threshold for defect masks (NaN until calibrated or set). */
     CV_WRAP virtual double getPixelThreshold() const = 0;
-    /** @brief Sets both thresholds by hand (e.g. from a line's own statistics). */
+    /** @brief Sets both thresholds by hand (e.g. from a line's own statistics); per-label pixel thresholds are
+    cleared (set them with setLabelThreshold()). */
     CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
     /** @brief Sets Params::maxImageMB for this detector, also after load(): how much memory one image may take is
     a property of the machine that runs the detector, not of the model. */
     CV_WRAP virtual void setMaxImageMB(double maxImageMB) = 0;
     /** @brief Decides: true when the image score exceeds the image threshold. @p score receives the score,
-    @p defectMask (CV_8U, image size, 255 = defect) the pixels whose map value exceeds the pixel threshold.
-    Throws if the detector has no thresholds. */
+    @p defectMask (CV_8U, image size, 255 = defect) the pixels whose map value exceeds the pixel threshold (of
+    their care-mask label). With DecisionRule::regionsDecide the decision is detectRegions()'s. Throws if the
+    detector has no thresholds. */
     CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const = 0;
+
+    /** @brief Restricts inspection to the care area of @p mask, a single-channel 8-bit image in the input image's
+    frame: 0 = don't care, any other value = the label of a care region (0/255 for one region; 1, 2, ... for regions
+    with their own pixel thresholds, see setLabelFalseAlarmRate()). Patches whose centre falls where the mask is 0
+    are not added to the memory bank by train(), update() and trainFiles(), never score, and the anomaly map is 0
+    there; the smoothing of the map uses care patches only. The mask follows the detector's geometry (crop, aspect,
+    tiles) and is saved with it. With @p scaleToImage false (default) every image must have the mask's size; with
+    true the mask is scaled (nearest neighbour) to each image, i.e. it marks the same fraction of any frame. Set it
+    before train(); setting it on a trained detector changes scoring only (calibrate again). Throws for an empty,
+    multi-channel, non-8-bit or all-zero mask. */
+    CV_WRAP virtual void setCareMask(InputArray mask, bool scaleToImage = false) = 0;
+    /** @brief Removes the care mask and the per-label thresholds and false-alarm targets. */
+    CV_WRAP virtual void clearCareMask() = 0;
+    /** @brief The care mask (empty when none is set). */
+    CV_WRAP virtual Mat getCareMask() const = 0;
+    /** @brief Whether the care mask is scaled to each image (setCareMask()'s @p scaleToImage). */
+    CV_WRAP virtual bool getCareMaskScales() const = 0;
+    /** @brief Pixel false-alarm target of one care-mask label, used by calibrate() for that label's own pixel
+    threshold instead of its @p pixelFalseAlarmRate. @p label in 1..255; @p rate in (0, 1). */
+    CV_WRAP virtual void setLabelFalseAlarmRate(int label, double rate) = 0;
+    /** @brief Pixel threshold of the care region @p label (1..255): what calibrate() or setLabelThreshold() set for
+    it, otherwise getPixelThreshold(). */
+    CV_WRAP virtual double getLabelThreshold(int label) const = 0;
+    /** @brief Sets the pixel threshold of one care-mask label by hand. */
+    CV_WRAP virtual void setLabelThreshold(int label, double threshold) = 0;
+    /** @brief Sets how decisions and regions are made (saved with the detector). */
+    CV_WRAP virtual void setDecisionRule(const DecisionRule& rule) = 0;
+    /** @brief The decision rule (defaults: see DecisionRule). */
+    CV_WRAP virtual DecisionRule getDecisionRule() const = 0;
+    /** @brief predict() with the don't-care areas of this one frame: @p careMask (8-bit, single channel, the image's
+    size; 0 = don't care) is combined with the detector's care mask. */
+    CV_WRAP virtual double predictMasked(InputArray image, InputArray careMask, OutputArray anomalyMap = noArray()) const = 0;
+    /** @brief Decides and lists the defect regions of one image: the connected components of the map pixels above
+    their label's pixel threshold, of at least DecisionRule::minRegionArea pixels, the highest peak first, at most
+    DecisionRule::maxRegions. Returns true (reject) when the score exceeds the image threshold or, with
+    DecisionRule::regionsDecide, when any region is listed. @p careMask: as in predictMasked() (optional).
+    @p anomalyMap receives the map (image frame). Throws if the detector has no thresholds. */
+    CV_WRAP virtual bool detectRegions(InputArray image, CV_OUT std::vector<Region>& regions, CV_OUT double& score,
+                                       InputArray careMask = noArray(), OutputArray anomalyMap = noArray()) const = 0;
 
     /** @brief Saves to @p filename: ".pcb" gives the compact binary format, anything else FileStorage (YAML/XML/JSON,
     optionally ".gz"). The file is written completely to a temporary name first and then renamed. */

@@ -46,6 +46,15 @@ def squeezenet_params(**overrides):
     return patchcore.Params(**fields)
 
 
+def tiny_params(**overrides):
+    """The repository's own tiny backbone (data/test_models/tiny_backbone.onnx, the C++ tests' tinyModelParams()):
+    64 px, 32 dimensions, milliseconds per image, and no ../shared data needed."""
+    fields = dict(model_path=str(REPO / "data" / "test_models" / "tiny_backbone.onnx"), layers=["tap_a", "tap_b"],
+                  resize_size=64, crop_size=64, pretrain_embed_dim=32, target_embed_dim=32)
+    fields.update(overrides)
+    return patchcore.Params(**fields)
+
+
 @pytest.fixture(scope="session")
 def train_files():
     return images_in(require("datasets/hazelnut_toy/train/good"))

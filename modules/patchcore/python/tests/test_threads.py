@@ -43,19 +43,22 @@ def counted_during(call):
         return c.n - start_n, time.perf_counter() - start_t
 
 
-@pytest.mark.parametrize("name", ["train", "predict", "predict_batch", "calibrate"])
+@pytest.mark.parametrize("name", ["train", "predict", "predict_batch", "calibrate", "detect_regions"])
 def test_long_calls_release_the_gil(train_files, trained, image, name):
     # Each a single call of 0.1 s or more on an idle machine, so that a GIL-holding call would be unmistakable.
     images = [cv2.imread(f) for f in train_files]
     fresh = patchcore.Detector.create(squeezenet_params(input_mode=patchcore.INPUT_FRAME))
     if name != "train":
         fresh.train(images[:2])
+    if name == "detect_regions":
+        fresh.set_thresholds(1e30, 1e30)  # no region: the call is the backbone pass and the search
     large = cv2.resize(image, (2048, 2048))  # INPUT_FRAME runs the backbone on all of it
     calls = {
         "train": lambda: fresh.train(images[:12]),
         "predict": lambda: fresh.predict(large),
         "predict_batch": lambda: trained.predict_batch(images),
         "calibrate": lambda: fresh.calibrate(images[4:20]),
+        "detect_regions": lambda: fresh.detect_regions(large),
     }
     # Holding the GIL, one C++ call would stop the counter for all of its duration but about one switch interval
     # on either side. Released, the counter runs alongside it, with whatever share of the 2 cores it gets.
