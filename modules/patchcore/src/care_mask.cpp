@@ -99,22 +99,6 @@ std::vector<int> careRows(const Mat& patchLabels)
     return rows;
 }
 
-std::vector<int> labelsPresent(const Mat& labels)
-{
-    std::vector<bool> seen(256, false);
-    for (int y = 0; y < labels.rows; ++y)
-    {
-        const uchar* row = labels.ptr<uchar>(y);
-        for (int x = 0; x < labels.cols; ++x)
-            seen[row[x]] = true;
-    }
-    std::vector<int> out;
-    for (int v = 1; v < 256; ++v)
-        if (seen[v])
-            out.push_back(v);
-    return out;
-}
-
 std::vector<int> encodeRuns(const Mat& labels)
 {
     CV_Assert(labels.type() == CV_8UC1);

@@ -48,9 +48,6 @@ Mat patchCareOf(const Mat& workingLabels, const Rect& window, Size grid);
 /** Indices of the rows (patches, row-major) whose label is non-zero. */
 std::vector<int> careRows(const Mat& patchLabels);
 
-/** The labels 1..255 that occur in `labels`, ascending. */
-std::vector<int> labelsPresent(const Mat& labels);
-
 /** Run-length form of a label image, row-major: value, count, value, count, ... (masks are mostly large areas). */
 std::vector<int> encodeRuns(const Mat& labels);
 /** The inverse of encodeRuns(); throws cv::Exception (StsParseError) naming what is inconsistent. */

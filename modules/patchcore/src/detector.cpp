@@ -402,7 +402,8 @@ double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int fr
     return s;
 }
 
-double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, int frame, const char* operation) const
+double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, int frame, const char* operation,
+                              Mat* care) const
 {
     requireTrained(operation);
     checkImage(img.size(), state_.params, "the image", operation);
@@ -416,6 +417,8 @@ double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, in
     const Scores s = score(result[0]);
     if (map)
         *map = frame == FRAME_WORKING ? workingMap(result[0], s) : imageMap(result[0], s);
+    if (care)
+        *care = result[0].care;
     return s.image;
 }
 

@@ -131,8 +131,10 @@ private:
                                      const std::vector<Mat>& frameMasks = std::vector<Mat>()) const;
     /** Patches of an image of `size` inside the detector's care mask (all its patches without one). */
     double carePatches(Size size, const Params& p) const;
-    /** One image's score and map (`frame`: a MapFrame) with an optional per-frame care mask. */
-    double scoreOne(const Mat& image, const Mat& frameMask, Mat* map, int frame, const char* operation) const;
+    /** One image's score and map (`frame`: a MapFrame) with an optional per-frame care mask; `care` (optional)
+     *  receives the image-frame care labels the scoring used (empty without a mask). */
+    double scoreOne(const Mat& image, const Mat& frameMask, Mat* map, int frame, const char* operation,
+                    Mat* care = nullptr) const;
     /** Embeds every image in batches, handing each result to `sink` (progress stage "backbone"). The caller has
      *  checked the images' costs (checkCosts), as it needs them itself. */
     void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink) const;

@@ -88,9 +88,8 @@ bool DetectorImpl::detectRegions(InputArray image, std::vector<Region>& regions,
     requireThresholds(state_, "detectRegions()");
     const Mat img = singleImage(image, "detectRegions()");
     const Mat frame = careMask.empty() ? Mat() : checkCareMask(careMask, "detectRegions()");
-    Mat map;
-    const double s = scoreOne(img, frame, &map, FRAME_IMAGE, "detectRegions()");
-    const Mat care = careLabelsOf(state_.care, img.size(), frame);
+    Mat map, care;
+    const double s = scoreOne(img, frame, &map, FRAME_IMAGE, "detectRegions()", &care);
     regions = findRegions(map, defectPixels(map, care, state_.pixelThreshold, state_.labelThresholds), care,
                           state_.rule);
     score = s;
@@ -104,12 +103,11 @@ bool DetectorImpl::detect(InputArray image, double& score, OutputArray defectMas
     requireThresholds(state_, "detect()");
     const Mat img = singleImage(image, "detect()");
     const bool needMap = defectMask.needed() || state_.rule.regionsDecide;
-    Mat map;
-    score = scoreOne(img, Mat(), needMap ? &map : nullptr, FRAME_IMAGE, "detect()");
+    Mat map, care;
+    score = scoreOne(img, Mat(), needMap ? &map : nullptr, FRAME_IMAGE, "detect()", &care);
     bool reject = score > state_.imageThreshold;
     if (!needMap)
         return reject;
-    const Mat care = careLabelsOf(state_.care, img.size(), Mat());
     const Mat defect = defectPixels(map, care, state_.pixelThreshold, state_.labelThresholds);
     if (state_.rule.regionsDecide)
         reject = reject || !findRegions(map, defect, care, state_.rule).empty();

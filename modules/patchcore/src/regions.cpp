@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace cv {
 namespace patchcore {
@@ -34,13 +35,13 @@ Mat defectPixels(const Mat& map, const Mat& care, double global, const std::vect
     if (care.empty())
         return map > global;
     CV_Assert(care.size() == map.size() && care.type() == CV_8UC1);
-    Mat defect = Mat::zeros(map.size(), CV_8U);
-    for (int label : labelsPresent(care))
-    {
-        const Mat above = map > thresholdOf(label, global, labelThresholds);
-        defect.setTo(255, above & (care == label));
-    }
-    return defect;
+    // Each pixel's threshold looked up from its label; label 0 (don't care) never exceeds +inf.
+    Mat lut(1, 256, CV_32F), threshold;
+    lut.at<float>(0) = std::numeric_limits<float>::infinity();
+    for (int label = 1; label < 256; ++label)
+        lut.at<float>(label) = static_cast<float>(thresholdOf(label, global, labelThresholds));
+    LUT(care, lut, threshold);
+    return map > threshold;
 }
 
 std::vector<Region> findRegions(const Mat& map, const Mat& defect, const Mat& care, const DecisionRule& rule)

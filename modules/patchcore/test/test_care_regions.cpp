@@ -11,23 +11,19 @@ using cv::patchcore::Detector;
 using cv::patchcore::Params;
 using cv::patchcore::Region;
 
-class CareRegions : public ::testing::Test
+class CareRegions : public SqueezenetHazelnut
 {
 protected:
     void SetUp() override
     {
-        PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
-        PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
-        std::vector<cv::String> files;
-        cv::glob(dataPath("datasets/hazelnut_toy/train/good/*.jpg"), files);
+        SqueezenetHazelnut::SetUp();
+        if (IsSkipped())
+            return;
         // One camera: every frame of one size (the toy set's sizes vary by a few pixels).
         const cv::Size frame(512, 512);
-        for (size_t i = 0; i + 1 < files.size() && i < 12; ++i)
-            train.push_back(resized(cv::imread(files[i]), frame));
-        good = resized(cv::imread(files.back()), frame);
-        params.modelPath = dataPath("models/squeezenet1.1.onnx");
-        params.layers = {"fire4", "fire8"};
-        params.pretrainEmbedDim = params.targetEmbedDim = 256;
+        for (size_t i = 0; i + 1 < trainFiles.size() && i < 12; ++i)
+            train.push_back(resized(cv::imread(trainFiles[i]), frame));
+        good = resized(cv::imread(trainFiles.back()), frame);
         size = good.size();
         leftHalf = cv::Mat::zeros(size, CV_8U);
         leftHalf(cv::Rect(0, 0, size.width / 2, size.height)).setTo(255);
@@ -50,7 +46,6 @@ protected:
     std::vector<cv::Mat> train;
     cv::Mat good, leftHalf;
     cv::Size size;
-    Params params;
 };
 
 TEST_F(CareRegions, DefectInDontCareIsIgnoredAndFoundInCare)

@@ -2,72 +2,23 @@
 // unwritable outputs are errors reported before any work, and unreadable images are counted, not passed over.
 // The --engine and --score-engines options choose the backbone engine and are checked the same way.
 // Runs the program on small synthetic images and the project's tiny backbone; needs no ../shared data.
-#include "test_precomp.hpp"
+#include "cli_runner.hpp"
 
 #include <opencv2/core/utils/filesystem.hpp>
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 namespace opencv_test {
 namespace {
 
 #ifdef PATCHCORE_CLI
 
-struct CliResult
-{
-    int status = -1; // the program's exit status; -1 when it did not exit normally
-    std::string out, err;
-};
-
-std::string readAll(const std::string& path)
-{
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-bool contains(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
-}
-
-/** Runs `patchcore <args>`, stdout and stderr captured apart in files of `dir`. */
-CliResult runCli(const std::string& args, const std::string& dir)
-{
-    const std::string outFile = dir + "/stdout.txt", errFile = dir + "/stderr.txt";
-    const std::string cmd = std::string(PATCHCORE_CLI) + " " + args + " > " + outFile + " 2> " + errFile;
-    const int raw = std::system(cmd.c_str());
-    CliResult r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = readAll(outFile);
-    r.err = readAll(errFile);
-    return r;
-}
-
-/** The detector options that make the program use the tiny backbone (the geometry tinyModelParams() has). */
-std::string tinyOptions()
-{
-    return "--model=" + testDataPath("test_models/tiny_backbone.onnx") +
-           " --layers=tap_a,tap_b --resize=64 --crop=64 --dims=32";
-}
-
 cv::Mat texture(int seed, bool defect)
 {
-    cv::Mat img(64, 64, CV_8UC3);
-    for (int y = 0; y < img.rows; ++y)
-        for (int x = 0; x < img.cols; ++x)
-            img.at<cv::Vec3b>(y, x) = cv::Vec3b::all(static_cast<uchar>(90 + ((x * 7 + y * 13 + seed * 5) % 29) +
-                                                                         ((x / 8 + y / 8) % 2) * 40));
-    if (defect)
-        img(cv::Rect(20, 20, 16, 16)).setTo(cv::Scalar(250, 30, 250));
-    return img;
+    return texturedPart(seed, defect ? cv::Rect(20, 20, 16, 16) : cv::Rect());
 }
 
 /** A file with an image's name that no decoder can read. */

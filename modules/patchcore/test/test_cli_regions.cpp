@@ -2,13 +2,10 @@
 // files refused before training), `--calibrate` with per-label targets, `predict` writing regions.csv and
 // regions.json next to scores.csv, the decision rule saved by train and overridden for one predict run, and the
 // overlays' hatched don't-care area and region boxes. Small synthetic images and the tiny backbone: no ../shared.
-#include "test_precomp.hpp"
+#include "cli_runner.hpp"
 
 #include <opencv2/core/utils/filesystem.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -18,63 +15,12 @@ namespace {
 
 #ifdef PATCHCORE_CLI
 
-struct CliRun
-{
-    int status = -1; // exit status; -1 when the program did not exit normally
-    std::string out, err;
-};
-
-std::string readText(const std::string& path)
-{
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-bool has(const std::string& text, const std::string& part)
-{
-    return text.find(part) != std::string::npos;
-}
-
 size_t occurrences(const std::string& text, const std::string& part)
 {
     size_t n = 0;
     for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size()))
         ++n;
     return n;
-}
-
-CliRun patchcore(const std::string& args, const std::string& dir)
-{
-    const std::string cmd = std::string(PATCHCORE_CLI) + " " + args + " > " + dir + "/stdout.txt 2> " + dir +
-                            "/stderr.txt";
-    const int raw = std::system(cmd.c_str());
-    CliRun r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = readText(dir + "/stdout.txt");
-    r.err = readText(dir + "/stderr.txt");
-    return r;
-}
-
-/** The tiny backbone at 64 px (the whole 64 x 64 frame). */
-std::string tiny()
-{
-    return "--model=" + testDataPath("test_models/tiny_backbone.onnx") +
-           " --layers=tap_a,tap_b --resize=64 --crop=64 --dims=32";
-}
-
-/** A grey texture of `size`, with a saturated magenta square at `defect` when it is not empty. */
-cv::Mat part(int seed, cv::Rect defect = cv::Rect(), cv::Size size = cv::Size(64, 64))
-{
-    cv::Mat img(size, CV_8UC3);
-    for (int y = 0; y < img.rows; ++y)
-        for (int x = 0; x < img.cols; ++x)
-            img.at<cv::Vec3b>(y, x) = cv::Vec3b::all(static_cast<uchar>(90 + ((x * 7 + y * 13 + seed * 5) % 29) +
-                                                                         ((x / 8 + y / 8) % 2) * 40));
-    if (!defect.empty())
-        img(defect).setTo(cv::Scalar(250, 30, 250));
-    return img;
 }
 
 const int kDontCareColumns = 24; // the care masks below leave x < 24 out (of 64)
@@ -92,7 +38,7 @@ std::string goodImages(const std::string& dir)
 {
     cv::utils::fs::createDirectories(dir);
     for (int i = 0; i < 8; ++i)
-        cv::imwrite(dir + "/" + std::to_string(i) + ".png", part(i));
+        cv::imwrite(dir + "/" + std::to_string(i) + ".png", texturedPart(i));
     return dir;
 }
 
@@ -100,9 +46,9 @@ std::string goodImages(const std::string& dir)
 std::string testImages(const std::string& dir)
 {
     cv::utils::fs::createDirectories(dir);
-    cv::imwrite(dir + "/good.png", part(20));
-    cv::imwrite(dir + "/care_defect.png", part(21, cv::Rect(30, 20, 16, 16)));
-    cv::imwrite(dir + "/dontcare_defect.png", part(22, cv::Rect(2, 20, 14, 16)));
+    cv::imwrite(dir + "/good.png", texturedPart(20));
+    cv::imwrite(dir + "/care_defect.png", texturedPart(21, cv::Rect(30, 20, 16, 16)));
+    cv::imwrite(dir + "/dontcare_defect.png", texturedPart(22, cv::Rect(2, 20, 14, 16)));
     return dir;
 }
 
@@ -152,12 +98,12 @@ const std::string& maskedDetector()
     static const std::string path = [] {
         const std::string dir = tempDir(), mask = dir + "/mask.png";
         cv::imwrite(mask, labelMask());
-        const CliRun r = patchcore("train " + goodImages(dir + "/good") + " --care-mask=" + mask +
-                                    " --calibrate=0.25 --label-far=2:0.0001 --out=" + dir + "/det.pcb " + tiny(),
+        const CliResult r = runCli("train " + goodImages(dir + "/good") + " --care-mask=" + mask +
+                                    " --calibrate=0.25 --label-far=2:0.0001 --out=" + dir + "/det.pcb " + tinyOptions(),
                                 dir);
         EXPECT_EQ(0, r.status) << r.err;
         // Every label of the mask gets its own calibrated pixel threshold.
-        EXPECT_TRUE(has(r.out, "label 1 ") && has(r.out, "label 2 ")) << r.out;
+        EXPECT_TRUE(contains(r.out, "label 1 ") && contains(r.out, "label 2 ")) << r.out;
         return dir + "/det.pcb";
     }();
     return path;
@@ -166,11 +112,11 @@ const std::string& maskedDetector()
 TEST(Patchcore_CliRegions, trainWithCareMaskThenPredictWritesRegions)
 {
     const std::string dir = tempDir(), images = testImages(dir + "/images"), out = dir + "/p";
-    const CliRun r = patchcore("predict " + maskedDetector() + " " + images + " --out=" + out, dir);
+    const CliResult r = runCli("predict " + maskedDetector() + " " + images + " --out=" + out, dir);
     ASSERT_EQ(0, r.status) << r.err;
-    EXPECT_TRUE(has(r.out, out + "/regions.csv") && has(r.out, out + "/regions.json")) << r.out;
+    EXPECT_TRUE(contains(r.out, out + "/regions.csv") && contains(r.out, out + "/regions.json")) << r.out;
 
-    const std::string csv = readText(out + "/regions.csv");
+    const std::string csv = readAll(out + "/regions.csv");
     EXPECT_EQ("image,region,label,area,x,y,width,height,centroid_x,centroid_y,peak_score,mean_score,decision\n",
               csv.substr(0, csv.find('\n') + 1));
     const auto rows = csvRows(out + "/regions.csv");
@@ -201,16 +147,16 @@ TEST(Patchcore_CliRegions, trainWithCareMaskThenPredictWritesRegions)
     EXPECT_LT(score.at("dontcare_defect.png"), score.at("care_defect.png"));
 
     // regions.json: one object per image with its regions, the same count as regions.csv's rows.
-    const std::string json = readText(out + "/regions.json");
+    const std::string json = readAll(out + "/regions.json");
     ASSERT_FALSE(json.empty());
     EXPECT_EQ('[', json.front());
     EXPECT_EQ("]\n", json.substr(json.size() - 2));
     EXPECT_EQ(3u, occurrences(json, "{\"name\": "));
     EXPECT_EQ(rows.size() - 1, occurrences(json, "{\"region\": "));
-    EXPECT_TRUE(has(json, "care_defect.png\", \"score\": ") && has(json, "\"decision\": 1")) << json;
+    EXPECT_TRUE(contains(json, "care_defect.png\", \"score\": ") && contains(json, "\"decision\": 1")) << json;
     for (const char* key : {"\"label\": ", "\"area\": ", "\"box\": [", "\"centroid\": [", "\"peak_score\": ",
                             "\"mean_score\": "})
-        EXPECT_TRUE(has(json, key)) << key;
+        EXPECT_TRUE(contains(json, key)) << key;
 
     // The overlay: the don't-care area hatched in grey (150, a colour the heat map never blends to), the care area
     // not; the region boxed in white.
@@ -251,23 +197,23 @@ TEST(Patchcore_CliRegions, badCareMasksAndRuleOptionsFailBeforeTraining)
     };
     for (const auto& c : cases)
     {
-        const CliRun r = patchcore("train " + good + " " + c.options + " --out=" + out + " " + tiny(), dir);
+        const CliResult r = runCli("train " + good + " " + c.options + " --out=" + out + " " + tinyOptions(), dir);
         EXPECT_EQ(2, r.status) << c.options << "\n" << r.err;
-        EXPECT_TRUE(has(r.err, c.message)) << c.options << ": '" << c.message << "' not in\n" << r.err;
-        EXPECT_FALSE(has(r.err, "training on")) << c.options << ": reported after training started";
+        EXPECT_TRUE(contains(r.err, c.message)) << c.options << ": '" << c.message << "' not in\n" << r.err;
+        EXPECT_FALSE(contains(r.err, "training on")) << c.options << ": reported after training started";
         EXPECT_FALSE(cv::utils::fs::exists(out)) << c.options;
     }
     // A grey mask saved with three equal colour channels is that grey mask.
-    const CliRun grey = patchcore("train " + good + " --care-mask=" + dir + "/grey_as_rgb.png --out=" + out + " " +
-                                   tiny(), dir);
+    const CliResult grey = runCli("train " + good + " --care-mask=" + dir + "/grey_as_rgb.png --out=" + out + " " +
+                                   tinyOptions(), dir);
     EXPECT_EQ(0, grey.status) << grey.err;
 
     // A mask of another size than the images, without --care-mask-scale: the library's size check, named.
     cv::imwrite(dir + "/small.png", cv::Mat(32, 32, CV_8U, cv::Scalar(255)));
-    const CliRun small = patchcore("train " + good + " --care-mask=" + dir + "/small.png --out=" + dir + "/s.pcb " +
-                                    tiny(), dir);
+    const CliResult small = runCli("train " + good + " --care-mask=" + dir + "/small.png --out=" + dir + "/s.pcb " +
+                                    tinyOptions(), dir);
     EXPECT_EQ(2, small.status) << small.err;
-    EXPECT_TRUE(has(small.err, "care mask") && has(small.err, "32x32")) << small.err;
+    EXPECT_TRUE(contains(small.err, "care mask") && contains(small.err, "32x32")) << small.err;
     EXPECT_FALSE(cv::utils::fs::exists(dir + "/s.pcb"));
 }
 
@@ -277,18 +223,18 @@ TEST(Patchcore_CliRegions, decisionRuleIsSavedByTrainAndOverriddenForOnePredictR
     cv::imwrite(mask, labelMask());
     const std::string det = dir + "/strict.pcb";
     // No region is this large: the saved rule reports none.
-    const CliRun train = patchcore("train " + goodImages(dir + "/good") + " --care-mask=" + mask +
-                                    " --calibrate=0.25 --min-region-area=100000 --out=" + det + " " + tiny(), dir);
+    const CliResult train = runCli("train " + goodImages(dir + "/good") + " --care-mask=" + mask +
+                                    " --calibrate=0.25 --min-region-area=100000 --out=" + det + " " + tinyOptions(), dir);
     ASSERT_EQ(0, train.status) << train.err;
-    const std::string saved = readText(det);
+    const std::string saved = readAll(det);
 
-    const CliRun strict = patchcore("predict " + det + " " + images + " --out=" + dir + "/strict", dir);
+    const CliResult strict = runCli("predict " + det + " " + images + " --out=" + dir + "/strict", dir);
     ASSERT_EQ(0, strict.status) << strict.err;
     EXPECT_EQ(1u, csvRows(dir + "/strict/regions.csv").size()) << "only the header";
-    EXPECT_EQ(3u, occurrences(readText(dir + "/strict/regions.json"), "\"regions\": []"));
+    EXPECT_EQ(3u, occurrences(readAll(dir + "/strict/regions.json"), "\"regions\": []"));
 
     // For this run only: every region of one pixel or more, at most one per image, and regions decide.
-    const CliRun loose = patchcore("predict " + det + " " + images + " --min-region-area=1 --max-regions=1 "
+    const CliResult loose = runCli("predict " + det + " " + images + " --min-region-area=1 --max-regions=1 "
                                 "--regions-decide --out=" + dir + "/loose", dir);
     ASSERT_EQ(0, loose.status) << loose.err;
     const auto byImage = regionsByImage(dir + "/loose");
@@ -299,30 +245,30 @@ TEST(Patchcore_CliRegions, decisionRuleIsSavedByTrainAndOverriddenForOnePredictR
         EXPECT_EQ(1u, image.second.size()) << image.first << ": --max-regions=1";
         EXPECT_EQ("1", decided.at(image.first)) << image.first << " has a region; with --regions-decide it is rejected";
     }
-    EXPECT_EQ(saved, readText(det)) << "predict rewrote the detector file";
+    EXPECT_EQ(saved, readAll(det)) << "predict rewrote the detector file";
 
-    const CliRun again = patchcore("predict " + det + " " + images + " --out=" + dir + "/again", dir);
+    const CliResult again = runCli("predict " + det + " " + images + " --out=" + dir + "/again", dir);
     ASSERT_EQ(0, again.status) << again.err;
     EXPECT_EQ(1u, csvRows(dir + "/again/regions.csv").size()) << "the saved rule is back";
 
-    const CliRun bad = patchcore("predict " + det + " " + images + " --max-regions=-1 --out=" + dir + "/bad", dir);
+    const CliResult bad = runCli("predict " + det + " " + images + " --max-regions=-1 --out=" + dir + "/bad", dir);
     EXPECT_EQ(2, bad.status) << bad.err;
-    EXPECT_TRUE(has(bad.err, "--max-regions takes a whole number >= 0, not '-1'")) << bad.err;
+    EXPECT_TRUE(contains(bad.err, "--max-regions takes a whole number >= 0, not '-1'")) << bad.err;
 }
 
 TEST(Patchcore_CliRegions, uncalibratedDetectorWritesNoRegionsAndRefusesRuleOptions)
 {
     const std::string dir = tempDir(), images = testImages(dir + "/images"), det = dir + "/plain.pcb";
-    ASSERT_EQ(0, patchcore("train " + goodImages(dir + "/good") + " --out=" + det + " " + tiny(), dir).status);
-    const CliRun plain = patchcore("predict " + det + " " + images + " --out=" + dir + "/p", dir);
+    ASSERT_EQ(0, runCli("train " + goodImages(dir + "/good") + " --out=" + det + " " + tinyOptions(), dir).status);
+    const CliResult plain = runCli("predict " + det + " " + images + " --out=" + dir + "/p", dir);
     ASSERT_EQ(0, plain.status) << plain.err;
     EXPECT_TRUE(cv::utils::fs::exists(dir + "/p/scores.csv"));
     EXPECT_FALSE(cv::utils::fs::exists(dir + "/p/regions.csv")) << "regions without thresholds";
-    EXPECT_FALSE(has(plain.out, "regions.csv")) << plain.out;
+    EXPECT_FALSE(contains(plain.out, "regions.csv")) << plain.out;
 
-    const CliRun rule = patchcore("predict " + det + " " + images + " --regions-decide --out=" + dir + "/q", dir);
+    const CliResult rule = runCli("predict " + det + " " + images + " --regions-decide --out=" + dir + "/q", dir);
     EXPECT_EQ(2, rule.status) << rule.err;
-    EXPECT_TRUE(has(rule.err, "need a detector with thresholds")) << rule.err;
+    EXPECT_TRUE(contains(rule.err, "need a detector with thresholds")) << rule.err;
     EXPECT_FALSE(cv::utils::fs::exists(dir + "/q/scores.csv"));
 }
 
@@ -333,13 +279,13 @@ TEST(Patchcore_CliRegions, scaledCareMaskFollowsEveryFrameSize)
     cv::Mat small(16, 16, CV_8U, cv::Scalar(255));
     small.colRange(0, 6).setTo(0);
     cv::imwrite(mask, small);
-    const CliRun train = patchcore("train " + goodImages(dir + "/good") + " --care-mask=" + mask +
-                                    " --care-mask-scale --calibrate=0.25 --out=" + det + " " + tiny(), dir);
+    const CliResult train = runCli("train " + goodImages(dir + "/good") + " --care-mask=" + mask +
+                                    " --care-mask-scale --calibrate=0.25 --out=" + det + " " + tinyOptions(), dir);
     ASSERT_EQ(0, train.status) << train.err;
     const std::string images = dir + "/images";
     cv::utils::fs::createDirectories(images);
-    cv::imwrite(images + "/large.png", part(23, cv::Rect(50, 30, 24, 24), cv::Size(96, 96)));
-    const CliRun r = patchcore("predict " + det + " " + images + " --out=" + dir + "/p", dir);
+    cv::imwrite(images + "/large.png", texturedPart(23, cv::Rect(50, 30, 24, 24), cv::Size(96, 96)));
+    const CliResult r = runCli("predict " + det + " " + images + " --out=" + dir + "/p", dir);
     ASSERT_EQ(0, r.status) << r.err;
     for (const auto& image : regionsByImage(dir + "/p"))
         for (const auto& row : image.second)

@@ -7,26 +7,22 @@ namespace {
 using cv::patchcore::Detector;
 using cv::patchcore::Params;
 
-class Decisions : public ::testing::Test
+class Decisions : public SqueezenetHazelnut
 {
 protected:
     void SetUp() override
     {
-        PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
-        PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
-        std::vector<cv::String> files;
-        cv::glob(dataPath("datasets/hazelnut_toy/train/good/*.jpg"), files);
-        for (const auto& f : files)
+        SqueezenetHazelnut::SetUp();
+        if (IsSkipped())
+            return;
+        for (const auto& f : trainFiles)
             train.push_back(cv::imread(f));
+        std::vector<cv::String> files;
         cv::glob(dataPath("datasets/hazelnut_toy/test/colour/*.jpg"), files);
         for (size_t i = 0; i < 4; ++i)
             defective.push_back(cv::imread(files[i]));
-        params.modelPath = dataPath("models/squeezenet1.1.onnx");
-        params.layers = {"fire4", "fire8"};
-        params.pretrainEmbedDim = params.targetEmbedDim = 256;
     }
     std::vector<cv::Mat> train, defective;
-    Params params;
 };
 
 TEST_F(Decisions, CalibratedThresholdsFlagDefectsAndSpareGoodImages)

@@ -45,6 +45,15 @@ cv::patchcore::Params referenceParams()
     return p;
 }
 
+cv::patchcore::Params squeezenetParams()
+{
+    cv::patchcore::Params p;
+    p.modelPath = dataPath("models/squeezenet1.1.onnx");
+    p.layers = {"fire4", "fire8"};
+    p.pretrainEmbedDim = p.targetEmbedDim = 256;
+    return p;
+}
+
 cv::patchcore::Params tinyModelParams()
 {
     cv::patchcore::Params p;

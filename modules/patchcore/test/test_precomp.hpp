@@ -25,6 +25,9 @@ std::string testDataPath(const std::string& relative);
 /** A detector on the project's tiny backbone (data/test_models/tiny_backbone.onnx): 64 x 64 crop, 16 x 16 grid
  *  from tap_a (stride 4), 32-dimensional patches; runs anywhere, no ../shared needed. */
 cv::patchcore::Params tinyModelParams();
+/** SqueezeNet 1.1 from the shared data (models/squeezenet1.1.onnx), taps fire4 and fire8, 256-dimensional patches:
+ *  a real ImageNet backbone, small enough for tests on real images. The caller checks the model is there. */
+cv::patchcore::Params squeezenetParams();
 /** Default parameters with the reference's centre crop (INPUT_CENTER_CROP) instead of the INPUT_AUTO default: for
  *  tests of the reference pipeline and of crop geometry. */
 cv::patchcore::Params referenceParams();
@@ -66,5 +69,25 @@ void expectErrorWith(Fn fn, const std::string& needle)
             GTEST_SKIP() << "SKIPPED: needs " << ::opencv_test::dataPath(relative)                       \
                          << " (set PATCHCORE_DATA_ROOT to the folder holding models/ and datasets/)";    \
     } while (0)
+
+namespace opencv_test {
+
+/** Base of fixtures on the shared hazelnut_toy training images with squeezenetParams(): skips the test, naming
+ *  what is missing, when the model or the images are absent (a derived SetUp() returns when IsSkipped()). */
+class SqueezenetHazelnut : public ::testing::Test
+{
+protected:
+    void SetUp() override
+    {
+        PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
+        PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
+        cv::glob(dataPath("datasets/hazelnut_toy/train/good/*.jpg"), trainFiles);
+        params = squeezenetParams();
+    }
+    std::vector<cv::String> trainFiles; // sorted paths
+    cv::patchcore::Params params;
+};
+
+} // namespace opencv_test
 
 #endif
