@@ -155,6 +155,15 @@ score.)doc");
         },
         py::arg("max_image_mb"), "Largest memory one image may take, MiB (0: what the process may use); also after load().");
     cls.def(
+        "set_run_settings",
+        [](DetectorHandle& h, const cv::patchcore::Params& run) {
+            auto scope = h.guard->exclusive("Detector", "set_run_settings");
+            withoutGil([&] { h.object->setRunSettings(run); });
+        },
+        py::arg("run"),
+        "Takes how this process runs the detector from run's backend, target, coreset_device, search_device, "
+        "batch_size, memory_budget_mb and max_image_mb (never saved; a loaded detector starts with the defaults).");
+    cls.def(
         "set_backbone_engine",
         [](DetectorHandle& h, int engine) {
             auto scope = h.guard->exclusive("Detector", "set_backbone_engine");

@@ -13,20 +13,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#ifdef _WIN32
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
-#include <fcntl.h>
-#include <io.h>
-#include <process.h>
-#else
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
-#endif
 
 namespace cv {
 namespace patchcore {
@@ -65,23 +55,7 @@ std::string parentFolder(const std::string& path)
 
 void removeQuietly(const std::string& path) { std::remove(path.c_str()); }
 
-#ifdef _WIN32 // untested: same steps with the Windows equivalents; folders cannot be flushed there
-int currentProcessId() { return _getpid(); }
-int createExclusive(const std::string& p) { return _open(p.c_str(), _O_WRONLY | _O_CREAT | _O_EXCL | _O_BINARY, 0600); }
-void closeFd(int fd) { _close(fd); }
-bool flushFileToDisk(const std::string& path)
-{
-    int fd = _open(path.c_str(), _O_RDWR | _O_BINARY);
-    bool ok = fd >= 0 && _commit(fd) == 0;
-    return fd >= 0 && _close(fd) == 0 && ok;
-}
-void copyPermissions(const std::string&, const std::string&) {}
-bool replaceFile(const std::string& from, const std::string& to)
-{
-    return MoveFileExA(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH) != 0;
-}
-void flushFolderToDisk(const std::string&) {}
-#else
+// POSIX only: the library relies on stat(), fsync() and rename() semantics throughout.
 int currentProcessId() { return static_cast<int>(::getpid()); }
 int createExclusive(const std::string& path)
 {
@@ -111,7 +85,6 @@ void flushFolderToDisk(const std::string& folder)
     (void)::fsync(fd);
     ::close(fd);
 }
-#endif
 
 // When this library was loaded: a temporary file last written before it cannot belong to a save of this process.
 const std::time_t kLoadTime = std::time(nullptr);
@@ -159,12 +132,7 @@ bool looksLikeOurOutput(const std::string& path)
 
 bool processAlive(long pid)
 {
-#ifdef _WIN32
-    (void)pid;
-    return true; // not checked there: nothing is removed
-#else
     return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-#endif
 }
 
 /** Removes temporary files that saves killed earlier (kill -9, power loss) left in `folder`: only names of our
@@ -173,7 +141,6 @@ bool processAlive(long pid)
  *  housekeeping, not part of the save. */
 void removeStaleTemporaries(const std::string& folder)
 {
-#ifndef _WIN32
     DIR* dir = ::opendir(folder.c_str());
     if (!dir)
         return;
@@ -196,9 +163,6 @@ void removeStaleTemporaries(const std::string& folder)
     ::closedir(dir);
     for (const std::string& path : stale)
         removeQuietly(path);
-#else
-    (void)folder;
-#endif
 }
 
 std::atomic<unsigned long long> tempCounter(0);
@@ -209,20 +173,20 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
                          const std::function<void(const std::string& tmpPath)>& verify)
 {
     if (path.empty())
-        CV_Error(Error::StsBadArg, "cannot save: the file path is empty");
+        PATCHCORE_ERROR(Error::StsBadArg, "cannot save: the file path is empty");
     if (!writer)
-        CV_Error(Error::StsBadArg, cv::format("cannot save '%s': no writer function given", path.c_str()));
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("cannot save '%s': no writer function given", path.c_str()));
     if (pathKind(path) == PathKind::Folder || path.back() == '/' || path.back() == '\\')
-        CV_Error(Error::StsBadArg,
+        PATCHCORE_ERROR(Error::StsBadArg,
                  cv::format("cannot save '%s': it is a folder; pass the path of a file", path.c_str()));
     const std::string folder = parentFolder(path);
     int err = 0;
     PathKind folderKind = pathKind(folder, &err);
     if (folderKind == PathKind::Missing)
-        CV_Error(Error::StsError, cv::format("cannot save '%s': folder '%s' does not exist (%s); create it first",
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': folder '%s' does not exist (%s); create it first",
                                              path.c_str(), folder.c_str(), errnoText(err).c_str()));
     if (folderKind != PathKind::Folder)
-        CV_Error(Error::StsError,
+        PATCHCORE_ERROR(Error::StsError,
                  cv::format("cannot save '%s': '%s' is not a folder", path.c_str(), folder.c_str()));
     removeStaleTemporaries(folder);
 
@@ -249,7 +213,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
         }
         int e = errno;
         if (e != EEXIST || attempt >= 100)
-            CV_Error(Error::StsError,
+            PATCHCORE_ERROR(Error::StsError,
                      cv::format("cannot save '%s': cannot create a temporary file in folder '%s': %s; "
                                 "check that the folder is writable and the disk is not full",
                                 path.c_str(), folder.c_str(), errnoText(e).c_str()));
@@ -271,12 +235,12 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
     catch (const std::exception& e)
     {
         removeQuietly(tmpPath);
-        CV_Error(Error::StsError, cv::format("cannot save '%s': %s", path.c_str(), e.what()));
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': %s", path.c_str(), e.what()));
     }
     catch (...)
     {
         removeQuietly(tmpPath);
-        CV_Error(Error::StsError, cv::format("cannot save '%s': unknown error while writing", path.c_str()));
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': unknown error while writing", path.c_str()));
     }
 
     // Flushing before the rename is what makes a crash leave either the old or the new file, never a mix.
@@ -284,7 +248,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
     {
         int e = errno;
         removeQuietly(tmpPath);
-        CV_Error(Error::StsError, cv::format("cannot save '%s': flushing temporary file '%s' failed: %s",
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': flushing temporary file '%s' failed: %s",
                                              path.c_str(), tmpPath.c_str(), errnoText(e).c_str()));
     }
     copyPermissions(path, tmpPath);
@@ -292,7 +256,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
     {
         int e = errno;
         removeQuietly(tmpPath);
-        CV_Error(Error::StsError, cv::format("cannot save '%s': renaming the temporary file over it failed: %s",
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': renaming the temporary file over it failed: %s",
                                              path.c_str(), errnoText(e).c_str()));
     }
     flushFolderToDisk(folder);
@@ -303,19 +267,19 @@ void writeBytesAtomically(const std::string& path, const void* data, size_t size
     writeFileAtomically(path, [&](const std::string& tmpPath) {
         FILE* f = std::fopen(tmpPath.c_str(), "wb");
         if (!f)
-            CV_Error(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
+            PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
                                                  path.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
         const bool written = size == 0 || std::fwrite(data, 1, size, f) == size;
         const bool flushed = std::fflush(f) == 0 && !std::ferror(f);
         const int err = errno;
         const bool closed = std::fclose(f) == 0;
         if (!written || !flushed || !closed)
-            CV_Error(Error::StsError, cv::format("cannot save '%s': write failed: %s; check free disk space",
+            PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': write failed: %s; check free disk space",
                                                  path.c_str(), errnoText(closed ? err : errno).c_str()));
         // A short write that the C library did not report (seen on full network file systems) shows here.
         struct stat st;
         if (::stat(tmpPath.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != size)
-            CV_Error(Error::StsError, cv::format("cannot save '%s': the temporary file holds %lld of %llu bytes "
+            PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': the temporary file holds %lld of %llu bytes "
                                                  "after writing; check free disk space",
                                                  path.c_str(), static_cast<long long>(st.st_size),
                                                  static_cast<unsigned long long>(size)));

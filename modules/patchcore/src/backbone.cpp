@@ -55,7 +55,7 @@ std::unique_ptr<NetworkEngine> makeEngine(const std::vector<uchar>& onnxBytes, c
         }
         return makeOpenCvEngine(onnxBytes, origin, taps, backend, target);
     default:
-        CV_Error(Error::StsOutOfRange, "patchcore: unknown backbone engine " + std::to_string(engine) +
+        PATCHCORE_ERROR(Error::StsOutOfRange, "unknown backbone engine " + std::to_string(engine) +
                                            "; use ENGINE_AUTO (0), ENGINE_OPENCV (1), ENGINE_ONEDNN_FP32 (2) or "
                                            "ENGINE_ONEDNN_BF16 (3)");
     }
@@ -68,9 +68,9 @@ Backbone::Backbone(const std::vector<uchar>& onnxBytes, const std::string& origi
     : taps_(taps), origin_(origin)
 {
     if (onnxBytes.empty())
-        CV_Error(Error::StsBadArg, "patchcore: the backbone model '" + origin + "' is empty");
+        PATCHCORE_ERROR(Error::StsBadArg, "the backbone model '" + origin + "' is empty");
     if (taps.empty())
-        CV_Error(Error::StsBadArg, "patchcore: Params::layers is empty; name at least one backbone output to tap");
+        PATCHCORE_ERROR(Error::StsBadArg, "Params::layers is empty; name at least one backbone output to tap");
     // OpenCV's importer trusts the file; a malformed one must become an error message, not a crash. The oneDNN
     // engine's reader relies on the same checks.
     checkOnnxModel(onnxBytes, origin);
@@ -125,7 +125,7 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
         {
             const Mat& m = taps[t];
             if (m.dims != 4 || m.size[0] != 1 || m.type() != CV_32F)
-                CV_Error(Error::StsBadArg, "patchcore: backbone output '" + taps_[t] + "' of '" + origin_ +
+                PATCHCORE_ERROR(Error::StsBadArg, "backbone output '" + taps_[t] + "' of '" + origin_ +
                                                "' is a " + describeTensor(m) + "; Params::layers must name "
                                                "convolutional feature maps (float N x C x H x W, rank 4), "
                                                "not flattened, pooled or classifier outputs");
@@ -135,7 +135,7 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
                 outputs[t].create(4, shape, CV_32F);
             }
             if (m.size[1] != outputs[t].size[1] || m.size[2] != outputs[t].size[2] || m.size[3] != outputs[t].size[3])
-                CV_Error(Error::StsInternal, "patchcore: backbone output '" + taps_[t] + "' changed shape within a batch");
+                PATCHCORE_ERROR(Error::StsInternal, "backbone output '" + taps_[t] + "' changed shape within a batch");
             const Mat contiguous = m.isContinuous() ? m : m.clone();
             // NaN, infinite or huge features (whose squares overflow float distances) would silently poison
             // the coreset and every distance (found by fuzzing: the greedy selection then indexed with -1).
@@ -143,7 +143,7 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
             const float* values = contiguous.ptr<float>();
             for (size_t v = 0, count = contiguous.total(); v < count; ++v)
                 if (!(std::abs(values[v]) <= kMaxFeatureMagnitude)) // also true for NaN
-                    CV_Error(Error::StsError, "patchcore: backbone output '" + taps_[t] + "' of '" + origin_ +
+                    PATCHCORE_ERROR(Error::StsError, "backbone output '" + taps_[t] + "' of '" + origin_ +
                                                   "' holds NaN, infinite or huge (beyond 1e15) values: either "
                                                   "the input image holds huge values (float images should be "
                                                   "in [0, 1]) or the model's weights are broken (check its "

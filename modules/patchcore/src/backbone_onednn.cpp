@@ -65,7 +65,7 @@ public:
         : plan_(std::move(plan)), origin_(origin), bf16_(bf16), eng_(dnnl::engine::kind::cpu, 0)
     {
         if (bf16 && !oneDnnBf16Native())
-            CV_Error(Error::StsNotImplemented, "patchcore: ENGINE_ONEDNN_BF16 needs a CPU with AVX512_BF16 or AMX, "
+            PATCHCORE_ERROR(Error::StsNotImplemented, "ENGINE_ONEDNN_BF16 needs a CPU with AVX512_BF16 or AMX, "
                                                "which this one lacks; use ENGINE_ONEDNN_FP32");
         const dnnl::version_t* v = dnnl::version();
         description_ = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
@@ -106,7 +106,7 @@ public:
         }
         catch (const dnnl::error& e)
         {
-            CV_Error(Error::StsError, "patchcore: the oneDNN engine failed on the backbone '" + origin_ + "': " +
+            PATCHCORE_ERROR(Error::StsError, "the oneDNN engine failed on the backbone '" + origin_ + "': " +
                                           e.what());
         }
         std::lock_guard<std::mutex> lock(net->poolMutex);
@@ -134,7 +134,7 @@ private:
         }
         catch (const dnnl::error& e)
         {
-            CV_Error(Error::StsError, "patchcore: the oneDNN engine cannot run the backbone '" + origin_ +
+            PATCHCORE_ERROR(Error::StsError, "the oneDNN engine cannot run the backbone '" + origin_ +
                                           "' on a " + std::to_string(shape[0]) + " x " + std::to_string(shape[1]) +
                                           " x " + std::to_string(shape[2]) + " x " + std::to_string(shape[3]) +
                                           " input (" + e.what() + "); check the model's input channels, or use "
@@ -196,7 +196,7 @@ bool oneDnnBf16Native()
 
 std::unique_ptr<NetworkEngine> makeOneDnnEngine(BackbonePlan, const std::string&, bool)
 {
-    CV_Error(Error::StsNotImplemented, "patchcore: this build has no oneDNN engine (rebuild with libdnnl-dev "
+    PATCHCORE_ERROR(Error::StsNotImplemented, "this build has no oneDNN engine (rebuild with libdnnl-dev "
                                        "installed); use ENGINE_OPENCV or ENGINE_AUTO");
 }
 

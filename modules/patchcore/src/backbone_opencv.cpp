@@ -24,11 +24,11 @@ public:
         }
         catch (const cv::Exception& e)
         {
-            CV_Error(Error::StsParseError, "patchcore: cannot read the backbone '" + origin +
+            PATCHCORE_ERROR(Error::StsParseError, "cannot read the backbone '" + origin +
                                                "' as an ONNX model (is it a valid .onnx file?): " + e.err);
         }
         if (net_.empty())
-            CV_Error(Error::StsParseError, "patchcore: the backbone '" + origin + "' holds no network");
+            PATCHCORE_ERROR(Error::StsParseError, "the backbone '" + origin + "' holds no network");
         for (const String& tap : taps)
         {
             if (net_.getLayerId(tap) < 0)
@@ -36,7 +36,7 @@ public:
                 std::string outputs;
                 for (const String& o : net_.getUnconnectedOutLayersNames())
                     outputs += (outputs.empty() ? "" : ", ") + o;
-                CV_Error(Error::StsBadArg, "patchcore: the backbone '" + origin + "' has no layer named '" + tap +
+                PATCHCORE_ERROR(Error::StsBadArg, "the backbone '" + origin + "' has no layer named '" + tap +
                                                "'; its outputs are: " + outputs);
             }
         }
@@ -58,7 +58,7 @@ public:
         }
         catch (const cv::Exception& e)
         {
-            CV_Error(Error::StsError, "patchcore: the backbone '" + origin_ + "' failed on an input of " +
+            PATCHCORE_ERROR(Error::StsError, "the backbone '" + origin_ + "' failed on an input of " +
                                           std::to_string(blob.size[2]) + " x " + std::to_string(blob.size[3]) +
                                           " pixels: " + e.err);
         }

@@ -23,7 +23,7 @@ public:
 private:
     [[noreturn]] void unsupported(const std::string& what) const
     {
-        CV_Error(Error::StsNotImplemented, "patchcore: the oneDNN backbone engine cannot run '" + origin_ + "': " +
+        PATCHCORE_ERROR(Error::StsNotImplemented, "the oneDNN backbone engine cannot run '" + origin_ + "': " +
                                                what + "; run this model with ENGINE_OPENCV "
                                                "(Detector::setBackboneEngine)");
     }
@@ -355,7 +355,7 @@ BackbonePlan Lowering::run(const std::vector<String>& taps)
             std::string outputs;
             for (const std::string& o : graph_.outputs)
                 outputs += (outputs.empty() ? "" : ", ") + o;
-            CV_Error(Error::StsBadArg, "patchcore: the backbone '" + origin_ + "' has no layer named '" + tap +
+            PATCHCORE_ERROR(Error::StsBadArg, "the backbone '" + origin_ + "' has no layer named '" + tap +
                                            "'; its outputs are: " + outputs);
         }
         pending.push_back(tap);

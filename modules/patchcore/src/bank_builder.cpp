@@ -90,7 +90,7 @@ void BankBuilder::closeChunk()
     closedRows_ += rows;
     ++chunks_;
     if (!chunkProgress(closedRows_))
-        CV_Error(Error::StsError, "patchcore: coreset selection cancelled by the progress callback");
+        PATCHCORE_ERROR(Error::StsError, "coreset selection cancelled by the progress callback");
     openChunk();
 }
 

@@ -9,18 +9,18 @@ namespace detail {
 Mat checkCareMask(InputArray maskArg, const std::string& what)
 {
     if (maskArg.kind() == _InputArray::STD_VECTOR_MAT || maskArg.kind() == _InputArray::STD_VECTOR_VECTOR)
-        CV_Error(Error::StsBadArg, "patchcore: " + what + " takes one mask image, not a list");
+        PATCHCORE_ERROR(Error::StsBadArg, "" + what + " takes one mask image, not a list");
     const Mat mask = maskArg.getMat();
     if (mask.empty())
-        CV_Error(Error::StsBadArg, "patchcore: " + what + " was given an empty mask; pass a single-channel 8-bit "
+        PATCHCORE_ERROR(Error::StsBadArg, "" + what + " was given an empty mask; pass a single-channel 8-bit "
                                    "image (0 = don't care), or clearCareMask() to inspect everything");
     if (mask.dims != 2 || mask.channels() != 1 || mask.depth() != CV_8U)
-        CV_Error(Error::StsBadArg, cv::format("patchcore: %s needs a single-channel 8-bit mask (CV_8UC1: 0 = don't "
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("%s needs a single-channel 8-bit mask (CV_8UC1: 0 = don't "
                                               "care, 1..255 = the label of a care region); got %d channel(s) of "
                                               "depth %d (read it with cv::IMREAD_GRAYSCALE, or convert it)",
                                               what.c_str(), mask.channels(), mask.depth()));
     if (countNonZero(mask) == 0)
-        CV_Error(Error::StsBadArg, "patchcore: " + what + " marks nothing as care (every pixel is 0): nothing would "
+        PATCHCORE_ERROR(Error::StsBadArg, "" + what + " marks nothing as care (every pixel is 0): nothing would "
                                    "be inspected; non-zero pixels are the ones to inspect");
     return mask;
 }
@@ -29,7 +29,7 @@ void checkCareSize(const CareMask& mask, Size size, const std::string& name, con
 {
     if (mask.empty() || mask.scales || mask.labels.size() == size)
         return;
-    CV_Error(Error::StsBadSize, cv::format("patchcore: %s: %s is %dx%d but the care mask is %dx%d; pass images of "
+    PATCHCORE_ERROR(Error::StsBadSize, cv::format("%s: %s is %dx%d but the care mask is %dx%d; pass images of "
                                            "the mask's size, or set the mask with scaleToImage = true to scale it to "
                                            "every image", operation, name.c_str(), size.width, size.height,
                                            mask.labels.cols, mask.labels.rows));
@@ -128,7 +128,7 @@ std::vector<int> encodeRuns(const Mat& labels)
 Mat decodeRuns(const std::vector<int>& runs, Size size)
 {
     const auto bad = [](const std::string& what) {
-        CV_Error(Error::StsParseError, "patchcore: invalid detector file: the care mask " + what);
+        PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: the care mask " + what);
     };
     if (size.width <= 0 || size.height <= 0 || static_cast<double>(size.width) * size.height > kMaxWorkingPixels)
         bad("has an impossible size");

@@ -12,7 +12,7 @@ namespace detail {
 
 namespace {
 
-const char* const kNotBuilt = "patchcore: not built with CUDA (reconfigure with the CUDA toolkit installed and "
+const char* const kNotBuilt = "not built with CUDA (reconfigure with the CUDA toolkit installed and "
                               "PATCHCORE_WITH_CUDA=AUTO or ON), or use DEVICE_CPU";
 
 } // namespace
@@ -62,18 +62,18 @@ auto translate(const char* what, F f) -> decltype(f())
     }
     catch (const patchcore_cuda::Cancelled&)
     {
-        CV_Error(Error::StsError, std::string("patchcore: ") + what + " cancelled by the progress callback");
+        PATCHCORE_ERROR(Error::StsError, std::string(what) + " cancelled by the progress callback");
     }
     catch (const patchcore_cuda::Error& e)
     {
-        CV_Error(Error::StsError, std::string("patchcore: CUDA ") + what + " failed: " + e.what());
+        PATCHCORE_ERROR(Error::StsError, std::string("CUDA ") + what + " failed: " + e.what());
     }
 }
 
 Mat continuousFloat(const Mat& m, const char* name)
 {
     if (m.empty() || m.type() != CV_32F)
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + name + " must be a non-empty CV_32F matrix");
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(name) + " must be a non-empty CV_32F matrix");
     return m.isContinuous() ? m : m.clone();
 }
 
@@ -100,7 +100,7 @@ std::vector<int> greedyCoresetCuda(const Mat& projected, const std::vector<int>&
     const Mat x = continuousFloat(projected, "projected points");
     CV_Assert(count > 0 && count <= x.rows && !starts.empty());
     if (!cudaAvailable())
-        CV_Error(Error::StsError, "patchcore: coreset on CUDA: " + cudaStatus());
+        PATCHCORE_ERROR(Error::StsError, "coreset on CUDA: " + cudaStatus());
     return translate("coreset selection", [&]() {
         return patchcore_cuda::greedyCoreset(x.ptr<float>(), x.rows, x.cols, nullptr, 0, starts.data(),
                                              static_cast<int>(starts.size()), count, onStep);
@@ -113,7 +113,7 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
         return selectCoreset(bank, params, onStep);
     const Mat x = continuousFloat(bank, "memory bank");
     if (!cudaAvailable())
-        CV_Error(Error::StsError, "patchcore: coreset on CUDA: " + cudaStatus());
+        PATCHCORE_ERROR(Error::StsError, "coreset on CUDA: " + cudaStatus());
     const int n = x.rows;
     const int count = bankSize(n, params);
     // The same random choices as selectCoreset(), so that a seed selects the same points on either device.
@@ -138,7 +138,7 @@ void CudaSearch::setBank(const Mat& bank)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F && bank.isContinuous());
     if (!cudaAvailable())
-        CV_Error(Error::StsError, "patchcore: search on CUDA: " + cudaStatus());
+        PATCHCORE_ERROR(Error::StsError, "search on CUDA: " + cudaStatus());
     // A fresh device object: copies of this CudaSearch made earlier keep the bank they were given.
     std::shared_ptr<Impl> impl = std::make_shared<Impl>();
     translate("search (setBank)", [&]() { impl->nn->setBank(bank.ptr<float>(), bank.rows, bank.cols); });
@@ -178,12 +178,12 @@ std::string cudaStatus()
 
 std::vector<int> greedyCoresetCuda(const Mat&, const std::vector<int>&, int, const StepCallback&)
 {
-    CV_Error(Error::StsNotImplemented, kNotBuilt);
+    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
 }
 
 std::vector<int> selectCoresetCuda(const Mat&, const Params&, const StepCallback&)
 {
-    CV_Error(Error::StsNotImplemented, kNotBuilt);
+    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
 }
 
 struct CudaSearch::Impl
@@ -192,12 +192,12 @@ struct CudaSearch::Impl
 
 void CudaSearch::setBank(const Mat&)
 {
-    CV_Error(Error::StsNotImplemented, kNotBuilt);
+    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
 }
 
 void CudaSearch::knn(const Mat&, int, Mat&, Mat&) const
 {
-    CV_Error(Error::StsNotImplemented, kNotBuilt);
+    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
 }
 
 #endif
@@ -210,9 +210,9 @@ bool useCuda(int computeDevice, const char* stage)
         return cudaAvailable();
     CV_Assert(computeDevice == DEVICE_CUDA);
     if (!cudaBuilt())
-        CV_Error(Error::StsNotImplemented, std::string(kNotBuilt) + " (" + stage + "Device = DEVICE_CUDA)");
+        PATCHCORE_ERROR(Error::StsNotImplemented, std::string(kNotBuilt) + " (" + stage + "Device = DEVICE_CUDA)");
     if (!cudaAvailable())
-        CV_Error(Error::StsError, std::string("patchcore: ") + stage + "Device = DEVICE_CUDA but " + cudaStatus());
+        PATCHCORE_ERROR(Error::StsError, std::string(stage) + "Device = DEVICE_CUDA but " + cudaStatus());
     return true;
 }
 

@@ -1,4 +1,5 @@
 #include "detector_impl.hpp"
+#include "params_fields.hpp"
 #include "anomaly_map.hpp"
 #include "cuda_dispatch.hpp"
 #include "embedding.hpp"
@@ -43,17 +44,17 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
     const _InputArray::KindFlag kind = images.kind();
     if (kind != _InputArray::STD_VECTOR_MAT && kind != _InputArray::STD_ARRAY_MAT &&
         kind != _InputArray::STD_VECTOR_UMAT && kind != _InputArray::STD_VECTOR_CUDA_GPU_MAT)
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation +
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) +
                                        " takes a list of images (std::vector<cv::Mat>), not a single image");
     const size_t n = images.total();
     if (n == 0)
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + " was given an empty list of images");
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " was given an empty list of images");
     std::vector<Mat> out(n);
     for (size_t i = 0; i < n; ++i)
     {
         out[i] = images.getMat(static_cast<int>(i));
         if (out[i].empty())
-            CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + ": image " + std::to_string(i) +
+            PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + ": image " + std::to_string(i) +
                                            " of the list is empty (did cv::imread fail?)");
     }
     return out;
@@ -65,11 +66,11 @@ Mat singleImage(InputArray image, const char* operation)
     if (kind == _InputArray::STD_VECTOR_MAT || kind == _InputArray::STD_ARRAY_MAT ||
         kind == _InputArray::STD_VECTOR_UMAT || kind == _InputArray::STD_VECTOR_VECTOR ||
         kind == _InputArray::STD_VECTOR_CUDA_GPU_MAT)
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + " takes one image (a cv::Mat), not a "
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " takes one image (a cv::Mat), not a "
                                    "list; for several images use predictBatch()");
     const Mat img = image.getMat();
     if (img.empty())
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation +
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) +
                                        " was given an empty image (did cv::imread fail?)");
     return img;
 }
@@ -87,7 +88,7 @@ DetectorImpl::DetectorImpl(const Params& params)
     params.validate();
     checkSupported(params);
     if (params.modelPath.empty())
-        CV_Error(Error::StsBadArg, "patchcore: Params::modelPath is empty; set it to the backbone's .onnx file");
+        PATCHCORE_ERROR(Error::StsBadArg, "Params::modelPath is empty; set it to the backbone's .onnx file");
     DetectorState state;
     state.params = params;
     state.modelBytes = readFileBytes(params.modelPath);
@@ -127,6 +128,27 @@ void DetectorImpl::setBackboneEngine(int engine)
     engine_ = engine;
 }
 
+void DetectorImpl::setRunSettings(const Params& run)
+{
+    Params p = state_.params;
+    copyRunSettings(run, p);
+    p.validate();
+    checkSupported(p);
+    // Built before anything changes, like setBackboneEngine().
+    Ptr<Backbone> backbone = backbone_;
+    if (p.backend != state_.params.backend || p.target != state_.params.target)
+        backbone = makePtr<Backbone>(state_.modelBytes, p.modelPath, p.layers, p.backend, p.target, engine_);
+    std::shared_ptr<BankIndex> search = search_;
+    if (!state_.bank.empty() && p.searchDevice != state_.params.searchDevice)
+    {
+        search = createBankIndex(p, state_.bank.rows);
+        search->setBank(state_.bank);
+    }
+    state_.params = p;
+    backbone_ = backbone;
+    search_ = search;
+}
+
 void DetectorImpl::clear()
 {
     state_.bank.release();
@@ -145,7 +167,7 @@ Size DetectorImpl::getFeatureGridSize() const
 void DetectorImpl::requireTrained(const char* operation) const
 {
     if (empty())
-        CV_Error(Error::StsError, std::string("patchcore: ") + operation +
+        PATCHCORE_ERROR(Error::StsError, std::string(operation) +
                                       " needs a trained detector; call train() or load a saved one first");
 }
 
@@ -250,7 +272,7 @@ public:
         CV_Assert(rows.cols == cols_ && rows.type() == CV_32F);
         const double needed = static_cast<double>(used_) + rows.rows;
         if (needed > static_cast<double>(std::numeric_limits<int>::max()))
-            CV_Error(Error::StsNoMem, "patchcore: the training images give more than 2^31 patch vectors, more than "
+            PATCHCORE_ERROR(Error::StsNoMem, "the training images give more than 2^31 patch vectors, more than "
                                       "one bank can index; train on fewer images or a smaller working frame");
         if (needed > storage_.rows)
         {
@@ -285,7 +307,7 @@ void DetectorImpl::embedInto(const ImageSource& images, const std::function<void
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
     if (!report(stage, 0, total, "backbone: " + backbone_->description()))
-        CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
+        PATCHCORE_ERROR(Error::StsError, "training cancelled by the progress callback");
     for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
     {
         const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
@@ -293,7 +315,7 @@ void DetectorImpl::embedInto(const ImageSource& images, const std::function<void
         for (const ImageResult& r : extract(batch, 0, batch.size()))
             sink(r);
         if (!report(stage, static_cast<int>(end), total))
-            CV_Error(Error::StsError, "patchcore: training cancelled by the progress callback");
+            PATCHCORE_ERROR(Error::StsError, "training cancelled by the progress callback");
     }
 }
 
@@ -312,7 +334,7 @@ Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid, const char* op
         }
     });
     if (collector.rows().empty())
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + ": no patch of these images lies in the "
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + ": no patch of these images lies in the "
                                    "care area (setCareMask()); enlarge the mask's non-zero area");
     return collector.rows();
 }
@@ -356,7 +378,7 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
     const std::vector<Mat> images = collectImages(imagesArg, "predictBatch()");
     const bool wantMaps = anomalyMaps.needed();
     if (wantMaps && anomalyMaps.kind() != _InputArray::STD_VECTOR_MAT)
-        CV_Error(Error::StsBadArg, "patchcore: predictBatch() returns maps in a std::vector<cv::Mat>");
+        PATCHCORE_ERROR(Error::StsBadArg, "predictBatch() returns maps in a std::vector<cv::Mat>");
     const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
     checkCosts(ImageSource::fromMats(images), p, "predictBatch()");
@@ -374,7 +396,7 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
                 maps[begin + i] = imageMap(batch[i], s);
         }
         if (!report("predict", static_cast<int>(end), total))
-            CV_Error(Error::StsError, "patchcore: prediction cancelled by the progress callback");
+            PATCHCORE_ERROR(Error::StsError, "prediction cancelled by the progress callback");
     }
     scores = outScores;
     if (wantMaps)
@@ -393,7 +415,7 @@ double DetectorImpl::predict(InputArray image, OutputArray anomalyMap) const
 double DetectorImpl::predictMap(InputArray image, OutputArray anomalyMap, int frame) const
 {
     if (frame != FRAME_IMAGE && frame != FRAME_WORKING)
-        CV_Error(Error::StsBadArg, "patchcore: frame must be FRAME_IMAGE or FRAME_WORKING");
+        PATCHCORE_ERROR(Error::StsBadArg, "frame must be FRAME_IMAGE or FRAME_WORKING");
     Mat map;
     const double s = scoreOne(singleImage(image, "predict()"), Mat(), anomalyMap.needed() ? &map : nullptr, frame,
                               "predict()");
@@ -408,7 +430,7 @@ double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, in
     requireTrained(operation);
     checkImage(img.size(), state_.params, "the image", operation);
     if (!frameMask.empty() && frameMask.size() != img.size())
-        CV_Error(Error::StsBadSize, cv::format("patchcore: %s: the frame's care mask is %dx%d but the image is %dx%d; "
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("%s: the frame's care mask is %dx%d but the image is %dx%d; "
                                                "they must have one size", operation, frameMask.cols, frameMask.rows,
                                                img.cols, img.rows));
     const std::vector<Mat> one{img};
@@ -426,7 +448,7 @@ void DetectorImpl::toWorkingFrame(InputArray image, OutputArray out) const
 {
     const Mat src = singleImage(image, "toWorkingFrame()");
     if (src.channels() != 1)
-        CV_Error(Error::StsBadArg, "patchcore: toWorkingFrame() takes a non-empty single-channel image (a mask)");
+        PATCHCORE_ERROR(Error::StsBadArg, "toWorkingFrame() takes a non-empty single-channel image (a mask)");
     const Params& p = state_.params;
     const CropGeometry g = computeGeometry(src.size(), p);
     // 8-bit masks are resized in 8 bits, as the reference resizes its PIL masks, then scaled to [0, 1].
@@ -454,7 +476,7 @@ void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores)
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result = extract(one, 0, 1);
     if (result[0].windows.size() != 1)
-        CV_Error(Error::StsNotImplemented, "patchcore: computePatchScores() gives one grid; with INPUT_TILES use "
+        PATCHCORE_ERROR(Error::StsNotImplemented, "computePatchScores() gives one grid; with INPUT_TILES use "
                                            "predictMap()");
     score(result[0]).patchScores[0].copyTo(patchScores);
 }

@@ -14,7 +14,7 @@ namespace detail {
 void checkFalseAlarmRates(double imageFalseAlarmRate, double pixelFalseAlarmRate, const char* caller)
 {
     if (!(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1) || !(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1))
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + caller + " needs false-alarm rates in (0, 1), got " +
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(caller) + " needs false-alarm rates in (0, 1), got " +
                                        std::to_string(imageFalseAlarmRate) + " and " +
                                        std::to_string(pixelFalseAlarmRate));
 }
@@ -60,7 +60,7 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
                 }
         }
         if (!report("calibrate", static_cast<int>(end), static_cast<int>(images.size())))
-            CV_Error(Error::StsError, "patchcore: calibration cancelled by the progress callback");
+            PATCHCORE_ERROR(Error::StsError, "calibration cancelled by the progress callback");
     }
     // Scores equal to the threshold count as normal (detect() flags scores strictly above it).
     const double imageThreshold = upperQuantile(imageScores, 1.0 - imageFalseAlarmRate);
@@ -81,7 +81,7 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
 void DetectorImpl::setThresholds(double imageThreshold, double pixelThreshold)
 {
     if (!std::isfinite(imageThreshold) || !std::isfinite(pixelThreshold))
-        CV_Error(Error::StsBadArg, "patchcore: setThresholds() needs finite thresholds");
+        PATCHCORE_ERROR(Error::StsBadArg, "setThresholds() needs finite thresholds");
     state_.imageThreshold = imageThreshold;
     state_.pixelThreshold = pixelThreshold;
     std::fill(state_.labelThresholds.begin(), state_.labelThresholds.end(), std::numeric_limits<double>::quiet_NaN());
@@ -89,10 +89,9 @@ void DetectorImpl::setThresholds(double imageThreshold, double pixelThreshold)
 
 void DetectorImpl::setMaxImageMB(double maxImageMB)
 {
-    Params p = state_.params;
-    p.maxImageMB = maxImageMB;
-    p.validate();
-    state_.params.maxImageMB = maxImageMB;
+    Params run = state_.params;
+    run.maxImageMB = maxImageMB;
+    setRunSettings(run);
 }
 
 void DetectorImpl::update(InputArrayOfArrays imagesArg)

@@ -17,8 +17,9 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
-/** Version of the saved-file layout written by this library (FileStorage and binary alike). */
-const int kFormatVersion = 1;
+/** Version of the saved-file layout written by this library (FileStorage and binary alike). 2: run settings
+ *  (Params' RUN fields) are no longer saved; format 1 files load, their run settings ignored. */
+const int kFormatVersion = 2;
 /** Name of the FileStorage node that holds a detector. */
 const char* const kNodeName = "opencv_patchcore_Detector";
 
@@ -88,12 +89,10 @@ public:
     Size getFeatureGridSize() const CV_OVERRIDE;
     void setProgressCallback(const ProgressCallback& callback) CV_OVERRIDE { progress_ = callback; }
     void setBackboneEngine(int engine) CV_OVERRIDE;
+    void setRunSettings(const Params& run) CV_OVERRIDE;
     String getBackboneEngine() const CV_OVERRIDE { return backbone_->description(); }
     bool empty() const CV_OVERRIDE { return state_.bank.empty(); }
     void clear() CV_OVERRIDE;
-
-    /** Folder of the file being loaded: where a backbone missing at its saved path is looked for. */
-    void setLoadFolder(const std::string& folder) { loadFolder_ = folder; }
 
 private:
     struct WindowResult
@@ -162,7 +161,6 @@ private:
     std::shared_ptr<BankIndex> search_; // over state_.bank; null while untrained
     ProgressCallback progress_;
     int engine_ = ENGINE_AUTO; // setBackboneEngine(): a run-time choice, kept when read() adopts a new state
-    std::string loadFolder_;
     // The input mode and tile scale as the caller set them: train() resolves INPUT_AUTO into state_.params from each
     // new training set, so a retrained detector chooses again instead of inheriting the last choice.
     int requestedInputMode_ = INPUT_AUTO;

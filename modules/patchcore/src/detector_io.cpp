@@ -2,6 +2,7 @@
 #include "detector_impl.hpp"
 #include "serialization.hpp"
 #include "storage_text.hpp"
+#include "params_fields.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -43,17 +44,17 @@ std::vector<uchar> readModelBytes(const std::string& path)
 {
     struct stat st;
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        CV_Error(Error::StsBadArg, "patchcore: the backbone path '" + path + "' is a folder; pass the .onnx file");
+        PATCHCORE_ERROR(Error::StsBadArg, "the backbone path '" + path + "' is a folder; pass the .onnx file");
     std::vector<uchar> bytes = readFileBytes(path);
     if (bytes.empty())
-        CV_Error(Error::StsBadArg, "patchcore: the backbone file '" + path + "' is empty (0 bytes); copy the "
+        PATCHCORE_ERROR(Error::StsBadArg, "the backbone file '" + path + "' is empty (0 bytes); copy the "
                                    ".onnx file again");
     return bytes;
 }
 
 [[noreturn]] void badFile(const std::string& what)
 {
-    CV_Error(Error::StsParseError, "patchcore: invalid detector file: " + what);
+    PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: " + what);
 }
 
 void checkBank(const DetectorState& state)
@@ -100,16 +101,16 @@ DetectorState readState(const FileNode& node, bool bankInNode)
     if (version.empty() || !version.isInt())
         badFile("format_version is missing");
     if (static_cast<int>(version) > kFormatVersion || static_cast<int>(version) < 1)
-        CV_Error(Error::StsParseError, "patchcore: the detector file has format version " +
+        PATCHCORE_ERROR(Error::StsParseError, "the detector file has format version " +
                                            std::to_string(static_cast<int>(version)) + "; this library reads " +
                                            "versions 1 to " + std::to_string(kFormatVersion) +
                                            " (saved by a newer version of cv::patchcore?)");
     DetectorState state;
     state.params.read(node["params"]);
-    // Where a process runs the coreset and the search is not part of the model: a detector trained with
-    // DEVICE_CUDA on a workstation must load on the line's CPU-only PC, and use a GPU where the loading one has it.
-    state.params.coresetDevice = DEVICE_AUTO;
-    state.params.searchDevice = DEVICE_AUTO;
+    // How a process runs the detector is not part of the model: a detector trained with DEVICE_CUDA on a
+    // workstation must load on the line's CPU-only PC. Format 1 files still carry these settings; whatever a file
+    // says, the loading process's settings apply (the defaults here; read() keeps the detector's own).
+    copyRunSettings(Params(), state.params);
     if (!node["model_sha256"].isString())
         badFile("model_sha256 is missing");
     state.modelSha256 = static_cast<std::string>(node["model_sha256"]);
@@ -170,14 +171,14 @@ void resolveModel(DetectorState& state, const std::string& loadFolder)
             }
         }
         if (state.modelBytes.empty())
-            CV_Error(Error::StsObjectNotFound, "patchcore: the detector's backbone '" + state.params.modelPath +
+            PATCHCORE_ERROR(Error::StsObjectNotFound, "the detector's backbone '" + state.params.modelPath +
                                                    "' was not found (also looked in '" + loadFolder +
                                                    "'); copy it there or save the detector as .pcb, "
                                                    "which embeds the model");
     }
     const std::string actual = sha256Hex(state.modelBytes.data(), state.modelBytes.size());
     if (actual != state.modelSha256)
-        CV_Error(Error::StsBadArg, "patchcore: the backbone '" + state.params.modelPath +
+        PATCHCORE_ERROR(Error::StsBadArg, "the backbone '" + state.params.modelPath +
                                        "' is not the one the detector was trained with (SHA-256 " + actual +
                                        ", expected " + state.modelSha256 + ")");
     checkBank(state);
@@ -210,7 +211,7 @@ void saveText(const std::string& path, const DetectorState& state)
         [&](const std::string& tmpPath) {
             FileStorage fs(tmpPath, FileStorage::WRITE);
             if (!fs.isOpened())
-                CV_Error(Error::StsError, "patchcore: cannot write '" + tmpPath + "'");
+                PATCHCORE_ERROR(Error::StsError, "cannot write '" + tmpPath + "'");
             writeDetector(fs);
             fs.release();
         },
@@ -226,7 +227,7 @@ void saveText(const std::string& path, const DetectorState& state)
             {
             }
             if (!complete)
-                CV_Error(Error::StsError, "patchcore: cannot save '" + path + "': the compressed file did not read "
+                PATCHCORE_ERROR(Error::StsError, "cannot save '" + path + "': the compressed file did not read "
                                           "back complete (is the disk full?); the previous file is unchanged");
         });
 }
@@ -261,8 +262,7 @@ void saveBinary(const std::string& path, const DetectorState& state)
 
 DetectorState loadBinary(const std::string& path)
 {
-    uint32_t version = 0;
-    Sections sections = readContainer(path, kBinaryFormatVersion, &version);
+    Sections sections = readContainer(path, kBinaryFormatVersion, nullptr);
     if (!sections.count("header") || !sections.count("bank"))
         badFile("'" + path + "' lacks its header or memory-bank section");
     const std::vector<uchar>& headerBytes = sections["header"];
@@ -279,6 +279,10 @@ DetectorState loadBinary(const std::string& path)
     }
     catch (const cv::Exception& e)
     {
+        // The header passed its checksum, so a parse failure means a writer's bug or a crafted file: either way
+        // the file is named, and our own verdicts on its content pass as they are.
+        if (isUserFacing(e) && e.code != Error::StsParseError)
+            throw;
         badFile("'" + path + "' has an unreadable header: " + e.err);
     }
     catch (const std::exception& e) // OpenCV's parser lets some std exceptions out (found by fuzzing)
@@ -318,7 +322,7 @@ void DetectorImpl::read(const FileNode& node)
     }
     catch (const cv::Exception& e)
     {
-        if (e.code == Error::StsParseError || e.code == Error::StsBadArg)
+        if (isUserFacing(e))
             throw;
         badFile(e.err);
     }
@@ -326,14 +330,16 @@ void DetectorImpl::read(const FileNode& node)
     {
         badFile(e.what());
     }
-    resolveModel(state, loadFolder_);
+    copyRunSettings(state_.params, state.params);
+    // A FileNode does not say which file it came from: the backbone is looked for at its saved path only.
+    resolveModel(state, std::string());
     adopt(std::move(state));
 }
 
 void DetectorImpl::save(const String& filename) const
 {
     if (filename.empty())
-        CV_Error(Error::StsBadArg, "patchcore: save() needs a file name");
+        PATCHCORE_ERROR(Error::StsBadArg, "save() needs a file name");
     // An untrained detector's file would hold only settings (and a copy of the model) and load as a detector that
     // cannot predict: refused, so that a file on disk always means a usable detector.
     requireTrained("save()");
@@ -351,17 +357,17 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
 {
     using namespace detail;
     if (filename.empty())
-        CV_Error(Error::StsBadArg, "patchcore: load() needs a file name");
+        PATCHCORE_ERROR(Error::StsBadArg, "load() needs a file name");
     struct stat st;
     if (::stat(filename.c_str(), &st) != 0)
-        CV_Error(Error::StsObjectNotFound, "patchcore: detector file '" + filename + "' does not exist; check the path");
+        PATCHCORE_ERROR(Error::StsObjectNotFound, "detector file '" + filename + "' does not exist; check the path");
     if (S_ISDIR(st.st_mode))
-        CV_Error(Error::StsBadArg, "patchcore: '" + filename + "' is a folder; pass the path of a saved detector "
+        PATCHCORE_ERROR(Error::StsBadArg, "'" + filename + "' is a folder; pass the path of a saved detector "
                                    "file (.pcb, .yml, .yml.gz, .xml or .json)");
     if (!S_ISREG(st.st_mode))
-        CV_Error(Error::StsBadArg, "patchcore: '" + filename + "' is not a regular file; pass a saved detector file");
+        PATCHCORE_ERROR(Error::StsBadArg, "'" + filename + "' is not a regular file; pass a saved detector file");
     if (st.st_size == 0)
-        CV_Error(Error::StsParseError, "patchcore: invalid detector file: '" + filename + "' is empty (0 bytes), "
+        PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: '" + filename + "' is empty (0 bytes), "
                                        "probably left by an interrupted save or a full disk; save the detector "
                                        "again or restore it from a backup");
     DetectorState state;
@@ -380,22 +386,34 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
             checkStorageText(reinterpret_cast<const char*>(bytes.data()), bytes.size(), "'" + filename + "'");
             text.assign(bytes.begin(), bytes.end());
         }
+        FileStorage fs;
         try
         {
-            FileStorage fs(text.empty() ? filename : text,
-                           FileStorage::READ | (text.empty() ? 0 : static_cast<int>(FileStorage::MEMORY)));
-            if (!fs.isOpened())
-                badFile("'" + filename + "' is neither a .pcb file nor a readable YAML/XML/JSON file");
-            FileNode node = fs[kNodeName];
-            state = readState(node, true);
+            // OpenCV parses the whole document here: every failure of this step is the file's.
+            fs.open(text.empty() ? filename : text,
+                    FileStorage::READ | (text.empty() ? 0 : static_cast<int>(FileStorage::MEMORY)));
         }
         catch (const cv::Exception& e)
         {
-            if (e.code == Error::StsParseError && e.err.find("patchcore:") == 0)
-                throw;
             badFile("'" + filename + "' cannot be parsed: " + e.err);
         }
         catch (const std::exception& e) // e.g. std::length_error from FileStorage on a key-less line (fuzzing)
+        {
+            badFile("'" + filename + "' cannot be parsed: " + e.what());
+        }
+        if (!fs.isOpened())
+            badFile("'" + filename + "' is neither a .pcb file nor a readable YAML/XML/JSON file");
+        try
+        {
+            state = readState(fs[kNodeName], true);
+        }
+        catch (const cv::Exception& e)
+        {
+            if (isUserFacing(e))
+                throw;
+            badFile("'" + filename + "' cannot be parsed: " + e.err);
+        }
+        catch (const std::exception& e)
         {
             badFile("'" + filename + "' cannot be parsed: " + e.what());
         }

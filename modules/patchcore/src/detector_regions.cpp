@@ -14,14 +14,14 @@ namespace {
 void requireThresholds(const DetectorState& state, const char* operation)
 {
     if (std::isnan(state.imageThreshold) || std::isnan(state.pixelThreshold))
-        CV_Error(Error::StsError, std::string("patchcore: ") + operation + " needs thresholds; call calibrate() with "
+        PATCHCORE_ERROR(Error::StsError, std::string(operation) + " needs thresholds; call calibrate() with "
                                   "good images, train with Params::calibrationFraction > 0, or setThresholds()");
 }
 
 void checkLabel(int label, const char* operation)
 {
     if (label < 1 || label > 255)
-        CV_Error(Error::StsOutOfRange, std::string("patchcore: ") + operation + ": care-mask labels are 1..255 (0 "
+        PATCHCORE_ERROR(Error::StsOutOfRange, std::string(operation) + ": care-mask labels are 1..255 (0 "
                                        "is don't care), got " + std::to_string(label));
 }
 
@@ -46,7 +46,7 @@ void DetectorImpl::setLabelFalseAlarmRate(int label, double rate)
 {
     checkLabel(label, "setLabelFalseAlarmRate()");
     if (!(rate > 0 && rate < 1))
-        CV_Error(Error::StsOutOfRange, "patchcore: setLabelFalseAlarmRate() needs a rate in (0, 1), got " +
+        PATCHCORE_ERROR(Error::StsOutOfRange, "setLabelFalseAlarmRate() needs a rate in (0, 1), got " +
                                            std::to_string(rate));
     state_.labelFalseAlarmRates[label] = rate;
 }
@@ -61,7 +61,7 @@ void DetectorImpl::setLabelThreshold(int label, double threshold)
 {
     checkLabel(label, "setLabelThreshold()");
     if (!std::isfinite(threshold))
-        CV_Error(Error::StsBadArg, "patchcore: setLabelThreshold() needs a finite threshold");
+        PATCHCORE_ERROR(Error::StsBadArg, "setLabelThreshold() needs a finite threshold");
     state_.labelThresholds[label] = threshold;
 }
 

@@ -58,7 +58,7 @@ DetectorImpl::Scores DetectorImpl::score(const ImageResult& image) const
         }
     }
     if (scores.empty())
-        CV_Error(Error::StsBadArg, "patchcore: no patch of this image lies in the care area (the detector's care "
+        PATCHCORE_ERROR(Error::StsBadArg, "no patch of this image lies in the care area (the detector's care "
                                    "mask and the frame's); a patch counts when its centre falls on a non-zero pixel");
     if (!search_->exact())
     {

@@ -26,8 +26,8 @@ bool DetectorImpl::needsSpill(double rows, double imageRows) const
     {
         const double need = BankBuilder::chunkedBytes(p, rows, imageRows);
         if (need > budget)
-            CV_Error(Error::StsNoMem,
-                     cv::format("patchcore: composable coreset selection over %.0f patch vectors needs about %.0f MiB "
+            PATCHCORE_ERROR(Error::StsNoMem,
+                     cv::format("composable coreset selection over %.0f patch vectors needs about %.0f MiB "
                                 "(chunks of %d vectors and a bank of %d), more than memoryBudgetMB = %.0f; raise the "
                                 "budget, or lower coresetChunkRows or coresetMaxSize",
                                 rows, need / mib, effectiveChunkRows(p), bankSize(rows, p), p.memoryBudgetMB));
@@ -42,8 +42,8 @@ bool DetectorImpl::needsSpill(double rows, double imageRows) const
     const bool canSpill = project || p.coresetMethod == CORESET_RANDOM;
     if (canSpill && need.spilled <= budget)
         return true;
-    CV_Error(Error::StsNoMem,
-             cv::format("patchcore: training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
+    PATCHCORE_ERROR(Error::StsNoMem,
+             cv::format("training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
                         "memoryBudgetMB = %.0f; raise the budget, train on fewer images, or lower coresetRatio%s",
                         (canSpill ? need.spilled : need.inMemory) / mib, rows,
                         canSpill ? ", full vectors kept on disk" : "", p.memoryBudgetMB,
@@ -53,7 +53,7 @@ bool DetectorImpl::needsSpill(double rows, double imageRows) const
 void DetectorImpl::commitBank(const Mat& bank, Size grid)
 {
     if (state_.params.k > bank.rows)
-        CV_Error(Error::StsBadArg, "patchcore: k = " + std::to_string(state_.params.k) +
+        PATCHCORE_ERROR(Error::StsBadArg, "k = " + std::to_string(state_.params.k) +
                                        " exceeds the memory bank size (" + std::to_string(bank.rows) +
                                        "); lower k or keep more of the coreset");
     std::shared_ptr<BankIndex> search = createBankIndex(state_.params, bank.rows);
@@ -114,7 +114,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
         const int n = static_cast<int>(images.size());
         const int held = std::max(1, static_cast<int>(std::lround(n * p.calibrationFraction)));
         if (held >= n)
-            CV_Error(Error::StsBadArg, "patchcore: calibrationFraction " + std::to_string(p.calibrationFraction) +
+            PATCHCORE_ERROR(Error::StsBadArg, "calibrationFraction " + std::to_string(p.calibrationFraction) +
                                            " leaves no image of " + std::to_string(n) + " to train on; give more "
                                            "images or a smaller fraction");
         const std::vector<int> order = randomIndices(n, n, static_cast<uint64>(p.seed) + 2);
@@ -141,12 +141,12 @@ void DetectorImpl::trainFrom(const ImageSource& images)
         imageRows = std::max(imageRows, patches);
     }
     if (rows == 0)
-        CV_Error(Error::StsBadArg, "patchcore: train(): no patch of the training images lies in the care area "
+        PATCHCORE_ERROR(Error::StsBadArg, "train(): no patch of the training images lies in the care area "
                                    "(setCareMask()); a patch counts when its centre falls on a non-zero pixel: "
                                    "enlarge the mask's non-zero area");
     const double bankRows = p.coresetMethod == CORESET_NONE ? rows : bankSize(rows, p);
     if (p.k > bankRows)
-        CV_Error(Error::StsBadArg, cv::format("patchcore: k = %d exceeds the memory bank these images give (%.0f of "
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("k = %d exceeds the memory bank these images give (%.0f of "
                                               "%.0f patch vectors); lower k, raise coresetRatio or train on more "
                                               "images", p.k, bankRows, rows));
     // Greedy selection reads only the projected vectors: they are projected while embedding, so that the full

@@ -351,7 +351,7 @@ PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, 
 void keepNearest(std::vector<std::pair<double, int>>& candidates, int k, int query, Mat& distSq, Mat& indices)
 {
     if (static_cast<int>(candidates.size()) < k)
-        CV_Error(Error::StsError, "patchcore: a patch vector is not finite (NaN or Inf); check the backbone "
+        PATCHCORE_ERROR(Error::StsError, "a patch vector is not finite (NaN or Inf); check the backbone "
                                   "model and the input image");
     std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end());
     for (int j = 0; j < k; ++j)

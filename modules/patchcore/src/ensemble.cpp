@@ -47,7 +47,7 @@ Ptr<Detector> detectorFromBytes(const std::vector<uchar>& bytes, const std::stri
         std::ofstream out(tmp.path, std::ios::binary);
         out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
         if (!out)
-            CV_Error(Error::StsError, "patchcore: cannot write the temporary file '" + tmp.path + "' while loading " +
+            PATCHCORE_ERROR(Error::StsError, "cannot write the temporary file '" + tmp.path + "' while loading " +
                                           what + " (is the temporary folder writable? set TMPDIR)");
     }
     return Detector::load(tmp.path);
@@ -69,14 +69,14 @@ public:
     explicit EnsembleImpl(double holdoutFraction) : holdout_(holdoutFraction)
     {
         if (!(holdoutFraction > 0 && holdoutFraction < 1))
-            CV_Error(Error::StsBadArg, "patchcore: Ensemble holdoutFraction must be in (0, 1), got " +
+            PATCHCORE_ERROR(Error::StsBadArg, "Ensemble holdoutFraction must be in (0, 1), got " +
                                            std::to_string(holdoutFraction));
     }
 
     void addMember(const Params& params) CV_OVERRIDE
     {
         if (!empty())
-            CV_Error(Error::StsError, "patchcore: the ensemble is trained; call clear() before adding members");
+            PATCHCORE_ERROR(Error::StsError, "the ensemble is trained; call clear() before adding members");
         members_.push_back(Detector::create(params));
     }
 
@@ -92,13 +92,13 @@ public:
     void train(InputArrayOfArrays images) CV_OVERRIDE
     {
         if (members_.empty())
-            CV_Error(Error::StsError, "patchcore: the ensemble has no members; call addMember() first");
+            PATCHCORE_ERROR(Error::StsError, "the ensemble has no members; call addMember() first");
         std::vector<Mat> all;
         images.getMatVector(all);
         const int n = static_cast<int>(all.size());
         const int held = std::max(1, static_cast<int>(std::lround(n * holdout_)));
         if (n - held < 1)
-            CV_Error(Error::StsBadArg, "patchcore: an ensemble needs at least 2 training images (one is held out to "
+            PATCHCORE_ERROR(Error::StsBadArg, "an ensemble needs at least 2 training images (one is held out to "
                                        "normalise the members), got " + std::to_string(n));
         // Held-out images spread evenly over the list, so that an ordered folder (e.g. by date) is sampled fairly.
         std::vector<Mat> fit, heldOut;
@@ -133,7 +133,7 @@ public:
         std::vector<Mat> images;
         goodImages.getMatVector(images);
         if (images.empty())
-            CV_Error(Error::StsBadArg, "patchcore: Ensemble::calibrate() needs at least one good image");
+            PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::calibrate() needs at least one good image");
         calibrateOn(images, imageFalseAlarmRate, pixelFalseAlarmRate);
     }
 
@@ -143,7 +143,7 @@ public:
     void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE
     {
         if (!std::isfinite(imageThreshold) || !std::isfinite(pixelThreshold))
-            CV_Error(Error::StsBadArg, "patchcore: Ensemble::setThresholds() needs finite thresholds");
+            PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::setThresholds() needs finite thresholds");
         imageThreshold_ = imageThreshold;
         pixelThreshold_ = pixelThreshold;
     }
@@ -152,7 +152,7 @@ public:
     {
         requireTrained("detect");
         if (std::isnan(imageThreshold_) || std::isnan(pixelThreshold_))
-            CV_Error(Error::StsError, "patchcore: Ensemble::detect() needs thresholds; call calibrate() with good "
+            PATCHCORE_ERROR(Error::StsError, "Ensemble::detect() needs thresholds; call calibrate() with good "
                                       "images or setThresholds()");
         Mat map;
         score = predict(image, defectMask.needed() ? _OutputArray(map) : _OutputArray(noArray()));
@@ -208,7 +208,7 @@ public:
     void save(const String& filename) const CV_OVERRIDE
     {
         if (filename.empty())
-            CV_Error(Error::StsBadArg, "patchcore: Ensemble::save() needs a file name");
+            PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::save() needs a file name");
         requireTrained("save");
         FileStorage fs(".yml", FileStorage::WRITE | FileStorage::MEMORY);
         fs << kEnsembleNode << "{";
@@ -273,7 +273,7 @@ private:
                         pixels.push_back(map.at<float>(y, x));
         }
         if (pixels.empty())
-            CV_Error(Error::StsError, "patchcore: no member sees any pixel of the calibration images");
+            PATCHCORE_ERROR(Error::StsError, "no member sees any pixel of the calibration images");
         imageThreshold_ = upperQuantile(scores, 1.0 - imageFalseAlarmRate);
         pixelThreshold_ = upperQuantile(pixels, 1.0 - pixelFalseAlarmRate);
     }
@@ -310,7 +310,7 @@ private:
         nm.mean = sum / count;
         nm.stdev = std::sqrt(std::max(0.0, sumSq / count - nm.mean * nm.mean));
         if (!(nm.stdev > 0) || !std::isfinite(nm.stdev))
-            CV_Error(Error::StsError, "patchcore: ensemble member " + std::to_string(index) +
+            PATCHCORE_ERROR(Error::StsError, "ensemble member " + std::to_string(index) +
                                           " gives constant anomaly maps on the held-out good images, so it cannot "
                                           "be normalised; check its backbone and layers, or hold out more images");
         return nm;
@@ -319,14 +319,14 @@ private:
     void requireTrained(const char* what) const
     {
         if (empty())
-            CV_Error(Error::StsError, std::string("patchcore: Ensemble::") + what +
+            PATCHCORE_ERROR(Error::StsError, std::string("Ensemble::") + what +
                                           "() needs a trained ensemble; call addMember() and train(), or load()");
     }
 
     void checkIndex(int index) const
     {
         if (index < 0 || index >= static_cast<int>(members_.size()))
-            CV_Error(Error::StsOutOfRange, "patchcore: ensemble member index " + std::to_string(index) +
+            PATCHCORE_ERROR(Error::StsOutOfRange, "ensemble member index " + std::to_string(index) +
                                                " is outside [0, " + std::to_string(members_.size()) + ")");
     }
 
@@ -338,7 +338,7 @@ private:
 
 [[noreturn]] void badEnsembleFile(const std::string& path, const std::string& what)
 {
-    CV_Error(Error::StsParseError, "patchcore: invalid ensemble file '" + path + "': " + what);
+    PATCHCORE_ERROR(Error::StsParseError, "invalid ensemble file '" + path + "': " + what);
 }
 
 } // namespace
@@ -353,23 +353,42 @@ Ptr<Ensemble> Ensemble::load(const String& filename)
 {
     using namespace detail;
     if (filename.empty())
-        CV_Error(Error::StsBadArg, "patchcore: Ensemble::load() needs a file name");
+        PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::load() needs a file name");
     uint32_t version = 0;
-    Sections sections = readContainer(filename, kEnsembleFormatVersion, &version);
+    // Detector and ensemble files share the container: read up to either's version, so that a detector file is
+    // named as such before its version is judged.
+    Sections sections = readContainer(filename, std::max<uint32_t>(kEnsembleFormatVersion, kFormatVersion), &version);
     if (!sections.count("ensemble"))
     {
         if (sections.count("header"))
             badEnsembleFile(filename, "it holds a single detector; load it with Detector::load()");
         badEnsembleFile(filename, "it lacks its 'ensemble' section");
     }
+    if (version > kEnsembleFormatVersion)
+        PATCHCORE_ERROR(Error::StsParseError, "'" + filename + "' was saved by a newer version (ensemble format " +
+                                                  std::to_string(version) + "), this library reads up to " +
+                                                  std::to_string(kEnsembleFormatVersion) +
+                                                  "; upgrade the library or save the ensemble again with this version");
     const std::vector<uchar>& headerBytes = sections["ensemble"];
     checkStorageText(reinterpret_cast<const char*>(headerBytes.data()), headerBytes.size(),
                      "the header of '" + filename + "'");
     std::vector<Normalization> norms;
     double holdout = 0, imageThreshold = kNoThreshold, pixelThreshold = kNoThreshold;
+    FileStorage fs;
     try
     {
-        FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
+        fs.open(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
+    }
+    catch (const cv::Exception& e)
+    {
+        badEnsembleFile(filename, "unreadable header: " + e.err);
+    }
+    catch (const std::exception& e) // OpenCV's parser lets some std exceptions out (found by fuzzing)
+    {
+        badEnsembleFile(filename, std::string("unreadable header: ") + e.what());
+    }
+    try
+    {
         const FileNode root = fs[kEnsembleNode];
         holdout = static_cast<double>(root["holdout_fraction"]);
         if (!root["image_threshold"].empty() || !root["pixel_threshold"].empty())
@@ -391,9 +410,13 @@ Ptr<Ensemble> Ensemble::load(const String& filename)
     }
     catch (const cv::Exception& e)
     {
-        if (e.code == Error::StsParseError && e.err.find("patchcore:") == 0)
+        if (isUserFacing(e))
             throw;
         badEnsembleFile(filename, "unreadable header: " + e.err);
+    }
+    catch (const std::exception& e)
+    {
+        badEnsembleFile(filename, std::string("unreadable header: ") + e.what());
     }
     if (norms.empty())
         badEnsembleFile(filename, "it has no members");

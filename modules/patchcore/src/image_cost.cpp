@@ -95,7 +95,7 @@ void checkImageCost(const ImageCost& c, const Params& p, const std::string& name
     const double machine = processMemoryLimit();
     const double setting = p.maxImageMB > 0 ? p.maxImageMB * kMiB : std::numeric_limits<double>::infinity();
     const std::string what = cv::format(
-        "patchcore: %s: %s (%d x %d) would be processed as a %d x %d working frame in %d backbone run%s: %.1f M "
+        "%s: %s (%d x %d) would be processed as a %d x %d working frame in %d backbone run%s: %.1f M "
         "pixels through the backbone, %.0f patch vectors and about %s of memory, ",
         operation, name.c_str(), c.input.width, c.input.height, c.working.width, c.working.height, c.windows,
         c.windows == 1 ? "" : "s", c.backbonePixels / 1e6, c.patches, gib(c.bytes).c_str());
@@ -112,7 +112,7 @@ void checkImageCost(const ImageCost& c, const Params& p, const std::string& name
                      "has the memory")
             : "; downscale the image, lower tileScale (INPUT_TILES), use inputMode INPUT_RESIZE, or raise maxImageMB "
               "if the machine has the memory";
-    CV_Error(Error::StsNoMem, what + limit + advice);
+    PATCHCORE_ERROR(Error::StsNoMem, what + limit + advice);
 }
 
 } // namespace detail

@@ -25,12 +25,12 @@ ImageSource ImageSource::fromMats(std::vector<Mat> images)
 ImageSource ImageSource::fromFiles(std::vector<String> files, const char* operation)
 {
 #ifndef HAVE_OPENCV_IMGCODECS
-    CV_Error(Error::StsNotImplemented, std::string("patchcore: ") + operation +
+    PATCHCORE_ERROR(Error::StsNotImplemented, std::string(operation) +
                                            " reads image files with OpenCV's imgcodecs module, which this OpenCV "
                                            "lacks; decode the images yourself and call train()");
 #endif
     if (files.empty())
-        CV_Error(Error::StsBadArg, std::string("patchcore: ") + operation + " was given an empty list of files");
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " was given an empty list of files");
     ImageSource s;
     s.order_.resize(files.size());
     std::iota(s.order_.begin(), s.order_.end(), size_t(0));
@@ -49,7 +49,7 @@ Mat ImageSource::load(size_t position) const
     image = imread((*files_)[position], IMREAD_UNCHANGED);
 #endif
     if (image.empty())
-        CV_Error(Error::StsError, "patchcore: " + operation_ + ": cannot read image file '" + (*files_)[position] +
+        PATCHCORE_ERROR(Error::StsError, "" + operation_ + ": cannot read image file '" + (*files_)[position] +
                                       "' (missing, unreadable or not an image format OpenCV decodes)");
     return image;
 }

@@ -12,7 +12,7 @@ namespace {
 
 [[noreturn]] void bad(const std::string& what)
 {
-    CV_Error(Error::StsParseError, "patchcore: invalid detector file: " + what);
+    PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: " + what);
 }
 
 // label, value, label, value, ... for the labels whose entry is set (not NaN).

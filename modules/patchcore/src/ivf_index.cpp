@@ -193,7 +193,7 @@ IvfIndex::IvfIndex(int cells, int probes, uint64 seed, bool bf16Screening)
     : cellsWanted_(cells), probesWanted_(probes), seed_(seed), bf16Screening_(bf16Screening)
 {
     if (cells < 0 || probes < 0)
-        CV_Error(Error::StsBadArg, "patchcore: IvfIndex cells and probes must be >= 0 (0 chooses them from the bank)");
+        PATCHCORE_ERROR(Error::StsBadArg, "IvfIndex cells and probes must be >= 0 (0 chooses them from the bank)");
 }
 
 int IvfIndex::autoCells(int bankRows)
@@ -209,7 +209,7 @@ int IvfIndex::autoProbes(int cells)
 void IvfIndex::setProbes(int probes)
 {
     if (probes < 1)
-        CV_Error(Error::StsBadArg, "patchcore: IvfIndex::setProbes() needs at least 1 probe");
+        PATCHCORE_ERROR(Error::StsBadArg, "IvfIndex::setProbes() needs at least 1 probe");
     probesWanted_ = probes;
     probesUsed_ = std::min(std::max(1, cells()), probes);
 }
@@ -223,9 +223,9 @@ std::string IvfIndex::describe() const
 void IvfIndex::setBank(const Mat& bank)
 {
     if (bank.empty() || bank.type() != CV_32F || !bank.isContinuous())
-        CV_Error(Error::StsBadArg, "patchcore: the IVF index needs a non-empty, continuous CV_32F bank (N x D)");
+        PATCHCORE_ERROR(Error::StsBadArg, "the IVF index needs a non-empty, continuous CV_32F bank (N x D)");
     if (!checkRange(bank))
-        CV_Error(Error::StsBadArg, "patchcore: the bank holds NaN or Inf values; check the backbone model and the "
+        PATCHCORE_ERROR(Error::StsBadArg, "the bank holds NaN or Inf values; check the backbone model and the "
                                    "training images");
     const int n = bank.rows, dim = bank.cols;
     const int cells = std::min(n, cellsWanted_ > 0 ? cellsWanted_ : autoCells(n));
@@ -294,13 +294,13 @@ void IvfIndex::knnExact(const Mat& queries, int k, Mat& distSq, Mat& indices) co
 void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& indices) const
 {
     if (permuted_.empty())
-        CV_Error(Error::StsError, "patchcore: the IVF index has no bank; call setBank() before knn()");
+        PATCHCORE_ERROR(Error::StsError, "the IVF index has no bank; call setBank() before knn()");
     const int n = permuted_.rows, dim = permuted_.cols;
     if (queries.type() != CV_32F || !queries.isContinuous() || queries.cols != dim)
-        CV_Error(Error::StsBadArg, "patchcore: IVF queries must be continuous CV_32F rows of the bank's dimension (" +
+        PATCHCORE_ERROR(Error::StsBadArg, "IVF queries must be continuous CV_32F rows of the bank's dimension (" +
                                        std::to_string(dim) + ")");
     if (k < 1 || k > n)
-        CV_Error(Error::StsBadArg, "patchcore: k must be in [1, bank rows = " + std::to_string(n) + "], got " +
+        PATCHCORE_ERROR(Error::StsBadArg, "k must be in [1, bank rows = " + std::to_string(n) + "], got " +
                                        std::to_string(k));
     const int m = queries.rows, capacity = std::min(n, k + kExtraCandidates);
     const float* q = queries.ptr<float>();

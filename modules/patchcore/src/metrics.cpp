@@ -6,6 +6,7 @@
 // PRO), which keeps memory at about 4 bytes per pixel instead of a (score, label) pair per pixel.
 
 #include "opencv2/patchcore/metrics.hpp"
+#include "errors.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -27,20 +28,20 @@ void splitImageScores(const char* fn, const std::vector<double>& scores, const s
                       std::vector<double>& pos, std::vector<double>& neg)
 {
     if (scores.size() != labels.size())
-        CV_Error(Error::StsBadSize, format("%s: %zu scores but %zu labels; give exactly one label per score", fn,
+        PATCHCORE_ERROR(Error::StsBadSize, format("%s: %zu scores but %zu labels; give exactly one label per score", fn,
                                            scores.size(), labels.size()));
     if (scores.empty())
-        CV_Error(Error::StsBadArg, format("%s: no scores given", fn));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no scores given", fn));
     for (size_t i = 0; i < scores.size(); ++i)
     {
         if (std::isnan(scores[i]))
-            CV_Error(Error::StsBadArg, format("%s: score %zu is NaN; every score must be a number", fn, i));
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: score %zu is NaN; every score must be a number", fn, i));
         if (labels[i] == 1)
             pos.push_back(scores[i]);
         else if (labels[i] == 0)
             neg.push_back(scores[i]);
         else
-            CV_Error(Error::StsBadArg, format("%s: label %zu is %d; labels must be 0 (normal) or 1 (anomalous)", fn,
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: label %zu is %d; labels must be 0 (normal) or 1 (anomalous)", fn,
                                               i, labels[i]));
     }
 }
@@ -67,9 +68,9 @@ std::vector<Mat> matList(InputArrayOfArrays arr)
 std::vector<Mat> validateMapsAndMasks(const char* fn, const std::vector<Mat>& maps, const std::vector<Mat>& masks)
 {
     if (maps.empty())
-        CV_Error(Error::StsBadArg, format("%s: no anomaly maps given", fn));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no anomaly maps given", fn));
     if (maps.size() != masks.size())
-        CV_Error(Error::StsBadSize, format("%s: %zu anomaly maps but %zu masks; give one mask per map", fn,
+        PATCHCORE_ERROR(Error::StsBadSize, format("%s: %zu anomaly maps but %zu masks; give one mask per map", fn,
                                            maps.size(), masks.size()));
     std::vector<Mat> binary(maps.size());
     for (size_t i = 0; i < maps.size(); ++i)
@@ -77,12 +78,12 @@ std::vector<Mat> validateMapsAndMasks(const char* fn, const std::vector<Mat>& ma
         const Mat& map = maps[i];
         const Mat& mask = masks[i];
         if (map.empty() || map.dims != 2)
-            CV_Error(Error::StsBadArg, format("%s: anomaly map %zu is empty or not 2-D", fn, i));
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: anomaly map %zu is empty or not 2-D", fn, i));
         if (map.type() != CV_32FC1)
-            CV_Error(Error::StsBadArg, format("%s: anomaly map %zu has type %s; convert it to CV_32FC1", fn, i,
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: anomaly map %zu has type %s; convert it to CV_32FC1", fn, i,
                                               typeToString(map.type()).c_str()));
         if (mask.dims != 2 || mask.size() != map.size())
-            CV_Error(Error::StsBadSize, format("%s: mask %zu is %dx%d but its anomaly map is %dx%d; resize the mask "
+            PATCHCORE_ERROR(Error::StsBadSize, format("%s: mask %zu is %dx%d but its anomaly map is %dx%d; resize the mask "
                                                "to the map's size (INTER_NEAREST)", fn, i, mask.cols, mask.rows,
                                                map.cols, map.rows));
         if (mask.type() == CV_8UC1)
@@ -90,7 +91,7 @@ std::vector<Mat> validateMapsAndMasks(const char* fn, const std::vector<Mat>& ma
         else if (mask.type() == CV_32FC1)
             compare(mask, 0.5, binary[i], CMP_GT);
         else
-            CV_Error(Error::StsBadArg, format("%s: mask %zu has type %s; masks must be CV_8UC1 or CV_32FC1", fn, i,
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: mask %zu has type %s; masks must be CV_8UC1 or CV_32FC1", fn, i,
                                               typeToString(mask.type()).c_str()));
     }
     return binary;
@@ -98,7 +99,7 @@ std::vector<Mat> validateMapsAndMasks(const char* fn, const std::vector<Mat>& ma
 
 void nanError(const char* fn, size_t image, int x, int y)
 {
-    CV_Error(Error::StsBadArg, format("%s: anomaly map %zu has NaN at (x=%d, y=%d); every score must be a number",
+    PATCHCORE_ERROR(Error::StsBadArg, format("%s: anomaly map %zu has NaN at (x=%d, y=%d); every score must be a number",
                                       fn, image, x, y));
 }
 
@@ -134,9 +135,9 @@ void splitPixelScores(const char* fn, InputArrayOfArrays anomalyMaps, InputArray
 void requireBothClasses(const char* fn, size_t nPos, size_t nNeg, const char* what)
 {
     if (nPos == 0)
-        CV_Error(Error::StsBadArg, format("%s: no anomalous %s; AUROC needs at least one of each class", fn, what));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no anomalous %s; AUROC needs at least one of each class", fn, what));
     if (nNeg == 0)
-        CV_Error(Error::StsBadArg, format("%s: no normal %s; AUROC needs at least one of each class", fn, what));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no normal %s; AUROC needs at least one of each class", fn, what));
 }
 
 // Mann-Whitney: 2U = sum over positives of (2 * negatives below + negatives equal). Counting in integers keeps the
@@ -250,7 +251,7 @@ double computePRO(InputArrayOfArrays anomalyMaps, InputArrayOfArrays masks, doub
 {
     const char* fn = "computePRO";
     if (!(maxFpr > 0.0 && maxFpr <= 1.0))
-        CV_Error(Error::StsBadArg, format("%s: maxFpr is %g; it must lie in (0, 1] (the tables use 0.3)", fn, maxFpr));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: maxFpr is %g; it must lie in (0, 1] (the tables use 0.3)", fn, maxFpr));
     const std::vector<Mat> maps = matList(anomalyMaps);
     const std::vector<Mat> binary = validateMapsAndMasks(fn, maps, matList(masks));
 
@@ -285,9 +286,9 @@ double computePRO(InputArrayOfArrays anomalyMaps, InputArrayOfArrays masks, doub
         }
     }
     if (regionSize.empty())
-        CV_Error(Error::StsBadArg, format("%s: every mask is empty; PRO needs at least one anomalous region", fn));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: every mask is empty; PRO needs at least one anomalous region", fn));
     if (neg.empty())
-        CV_Error(Error::StsBadArg, format("%s: no normal pixels in the masks; PRO needs them for the false-positive "
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no normal pixels in the masks; PRO needs them for the false-positive "
                                           "rate", fn));
 
     std::vector<double> weight(regionSize.size());
@@ -338,7 +339,7 @@ F1Threshold bestF1Threshold(const std::vector<double>& scores, const std::vector
     std::vector<double> pos, neg;
     splitImageScores(fn, scores, labels, pos, neg);
     if (pos.empty())
-        CV_Error(Error::StsBadArg, format("%s: no anomalous samples (label 1); F1 is undefined without them", fn));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no anomalous samples (label 1); F1 is undefined without them", fn));
     std::sort(pos.begin(), pos.end());
     std::sort(neg.begin(), neg.end());
     return f1FromSorted(pos, neg);
@@ -350,7 +351,7 @@ F1Threshold bestPixelF1Threshold(InputArrayOfArrays anomalyMaps, InputArrayOfArr
     std::vector<float> pos, neg;
     splitPixelScores(fn, anomalyMaps, masks, pos, neg);
     if (pos.empty())
-        CV_Error(Error::StsBadArg, format("%s: every mask is empty; F1 is undefined without anomalous pixels", fn));
+        PATCHCORE_ERROR(Error::StsBadArg, format("%s: every mask is empty; F1 is undefined without anomalous pixels", fn));
     std::sort(pos.begin(), pos.end());
     std::sort(neg.begin(), neg.end());
     return f1FromSorted(pos, neg);
@@ -362,7 +363,7 @@ std::vector<double> minMaxNormalize(const std::vector<double>& scores)
     for (size_t i = 0; i < scores.size(); ++i)
     {
         if (!std::isfinite(scores[i]))
-            CV_Error(Error::StsBadArg, format("minMaxNormalize: score %zu is %g; every score must be finite", i,
+            PATCHCORE_ERROR(Error::StsBadArg, format("minMaxNormalize: score %zu is %g; every score must be finite", i,
                                               scores[i]));
         lo = std::min(lo, scores[i]);
         hi = std::max(hi, scores[i]);

@@ -169,7 +169,7 @@ memory::dims Compiler::spatialOut(const PlanStep& s, const memory::dims& in, int
         if (s.ceilMode && (n - 1) * s.strides[i] >= in[2 + i] + s.padBegin[i])
             --n;
         if (span < 0 || n < 1)
-            CV_Error(Error::StsBadArg, "patchcore: the input is too small for node '" + s.node + "' of the backbone");
+            PATCHCORE_ERROR(Error::StsBadArg, "the input is too small for node '" + s.node + "' of the backbone");
         out[2 + i] = n;
         // oneDNN wants the padding that the last window actually reaches.
         padEnd[i] = std::max<int64_t>(0, (n - 1) * s.strides[i] + (s.kernel[i] - 1) * s.dilations[i] + 1 - in[2 + i] -
@@ -295,7 +295,7 @@ void Compiler::eltwiseOrAdd(const PlanStep& s)
     else
     {
         if (values_.at(s.inputs[1]).desc.dims() != a.second.dims())
-            CV_Error(Error::StsNotImplemented, "patchcore: node '" + s.node + "' of the backbone adds tensors of "
+            PATCHCORE_ERROR(Error::StsNotImplemented, "node '" + s.node + "' of the backbone adds tensors of "
                                                "different shapes; the oneDNN engine does not broadcast");
         const auto b = need(s.inputs[1], &a.second);
         dnnl::post_ops ops;

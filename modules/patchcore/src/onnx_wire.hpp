@@ -39,7 +39,7 @@ struct Context
 
     [[noreturn]] void fail(const std::string& what) const
     {
-        CV_Error(Error::StsParseError, "patchcore: the backbone '" + origin + "' is not a valid ONNX model: " + what);
+        PATCHCORE_ERROR(Error::StsParseError, "the backbone '" + origin + "' is not a valid ONNX model: " + what);
     }
 };
 

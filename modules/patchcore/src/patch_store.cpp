@@ -15,7 +15,7 @@ PatchStore::PatchStore(int dim, const Mat& projection, bool spill) : dim_(dim), 
         // tmpfile() is unlinked at creation: nothing is left behind, whatever happens to the process.
         file_ = std::tmpfile();
         if (!file_)
-            CV_Error(Error::StsError, "patchcore: cannot create a temporary file to hold the training patch vectors "
+            PATCHCORE_ERROR(Error::StsError, "cannot create a temporary file to hold the training patch vectors "
                                       "under the memory budget; check the free space of the temporary folder");
     }
 }
@@ -51,7 +51,7 @@ void PatchStore::append(const Mat& rows)
     CV_Assert(rows.type() == CV_32F && rows.cols == dim_ && rows.isContinuous());
     const double needed = static_cast<double>(count_) + rows.rows;
     if (needed > std::numeric_limits<int>::max())
-        CV_Error(Error::StsNoMem, "patchcore: the training images give more than 2^31 patch vectors, more than one "
+        PATCHCORE_ERROR(Error::StsNoMem, "the training images give more than 2^31 patch vectors, more than one "
                                   "bank can index; train on fewer images or a smaller working frame");
     if (!projection_.empty())
     {
@@ -62,7 +62,7 @@ void PatchStore::append(const Mat& rows)
     {
         const size_t n = rows.total();
         if (std::fwrite(rows.ptr<float>(), sizeof(float), n, file_) != n)
-            CV_Error(Error::StsError, "patchcore: writing training patch vectors to a temporary file failed "
+            PATCHCORE_ERROR(Error::StsError, "writing training patch vectors to a temporary file failed "
                                       "(disk full?)");
     }
     else
@@ -100,7 +100,7 @@ Mat PatchStore::gather(const std::vector<int>& indices) const
         const long long offset = static_cast<long long>(o.first) * dim_ * static_cast<long long>(sizeof(float));
         if (fseeko(file_, static_cast<off_t>(offset), SEEK_SET) != 0 ||
             std::fread(out.ptr<float>(o.second), sizeof(float), dim_, file_) != static_cast<size_t>(dim_))
-            CV_Error(Error::StsError, "patchcore: reading training patch vectors back from the temporary file failed");
+            PATCHCORE_ERROR(Error::StsError, "reading training patch vectors back from the temporary file failed");
     }
     std::fseek(file_, 0, SEEK_END);
     return out;

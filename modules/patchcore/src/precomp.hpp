@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgproc.hpp>
+#include "errors.hpp"
 
 #include <algorithm>
 #include <cstdint>

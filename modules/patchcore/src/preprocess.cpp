@@ -202,10 +202,10 @@ void resampleVertical32f(const Mat& src, Mat& dst, const AxisFilter& f)
 CropGeometry computeCropGeometry(Size input, int resizeSize, int cropSize)
 {
     if (input.width <= 0 || input.height <= 0)
-        CV_Error(Error::StsBadSize, cv::format("patchcore: image size %dx%d is empty; pass a non-empty image",
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image size %dx%d is empty; pass a non-empty image",
                                                input.width, input.height));
     if (resizeSize <= 0 || cropSize <= 0)
-        CV_Error(Error::StsBadArg, cv::format("patchcore: resizeSize (%d) and cropSize (%d) must be positive",
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("resizeSize (%d) and cropSize (%d) must be positive",
                                               resizeSize, cropSize));
     CropGeometry g;
     g.input = input;
@@ -214,18 +214,18 @@ CropGeometry computeCropGeometry(Size input, int resizeSize, int cropSize)
     // torchvision: new_long = int(size * long / short), a true division then truncation.
     const double longExact = static_cast<double>(static_cast<int64_t>(resizeSize) * longSide) / shortSide;
     if (longExact > static_cast<double>(INT_MAX / 4))
-        CV_Error(Error::StsBadSize, cv::format("patchcore: image %dx%d is too elongated to resize its shorter "
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image %dx%d is too elongated to resize its shorter "
                                                "side to %d", input.width, input.height, resizeSize));
     const int newLong = static_cast<int>(longExact);
     if (static_cast<double>(newLong) * resizeSize > kMaxWorkingPixels)
-        CV_Error(Error::StsBadSize, cv::format("patchcore: image %dx%d is too elongated: resizing its shorter side to %d "
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image %dx%d is too elongated: resizing its shorter side to %d "
                                                "would make a %dx%d image; crop it first or use INPUT_RESIZE",
                                                input.width, input.height, resizeSize,
                                                input.width <= input.height ? resizeSize : newLong,
                                                input.width <= input.height ? newLong : resizeSize));
     g.resized = input.width <= input.height ? Size(resizeSize, newLong) : Size(newLong, resizeSize);
     if (cropSize > g.resized.width || cropSize > g.resized.height)
-        CV_Error(Error::StsBadArg, cv::format("patchcore: cropSize %d does not fit the resized image %dx%d; "
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("cropSize %d does not fit the resized image %dx%d; "
                                               "choose cropSize <= resizeSize (%d)",
                                               cropSize, g.resized.width, g.resized.height, resizeSize));
     g.crop = Rect(halfRoundEven(g.resized.width - cropSize), halfRoundEven(g.resized.height - cropSize),
@@ -286,7 +286,7 @@ CropGeometry computeGeometry(Size input, const Params& requested)
         return g;
     }
     if (input.width <= 0 || input.height <= 0)
-        CV_Error(Error::StsBadSize, cv::format("patchcore: image size %dx%d is empty; pass a non-empty image",
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image size %dx%d is empty; pass a non-empty image",
                                                input.width, input.height));
     const int crop = params.cropSize;
     CropGeometry g;
@@ -322,10 +322,10 @@ CropGeometry computeGeometry(Size input, const Params& requested)
     }
     else
     {
-        CV_Error(Error::StsBadArg, cv::format("patchcore: inputMode %d is unknown", params.inputMode));
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("inputMode %d is unknown", params.inputMode));
     }
     if (static_cast<double>(g.resized.width) * g.resized.height > kMaxWorkingPixels)
-        CV_Error(Error::StsBadSize, cv::format("patchcore: image %dx%d would be processed at %dx%d pixels, more than "
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image %dx%d would be processed at %dx%d pixels, more than "
                                                "this library agrees to allocate; lower tileScale or downscale it",
                                                input.width, input.height, g.resized.width, g.resized.height));
     g.crop = Rect(Point(), g.resized);
@@ -345,19 +345,19 @@ CropGeometry computeGeometry(Size input, const Params& requested)
 Mat toRGB(InputArray image)
 {
     if (image.empty())
-        CV_Error(Error::StsBadArg, "patchcore: the image is empty (was it loaded?)");
+        PATCHCORE_ERROR(Error::StsBadArg, "the image is empty (was it loaded?)");
     Mat src = image.getMat();
     if (src.dims > 2)
-        CV_Error(Error::StsBadArg, cv::format("patchcore: the image has %d dimensions; pass a 2-D image (rows x cols "
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("the image has %d dimensions; pass a 2-D image (rows x cols "
                                               "with 1, 3 or 4 channels), not a blob", src.dims));
     const int depth = src.depth(), cn = src.channels();
     if (depth != CV_8U && depth != CV_16U && depth != CV_32F && depth != CV_64F)
-        CV_Error(Error::StsUnsupportedFormat,
-                 cv::format("patchcore: image depth %s is not supported; accepted depths are CV_8U, CV_16U "
+        PATCHCORE_ERROR(Error::StsUnsupportedFormat,
+                 cv::format("image depth %s is not supported; accepted depths are CV_8U, CV_16U "
                             "(scaled by 1/65535), CV_32F and CV_64F (values in [0,1])", depthName(depth)));
     if (cn != 1 && cn != 3 && cn != 4)
-        CV_Error(Error::StsUnsupportedFormat,
-                 cv::format("patchcore: image has %d channels; accepted are 1 (grey), 3 (BGR) or 4 (BGRA)", cn));
+        PATCHCORE_ERROR(Error::StsUnsupportedFormat,
+                 cv::format("image has %d channels; accepted are 1 (grey), 3 (BGR) or 4 (BGRA)", cn));
 
     Mat work = src;
     if (depth == CV_16U)
@@ -365,7 +365,7 @@ Mat toRGB(InputArray image)
     else if (depth == CV_64F)
         src.convertTo(work, CV_32F);
     if (work.depth() == CV_32F && !checkRange(work, true))
-        CV_Error(Error::StsBadArg, "patchcore: the floating-point image holds NaN or infinite values "
+        PATCHCORE_ERROR(Error::StsBadArg, "the floating-point image holds NaN or infinite values "
                                    "(or values beyond the float range); pass finite pixels in [0,1]");
 
     Mat rgb;
@@ -378,10 +378,10 @@ Mat resizePilBilinear(const Mat& src, Size dsize)
 {
     CV_Assert(!src.empty());
     if (src.depth() != CV_8U && src.depth() != CV_32F)
-        CV_Error(Error::StsUnsupportedFormat, cv::format("resizePilBilinear: depth %s is not supported; pass "
+        PATCHCORE_ERROR(Error::StsUnsupportedFormat, cv::format("resizePilBilinear: depth %s is not supported; pass "
                                                          "CV_8U or CV_32F", depthName(src.depth())));
     if (dsize.width <= 0 || dsize.height <= 0)
-        CV_Error(Error::StsBadSize, cv::format("resizePilBilinear: target size %dx%d must be positive",
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("resizePilBilinear: target size %dx%d must be positive",
                                                dsize.width, dsize.height));
     if (dsize == src.size())
         return src.clone();
@@ -417,7 +417,7 @@ Mat resizeImage(const Mat& src, Size dsize, int resizeMethod)
     if (resizeMethod == RESIZE_PIL_BILINEAR)
         return resizePilBilinear(src, dsize);
     if (resizeMethod != RESIZE_AREA && resizeMethod != RESIZE_LINEAR)
-        CV_Error(Error::StsBadArg, cv::format("patchcore: resizeMethod %d is unknown; use RESIZE_PIL_BILINEAR (0), "
+        PATCHCORE_ERROR(Error::StsBadArg, cv::format("resizeMethod %d is unknown; use RESIZE_PIL_BILINEAR (0), "
                                               "RESIZE_AREA (1) or RESIZE_LINEAR (2)", resizeMethod));
     if (dsize == src.size())
         return src.clone();
@@ -432,7 +432,7 @@ Mat preprocessImage(InputArray image, const Params& params, CropGeometry* geomet
 {
     for (int c = 0; c < 3; ++c)
         if (params.stdev[c] == 0.0 || !std::isfinite(params.stdev[c]) || !std::isfinite(params.mean[c]))
-            CV_Error(Error::StsBadArg, cv::format("patchcore: Params.mean and Params.stdev must be finite and stdev "
+            PATCHCORE_ERROR(Error::StsBadArg, cv::format("Params.mean and Params.stdev must be finite and stdev "
                                                   "non-zero (channel %d: mean %g, stdev %g)",
                                                   c, params.mean[c], params.stdev[c]));
     const Mat rgb = toRGB(image);
@@ -468,13 +468,13 @@ Mat preprocessImage(InputArray image, const Params& params, CropGeometry* geomet
 Mat packBlob(const std::vector<Mat>& hwcImages)
 {
     if (hwcImages.empty())
-        CV_Error(Error::StsBadArg, "packBlob: no images given");
+        PATCHCORE_ERROR(Error::StsBadArg, "packBlob: no images given");
     const Size sz = hwcImages[0].size();
     for (size_t n = 0; n < hwcImages.size(); ++n)
     {
         const Mat& im = hwcImages[n];
         if (im.type() != CV_32FC3 || im.size() != sz)
-            CV_Error(Error::StsBadArg, cv::format("packBlob: image %d is %dx%d of type %d; every image must be "
+            PATCHCORE_ERROR(Error::StsBadArg, cv::format("packBlob: image %d is %dx%d of type %d; every image must be "
                                                   "CV_32FC3 of the first image's size %dx%d",
                                                   (int)n, im.cols, im.rows, im.type(), sz.width, sz.height));
     }
@@ -499,7 +499,7 @@ Mat packBlob(const std::vector<Mat>& hwcImages)
 Mat mapToInputFrame(const Mat& cropMap, const CropGeometry& geometry, float outsideValue)
 {
     if (cropMap.channels() != 1 || cropMap.size() != geometry.crop.size())
-        CV_Error(Error::StsBadSize, cv::format("mapToInputFrame: the map is %dx%d with %d channels; it must be "
+        PATCHCORE_ERROR(Error::StsBadSize, cv::format("mapToInputFrame: the map is %dx%d with %d channels; it must be "
                                                "single-channel and of the crop size %dx%d",
                                                cropMap.cols, cropMap.rows, cropMap.channels(),
                                                geometry.crop.width, geometry.crop.height));

@@ -13,10 +13,10 @@ namespace patchcore {
 void DecisionRule::validate() const
 {
     if (minRegionArea < 1)
-        CV_Error(Error::StsOutOfRange, "patchcore: DecisionRule::minRegionArea must be at least 1 pixel, got " +
+        PATCHCORE_ERROR(Error::StsOutOfRange, "DecisionRule::minRegionArea must be at least 1 pixel, got " +
                                            std::to_string(minRegionArea));
     if (maxRegions < 0)
-        CV_Error(Error::StsOutOfRange, "patchcore: DecisionRule::maxRegions must be >= 0 (0 = report every region), "
+        PATCHCORE_ERROR(Error::StsOutOfRange, "DecisionRule::maxRegions must be >= 0 (0 = report every region), "
                                        "got " + std::to_string(maxRegions));
 }
 

@@ -396,7 +396,7 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
     (void)distSq;
     (void)indices;
     (void)candidatesPerQuery;
-    CV_Error(Error::StsNotImplemented, "patchcore: this build has no AVX-512 BF16 kernels");
+    PATCHCORE_ERROR(Error::StsNotImplemented, "this build has no AVX-512 BF16 kernels");
 #endif
 }
 
@@ -471,7 +471,7 @@ void Bf16Screen::knnInCells(const Mat& queries, const Mat& bank, int k, const Ce
     (void)rowIds;
     (void)distSq;
     (void)indices;
-    CV_Error(Error::StsNotImplemented, "patchcore: this build has no AVX-512 BF16 kernels");
+    PATCHCORE_ERROR(Error::StsNotImplemented, "this build has no AVX-512 BF16 kernels");
 #endif
 }
 

@@ -25,20 +25,20 @@ uint64_t openForReading(std::ifstream& in, const std::string& path, const char* 
     int err = 0;
     PathKind kind = pathKind(path, &err);
     if (kind == PathKind::Missing)
-        CV_Error(Error::StsError, cv::format("cannot %s '%s': %s; check the path", purpose, path.c_str(),
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': %s; check the path", purpose, path.c_str(),
                                              errnoText(err).c_str()));
     if (kind == PathKind::Folder)
-        CV_Error(Error::StsError, cv::format("cannot %s '%s': it is a folder, not a file; pass the path of a file",
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': it is a folder, not a file; pass the path of a file",
                                              purpose, path.c_str()));
     in.open(path, std::ios::binary);
     if (!in)
-        CV_Error(Error::StsError, cv::format("cannot %s '%s': %s; check the file permissions", purpose,
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': %s; check the file permissions", purpose,
                                              path.c_str(), errnoText(errno).c_str()));
     in.seekg(0, std::ios::end);
     std::streamoff size = in.tellg();
     in.seekg(0, std::ios::beg);
     if (size < 0 || !in)
-        CV_Error(Error::StsError, cv::format("cannot %s '%s': cannot determine its size", purpose, path.c_str()));
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': cannot determine its size", purpose, path.c_str()));
     return static_cast<uint64_t>(size);
 }
 
@@ -72,7 +72,7 @@ public:
     {
         file_ = std::fopen(tmpPath.c_str(), "wb");
         if (!file_)
-            CV_Error(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
+            PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
                                                  finalPath.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
     }
     ~HashingWriter()
@@ -113,7 +113,7 @@ public:
 private:
     void fail(int err)
     {
-        CV_Error(Error::StsError, cv::format("cannot save '%s': write failed: %s; check free disk space",
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': write failed: %s; check free disk space",
                                              finalPath_.c_str(), errnoText(err).c_str()));
     }
 
@@ -140,7 +140,7 @@ public:
         {
             in_.read(static_cast<char*>(dst), static_cast<std::streamsize>(size));
             if (static_cast<size_t>(in_.gcount()) != size)
-                CV_Error(Error::StsError, cv::format("cannot read '%s': read error after %llu bytes",
+                PATCHCORE_ERROR(Error::StsError, cv::format("cannot read '%s': read error after %llu bytes",
                                                      path_.c_str(), (unsigned long long)in_.tellg()));
         }
         remaining_ -= size;
@@ -157,14 +157,14 @@ public:
 
     CV_NORETURN void truncated(const std::string& detail)
     {
-        CV_Error(Error::StsParseError,
+        PATCHCORE_ERROR(Error::StsParseError,
                  cv::format("'%s' is truncated or corrupted (%s); the save was probably interrupted, "
                             "save the model again or restore it from a backup",
                             path_.c_str(), detail.c_str()));
     }
     CV_NORETURN void corrupted(const std::string& detail)
     {
-        CV_Error(Error::StsParseError,
+        PATCHCORE_ERROR(Error::StsParseError,
                  cv::format("'%s' is corrupted: %s; save the model again or restore it from a backup",
                             path_.c_str(), detail.c_str()));
     }
@@ -192,7 +192,7 @@ std::string sha256File(const std::string& path)
         hash.update(chunk.data(), static_cast<size_t>(in.gcount()));
     }
     if (!in.eof())
-        CV_Error(Error::StsError, cv::format("cannot hash '%s': read error", path.c_str()));
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot hash '%s': read error", path.c_str()));
     return toHex(hash.finish());
 }
 
@@ -202,7 +202,7 @@ std::vector<uchar> readFileBytes(const std::string& path)
     std::vector<uchar> bytes(static_cast<size_t>(openForReading(in, path, "read")));
     if (!bytes.empty() &&
         !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
-        CV_Error(Error::StsError, cv::format("cannot read '%s': read error after %lld of %llu bytes", path.c_str(),
+        PATCHCORE_ERROR(Error::StsError, cv::format("cannot read '%s': read error after %lld of %llu bytes", path.c_str(),
                                              (long long)in.gcount(), (unsigned long long)bytes.size()));
     return bytes;
 }
@@ -210,12 +210,12 @@ std::vector<uchar> readFileBytes(const std::string& path)
 void writeContainer(const std::string& path, uint32_t formatVersion, const Sections& sections)
 {
     if (formatVersion == 0)
-        CV_Error(Error::StsBadArg, "writeContainer: format version 0 is reserved as invalid; use 1 or more");
+        PATCHCORE_ERROR(Error::StsBadArg, "writeContainer: format version 0 is reserved as invalid; use 1 or more");
     if (sections.size() > 0xffffffffu)
-        CV_Error(Error::StsBadArg, "writeContainer: too many sections");
+        PATCHCORE_ERROR(Error::StsBadArg, "writeContainer: too many sections");
     for (const auto& s : sections)
         if (s.first.size() > 0xffffffffu)
-            CV_Error(Error::StsBadArg, "writeContainer: section name too long");
+            PATCHCORE_ERROR(Error::StsBadArg, "writeContainer: section name too long");
 
     writeFileAtomically(path, [&](const std::string& tmpPath) {
         HashingWriter out(tmpPath, path);
@@ -242,7 +242,7 @@ Sections readContainer(const std::string& path, uint32_t maxSupportedVersion, ui
     size_t magicAvailable = static_cast<size_t>(std::min<uint64_t>(in.remaining(), kMagicSize));
     in.read(magic, magicAvailable);
     if (std::memcmp(magic, kMagic, magicAvailable) != 0)
-        CV_Error(Error::StsParseError,
+        PATCHCORE_ERROR(Error::StsParseError,
                  cv::format("'%s' is not a PatchCore binary file (wrong magic bytes); pass a file written by "
                             "cv::patchcore", path.c_str()));
     if (magicAvailable == 0)
@@ -255,7 +255,7 @@ Sections readContainer(const std::string& path, uint32_t maxSupportedVersion, ui
         in.corrupted("format version 0 is invalid");
     // Checked before anything else is parsed: a newer format may have a different layout.
     if (version > maxSupportedVersion)
-        CV_Error(Error::StsParseError,
+        PATCHCORE_ERROR(Error::StsParseError,
                  cv::format("'%s' was saved by a newer version (format %u), this library reads up to %u; "
                             "upgrade the library or save the model again with this version",
                             path.c_str(), version, maxSupportedVersion));

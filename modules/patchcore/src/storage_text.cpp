@@ -11,13 +11,13 @@ void checkStorageText(const char* text, size_t size, const std::string& what)
     if (size == 0)
         return; // nothing to scan (and memchr must not see a null pointer); the parser reports an empty file
     if (std::memchr(text, '\0', size))
-        CV_Error(Error::StsParseError, "patchcore: invalid detector file: " + what +
+        PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: " + what +
                                            " contains NUL bytes, so it is not YAML, XML or JSON text (damaged?)");
     static const char kXml[] = "<?xml";
     const size_t prefix = sizeof(kXml) - 1;
     if (size < prefix || std::memcmp(text, kXml, prefix) != 0)
         return;
-    const std::string bad = "patchcore: invalid detector file: " + what + " is malformed XML: ";
+    const std::string bad = "invalid detector file: " + what + " is malformed XML: ";
     bool declared = false;
     for (size_t i = prefix; i + 1 < size && text[i] != '\n'; ++i)
     {
@@ -31,7 +31,7 @@ void checkStorageText(const char* text, size_t size, const std::string& what)
             break;
     }
     if (!declared)
-        CV_Error(Error::StsParseError, bad + "its XML declaration is not closed by \"?>\" on its first line");
+        PATCHCORE_ERROR(Error::StsParseError, bad + "its XML declaration is not closed by \"?>\" on its first line");
     // OpenCV 4.6's XML parser dereferences a null pointer when an attribute's '=' is not followed directly by its
     // quoted value (fuzzing), so every attribute in every tag must be name="value" (comments are skipped).
     bool inTag = false;
@@ -53,7 +53,7 @@ void checkStorageText(const char* text, size_t size, const std::string& what)
                     if (std::memcmp(text + j, "-->", 3) == 0)
                         end = text + j + 2;
                 if (!end)
-                    CV_Error(Error::StsParseError, bad + "a comment is not closed");
+                    PATCHCORE_ERROR(Error::StsParseError, bad + "a comment is not closed");
                 i = static_cast<size_t>(end - text);
             }
             else if (c == '<')
@@ -64,7 +64,7 @@ void checkStorageText(const char* text, size_t size, const std::string& what)
         else if (c == '"' || c == '\'')
             quote = c;
         else if (c == '=' && (i + 1 >= size || (text[i + 1] != '"' && text[i + 1] != '\'')))
-            CV_Error(Error::StsParseError, bad + "an attribute's '=' is not followed by a quoted value");
+            PATCHCORE_ERROR(Error::StsParseError, bad + "an attribute's '=' is not followed by a quoted value");
     }
 }
 

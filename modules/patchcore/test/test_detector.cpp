@@ -435,32 +435,58 @@ TEST_F(DetectorApi, DamagedSavedFilesAreRejected)
     writeBytes(dir + "/edited.yml", std::vector<char>(edited.begin(), edited.end()));
     EXPECT_THROW(Detector::load(dir + "/edited.yml"), cv::Exception);
     std::string version = text;
-    version.replace(version.find("format_version: 1"), 17, "format_version: 9");
+    version.replace(version.find("format_version: 2"), 17, "format_version: 9");
     writeBytes(dir + "/future.yml", std::vector<char>(version.begin(), version.end()));
     EXPECT_THROW(Detector::load(dir + "/future.yml"), cv::Exception);
     EXPECT_THROW(Detector::load(dir + "/does_not_exist.pcb"), cv::Exception);
 }
 
-// A detector saved on a GPU machine (coresetDevice / searchDevice = DEVICE_CUDA in its file) loads and predicts
-// the same on a machine without CUDA: devices are how a process runs it, not part of the model.
-TEST_F(DetectorApi, DeviceSettingsInAFileAreNotEnforcedOnLoad)
+// Run settings (devices, backend, batch size, memory bounds) are how a process runs a detector, not part of the
+// model: they are not saved, a file that carries them (format 1, or edited; e.g. DEVICE_CUDA from a GPU machine)
+// loads and predicts the same on a machine without CUDA with the defaults, and read() keeps the detector's own.
+TEST_F(DetectorApi, RunSettingsAreNotPartOfTheModel)
 {
     const std::string dir = tempDir(), yml = dir + "/det.yml";
     det->save(yml);
     std::ifstream in(yml);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const std::string key : {"coresetDevice: ", "searchDevice: "})
-    {
-        const size_t at = text.find(key);
-        ASSERT_NE(at, std::string::npos) << key;
-        text.replace(at, key.size() + 1, key + std::to_string(cv::patchcore::DEVICE_CUDA));
-    }
+    for (const char* key : {"batchSize", "backend", "target", "coresetDevice", "searchDevice", "memoryBudgetMB",
+                            "maxImageMB"})
+        EXPECT_EQ(text.find(std::string(" ") + key + ":"), std::string::npos) << key << " was saved";
+    const size_t at = text.find("      k: ");
+    ASSERT_NE(at, std::string::npos);
+    text.insert(at, "      coresetDevice: 2\n      searchDevice: 2\n      batchSize: 7\n      maxImageMB: 1.\n");
     std::ofstream(dir + "/gpu.yml", std::ios::binary) << text;
     cv::Ptr<Detector> loaded;
     ASSERT_NO_THROW(loaded = Detector::load(dir + "/gpu.yml"));
-    EXPECT_EQ(cv::patchcore::DEVICE_AUTO, loaded->getParams().searchDevice);
-    EXPECT_EQ(cv::patchcore::DEVICE_AUTO, loaded->getParams().coresetDevice);
+    const Params defaults;
+    EXPECT_EQ(defaults.searchDevice, loaded->getParams().searchDevice);
+    EXPECT_EQ(defaults.coresetDevice, loaded->getParams().coresetDevice);
+    EXPECT_EQ(defaults.batchSize, loaded->getParams().batchSize);
+    EXPECT_EQ(defaults.maxImageMB, loaded->getParams().maxImageMB);
     expectSamePredictions(*det, *loaded, test);
+
+    // read() into a detector keeps the run settings it has.
+    Params run = loaded->getParams();
+    run.batchSize = 3;
+    run.maxImageMB = 4096;
+    run.searchDevice = cv::patchcore::DEVICE_CPU;
+    run.k = 5; // a model setting: ignored by setRunSettings()
+    loaded->setRunSettings(run);
+    EXPECT_EQ(3, loaded->getParams().batchSize);
+    EXPECT_EQ(cv::patchcore::DEVICE_CPU, loaded->getParams().searchDevice);
+    EXPECT_EQ(det->getParams().k, loaded->getParams().k);
+    cv::FileStorage fs(dir + "/gpu.yml", cv::FileStorage::READ);
+    loaded->read(fs["opencv_patchcore_Detector"]);
+    EXPECT_EQ(3, loaded->getParams().batchSize);
+    EXPECT_EQ(4096, loaded->getParams().maxImageMB);
+    EXPECT_EQ(cv::patchcore::DEVICE_CPU, loaded->getParams().searchDevice);
+    expectSamePredictions(*det, *loaded, test);
+
+    // An invalid run setting is refused and changes nothing.
+    run.batchSize = 0;
+    expectErrorContaining([&] { loaded->setRunSettings(run); }, {"batchSize must be in [1, 1024]"});
+    EXPECT_EQ(3, loaded->getParams().batchSize);
 }
 
 TEST_F(DetectorApi, ChangedBackboneIsDetectedOnLoad)

@@ -336,27 +336,27 @@ TEST(Patchcore_Robustness, unknown_format_versions_are_named)
     auto det = trainedTiny();
     const std::string dir = tempDir();
     det->save(dir + "/det.pcb");
-    setBinaryVersion(dir + "/det.pcb", 2);
-    expectErrorContaining([&] { Detector::load(dir + "/det.pcb"); }, {"newer", "format 2"});
+    setBinaryVersion(dir + "/det.pcb", 3);
+    expectErrorContaining([&] { Detector::load(dir + "/det.pcb"); }, {"newer", "format 3"});
     setBinaryVersion(dir + "/det.pcb", 0);
     expectErrorContaining([&] { Detector::load(dir + "/det.pcb"); }, {"version 0"});
 
     // A checksummed file whose header OpenCV's YAML parser cannot read (it threw std::length_error, not
     // cv::Exception, until the loader caught it; found by fuzz_binary_loader).
     det->save(dir + "/det.pcb");
-    cv::patchcore::detail::Sections sections = cv::patchcore::detail::readContainer(dir + "/det.pcb", 1, nullptr);
+    cv::patchcore::detail::Sections sections = cv::patchcore::detail::readContainer(dir + "/det.pcb", 2, nullptr);
     std::string header(sections["header"].begin(), sections["header"].end());
     header.replace(header.find("      k: 1\n"), 11, "      :  1  k\n");
     sections["header"].assign(header.begin(), header.end());
-    cv::patchcore::detail::writeContainer(dir + "/det.pcb", 1, sections);
+    cv::patchcore::detail::writeContainer(dir + "/det.pcb", 2, sections);
     expectErrorContaining([&] { Detector::load(dir + "/det.pcb"); }, {"unreadable header"});
 
     det->save(dir + "/det.yml");
     const std::vector<char> text = readAll(dir + "/det.yml");
     std::string s(text.begin(), text.end());
-    const size_t at = s.find("format_version: 1");
+    const size_t at = s.find("format_version: 2");
     ASSERT_NE(at, std::string::npos);
-    for (const std::string v : {"2", "0", "-1", "1.5", "\"1\""})
+    for (const std::string v : {"3", "0", "-1", "1.5", "\"1\""})
     {
         std::string edited = s;
         edited.replace(at, 17, "format_version: " + v);
@@ -419,46 +419,53 @@ TEST(Patchcore_Robustness, inconsistent_edits_of_yaml_files_are_refused)
 // ---------------------------------------------------------------------------------------------------------------
 // Files written by earlier versions (data/compat) keep loading and predicting the same scores.
 
-const char* const kCompatExpected = "compat/tiny_format1.expected.yml";
-
-TEST(Patchcore_Compat, format1_files_keep_loading_and_predicting)
+// Format 1 saved run settings (devices, backend, batch size, memory bounds) with the model; format 2 does not.
+TEST(Patchcore_Compat, files_of_every_format_keep_loading_and_predicting)
 {
-    cv::FileStorage expected(testDataPath(kCompatExpected), cv::FileStorage::READ);
-    ASSERT_TRUE(expected.isOpened()) << testDataPath(kCompatExpected);
     const cv::Mat normal = syntheticImage(cv::Size(80, 64), 7), anomalous = syntheticImage(cv::Size(80, 64), 7, true);
-    for (const std::string name : {"tiny_format1.pcb", "tiny_format1.yml"})
+    for (const std::string format : {"tiny_format1", "tiny_format2"})
     {
-        SCOPED_TRACE(name);
-        // The YAML file references its backbone by the path it was trained with; the committed tiny model stands in.
-        auto det = Detector::load(testDataPath("compat/" + name), testDataPath(kTinyModel));
-        EXPECT_EQ(det->getMemoryBankSize(), static_cast<int>(expected["bank_rows"]));
-        EXPECT_EQ(det->getFeatureGridSize(), cv::Size(16, 16));
-        cv::Mat map;
-        const double sNormal = det->predict(normal), sAnomalous = det->predict(anomalous, map);
-        // Relative 1e-4: cv::dnn may pick other SIMD kernels on another CPU; a misread file is off by far more.
-        const double eNormal = expected["score_normal"], eAnomalous = expected["score_anomalous"];
-        EXPECT_NEAR(sNormal, eNormal, 1e-4 * std::abs(eNormal));
-        EXPECT_NEAR(sAnomalous, eAnomalous, 1e-4 * std::abs(eAnomalous));
-        EXPECT_NEAR(cv::sum(map)[0], static_cast<double>(expected["map_sum_anomalous"]),
-                    1e-4 * static_cast<double>(expected["map_sum_anomalous"]));
+        const std::string expectedPath = testDataPath("compat/" + format + ".expected.yml");
+        cv::FileStorage expected(expectedPath, cv::FileStorage::READ);
+        ASSERT_TRUE(expected.isOpened()) << expectedPath;
+        for (const std::string extension : {".pcb", ".yml"})
+        {
+            SCOPED_TRACE(format + extension);
+            // The YAML file references its backbone by the path it was trained with; the committed tiny model
+            // stands in.
+            auto det = Detector::load(testDataPath("compat/" + format + extension), testDataPath(kTinyModel));
+            EXPECT_EQ(det->getMemoryBankSize(), static_cast<int>(expected["bank_rows"]));
+            EXPECT_EQ(det->getFeatureGridSize(), cv::Size(16, 16));
+            EXPECT_EQ(Params().batchSize, det->getParams().batchSize) << "a file's run settings must not apply";
+            cv::Mat map;
+            const double sNormal = det->predict(normal), sAnomalous = det->predict(anomalous, map);
+            // Relative 1e-4: cv::dnn may pick other SIMD kernels on another CPU; a misread file is off by far more.
+            const double eNormal = expected["score_normal"], eAnomalous = expected["score_anomalous"];
+            EXPECT_NEAR(sNormal, eNormal, 1e-4 * std::abs(eNormal));
+            EXPECT_NEAR(sAnomalous, eAnomalous, 1e-4 * std::abs(eAnomalous));
+            EXPECT_NEAR(cv::sum(map)[0], static_cast<double>(expected["map_sum_anomalous"]),
+                        1e-4 * static_cast<double>(expected["map_sum_anomalous"]));
+        }
     }
 }
 
 // Writes data/compat/ and the fuzz seed corpus. Run by hand only:
 //   opencv_test_patchcore --gtest_also_run_disabled_tests --gtest_filter='*DISABLED_write_compat_files*'
-// Never overwrite a committed format-N file: when the format changes, add tiny_format<N+1>.* beside the old ones.
+// Never overwrite a committed format-N file: when the format changes, write tiny_format<N+1>.* beside the old ones
+// (kCurrentFormat) and add it to the test above.
 TEST(Patchcore_Compat, DISABLED_write_compat_files_and_fuzz_seeds)
 {
+    const std::string kCurrentFormat = "compat/tiny_format2";
     Params p = tinyModelParams();
     p.modelPath = testDataPath(kTinyModel);
     auto det = Detector::create(p);
     det->train(goodImages());
-    det->save(testDataPath("compat/tiny_format1.pcb"));
-    det->save(testDataPath("compat/tiny_format1.yml"));
+    det->save(testDataPath(kCurrentFormat + ".pcb"));
+    det->save(testDataPath(kCurrentFormat + ".yml"));
     cv::Mat map;
     const double sNormal = det->predict(syntheticImage(cv::Size(80, 64), 7));
     const double sAnomalous = det->predict(syntheticImage(cv::Size(80, 64), 7, true), map);
-    cv::FileStorage out(testDataPath(kCompatExpected), cv::FileStorage::WRITE);
+    cv::FileStorage out(testDataPath(kCurrentFormat + ".expected.yml"), cv::FileStorage::WRITE);
     out << "bank_rows" << det->getMemoryBankSize() << "score_normal" << sNormal << "score_anomalous" << sAnomalous
         << "map_sum_anomalous" << cv::sum(map)[0];
     out.release();

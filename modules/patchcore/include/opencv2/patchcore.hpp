@@ -40,10 +40,8 @@ enum CoresetMethod
 enum CoresetRandom
 {
     RANDOM_OPENCV = 0,   //!< cv::RNG seeded with Params::seed
-    RANDOM_REFERENCE = 1 //!< the authors' implementation's draws, to select its very coreset: the projection is the
-                         //!< torch.nn.Linear made after torch.manual_seed(seed) and Params::referenceDrawsBefore
-                         //!< other draws, the start points numpy.random.seed(seed) then choice(n, numStarts,
-                         //!< replace=False). Needs seed >= 0 (numpy's range).
+    RANDOM_REFERENCE = 1 //!< the authors' implementation's torch / numpy draws, to select its very coreset
+                         //!< (doc/PARITY.md); needs seed >= 0
 };
 
 /** @brief Distance used for patch scores. */
@@ -73,10 +71,8 @@ enum ComputeDevice
 enum SearchMethod
 {
     SEARCH_EXACT = 0,       //!< exact search (GEMM-based, re-ranked in double precision)
-    SEARCH_APPROXIMATE = 1, //!< inverted file over k-means cells of the bank: a sixteenth of the cells nearest to a
-                            //!< patch are scanned and their best rows re-ranked exactly. Image scores stay exact
-                            //!< (the worst patches are searched again exactly); a patch whose neighbour lies in a
-                            //!< cell not scanned scores a little high (doc/PERFORMANCE.md, "Inverted-file index")
+    SEARCH_APPROXIMATE = 1, //!< inverted file over k-means cells of the bank; image scores stay exact, other
+                            //!< patches may score a little high (doc/DESIGN.md, "Approximate search, exact image scores")
     SEARCH_AUTO = 2         //!< SEARCH_APPROXIMATE for banks of 8,192 rows or more outside INPUT_CENTER_CROP, else exact
 };
 
@@ -122,7 +118,10 @@ enum MapFrame
 /** @brief Every setting of a Detector. Defaults are the authors' implementation's settings; to select its very coreset,
 set coresetRandom to RANDOM_REFERENCE as well (doc/PARITY.md).
 
-Parameters are saved with a trained detector and checked when it is loaded.
+Model settings define the detector: they are saved with it and checked when it is loaded. Run settings (marked
+"run setting" below: backend, target, coresetDevice, searchDevice, batchSize, memoryBudgetMB, maxImageMB) say how one
+process runs it: they are never saved, a loaded detector starts with their defaults, and Detector::setRunSettings()
+changes them at any time.
 */
 struct CV_EXPORTS_W_SIMPLE Params
 {
@@ -173,17 +172,15 @@ struct CV_EXPORTS_W_SIMPLE Params
     /** @brief Generator of the greedy coreset's projection and start points, a CoresetRandom (default RANDOM_OPENCV).
     Random coresets and calibration hold-outs always use cv::RNG. */
     CV_PROP_RW int coresetRandom;
-    /** @brief RANDOM_REFERENCE: 32-bit draws the reference's process took from torch's generator between
-    torch.manual_seed and the projection (default 0). The runs in the shared data's reference/ folder took 8,512,706:
-    their backbone's convolution weights initialised at construction (8,512,704) and the training DataLoader's
-    iterator (2). */
+    /** @brief RANDOM_REFERENCE: 32-bit draws taken from torch's generator before the projection, >= 0 (default 0;
+    doc/PARITY.md has the reference runs' value). */
     CV_PROP_RW int referenceDrawsBefore;
-    /** @brief Number of images pre-processed and embedded together (default 4). The backbone still runs them one at
-    a time, so that an image's result never depends on the other images of its batch. */
+    /** @brief Run setting: images pre-processed and embedded together, in [1, 1024] (default 4); results do not
+    depend on it. */
     CV_PROP_RW int batchSize;
-    /** @brief cv::dnn backend id for the backbone (default cv::dnn::DNN_BACKEND_OPENCV). */
+    /** @brief Run setting: cv::dnn backend id for the backbone (default cv::dnn::DNN_BACKEND_OPENCV). */
     CV_PROP_RW int backend;
-    /** @brief cv::dnn target id for the backbone (default cv::dnn::DNN_TARGET_CPU). */
+    /** @brief Run setting: cv::dnn target id for the backbone (default cv::dnn::DNN_TARGET_CPU). */
     CV_PROP_RW int target;
     /** @brief Store the ONNX bytes inside saved files so that they load without the model file (default true). */
     CV_PROP_RW bool embedModel;
@@ -195,17 +192,14 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double tileScale;
     /** @brief INPUT_TILES: overlap of neighbouring tiles as a fraction of cropSize, in [0, 0.9] (default 0.25). */
     CV_PROP_RW double tileOverlap;
-    /** @brief Device of the greedy coreset selection, a ComputeDevice (default DEVICE_AUTO). A run setting:
-     *  Detector::load() sets it to DEVICE_AUTO whatever the file says, so a detector trained on a GPU loads anywhere. */
+    /** @brief Run setting: device of the greedy coreset selection, a ComputeDevice (default DEVICE_AUTO). */
     CV_PROP_RW int coresetDevice;
-    /** @brief Device of the nearest-neighbour search, a ComputeDevice (default DEVICE_AUTO); like coresetDevice,
-     *  DEVICE_AUTO after Detector::load(). */
+    /** @brief Run setting: device of the nearest-neighbour search, a ComputeDevice (default DEVICE_AUTO). */
     CV_PROP_RW int searchDevice;
     /** @brief Nearest-neighbour search, a SearchMethod (default SEARCH_AUTO). */
     CV_PROP_RW int searchMethod;
-    /** @brief Round the memory bank to 16-bit floats (default false). Scores change by at most about 2e-4 (relative;
-    doc/PERFORMANCE.md). The rounded values are kept and searched in 32-bit form (so memory and files do not shrink):
-    the option trades the scores' last digits for nothing measurable today and is kept for files that set it. */
+    /** @brief Round the memory bank to 16-bit floats, kept in 32-bit form (default false; doc/PERFORMANCE.md,
+    "fp16 bank", has what it changes). */
     CV_PROP_RW bool bankFp16;
     /** @brief Fraction of the training images held out to calibrate decision thresholds (default 0: none). The
     held-out images are not added to the memory bank; see Detector::calibrate(). */
@@ -214,16 +208,13 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double imageFalseAlarmRate;
     /** @brief Target fraction of good pixels flagged anomalous when thresholds are calibrated (default 0.001). */
     CV_PROP_RW double pixelFalseAlarmRate;
-    /** @brief Upper bound, in MiB, on the memory training uses for patch vectors (the collected vectors, their
-    projections and the final bank); 0 = no bound (default 2048). Beyond it the full vectors go to a temporary file;
-    training fails early, with a message saying what would fit, when even that cannot meet it. The backbone network
-    and the runtime come on top (about 0.5 GB with ResNet50-v2; doc/PERFORMANCE.md, "Scale"). */
+    /** @brief Run setting: bound, in MiB, on the memory training's patch vectors take, >= 0 (default 2048; 0 = none).
+    Beyond it the full vectors go to a temporary file; training fails early, saying what would fit, when even that
+    cannot meet it. The network and runtime come on top (doc/PERFORMANCE.md, "Scale"). */
     CV_PROP_RW double memoryBudgetMB;
-    /** @brief Largest memory, in MiB, that processing one image may take in train(), update(), calibrate() and the
-    predictions (default 2048; 0 = bounded only by the memory this process may use). Checked before the image is
-    processed, from its size and the input mode: an image over it is refused with what it would cost and what to
-    change, instead of failing inside an allocation or swapping. This is a property of how one process runs the
-    detector: it is saved with the other settings, and Detector::setMaxImageMB() changes it on a loaded detector. */
+    /** @brief Run setting: largest memory, in MiB, one image may take in any operation, >= 0 (default 2048; 0 = what
+    this process may use). Checked from the image's size before any work: an image over it is refused with what it
+    would cost and what to change. */
     CV_PROP_RW double maxImageMB;
     /** @brief Largest memory bank a greedy or random coreset keeps: the bank has min(coresetRatio x N, this) of the
     N training patch vectors. 0 = no cap. Default -1: no cap in INPUT_CENTER_CROP (the reference's bank), 16,384 in
@@ -276,9 +267,9 @@ gives bit-for-bit the result of the same call made alone (tested with 8 threads 
 backbone network is shared: on cv::dnn (ENGINE_OPENCV) its runs are serialised by an internal lock while
 pre-processing, patch embedding and nearest-neighbour search of different calls overlap (for more throughput, load
 one detector per thread); the oneDNN engines run concurrent calls in parallel. Non-const methods (train, update,
-calibrate, setThresholds, setMaxImageMB, setBackboneEngine, read, clear, setProgressCallback) must not overlap with
-any other call on the same object. The progress callback is called from the thread that runs the operation, so a
-callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
+calibrate, setThresholds, setMaxImageMB, setRunSettings, setBackboneEngine, read, clear, setProgressCallback) must not
+overlap with any other call on the same object. The progress callback is called from the thread that runs the
+operation, so a callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
 */
 class CV_EXPORTS_W Detector : public Algorithm
 {
@@ -415,6 +406,12 @@ public:
     bank and thresholds stay. Not saved with the detector. Throws, leaving the detector as it was, when the engine
     cannot run this model. Like the other non-const methods it must not overlap with any other call on the object. */
     CV_WRAP virtual void setBackboneEngine(int engine) = 0;
+    /** @brief Sets how this process runs the detector from the run settings of @p run: backend, target,
+    coresetDevice, searchDevice, batchSize, memoryBudgetMB and maxImageMB (its other fields are ignored). Run
+    settings are never saved: a loaded detector starts with their defaults, and read() keeps the detector's own.
+    Rebuilds the backbone or the search index when their backend or device changes; throws, leaving the detector as
+    it was, when a setting is invalid or a device is unavailable. */
+    CV_WRAP virtual void setRunSettings(const Params& run) = 0;
     /** @brief What runs the backbone now, in words (e.g. "oneDNN 2.6.3 fp32, 57 fused primitives"). */
     CV_WRAP virtual String getBackboneEngine() const = 0;
 
