@@ -25,12 +25,13 @@ INCLUDE = os.path.join(HERE, "..", "modules", "patchcore", "include")
 CONVERTIBLE = {
     "void", "bool", "int", "double", "float", "size_t", "String", "string", "Mat", "Scalar", "Size", "Point",
     "Rect", "InputArray", "OutputArray", "InputOutputArray", "InputArrayOfArrays", "OutputArrayOfArrays",
-    "vector<double>", "vector<int>", "vector<String>", "vector<Mat>", "Params", "Ptr<Detector>", "Ptr<Ensemble>",
+    "vector<double>", "vector<int>", "vector<String>", "vector<Mat>", "Params", "Ptr<Detector>", "Ptr<Ensemble>", "Ptr<Inspector>",
     "F1Threshold", "FileNode", "FileStorage", "Point2d", "DecisionRule", "Region", "vector<Region>",
 }
 # Declarations the Python module must expose, as hdr_parser names them.
 EXPECTED = [
     "class cv.patchcore.Detector", "struct cv.patchcore.Params", "class cv.patchcore.Ensemble",
+    "class cv.patchcore.Inspector", "cv.patchcore.Inspector.load",
     "cv.patchcore.Detector.create", "cv.patchcore.Detector.load", "cv.patchcore.Detector.predict",
     "cv.patchcore.Detector.detect", "cv.patchcore.Ensemble.create", "cv.patchcore.Ensemble.predict",
     "cv.patchcore.imageAUROC", "cv.patchcore.computePRO",

@@ -1,6 +1,8 @@
-// Fuzzes the binary (.pcb) loader: readContainer() and Detector::load(), then a prediction with what loaded.
+// Fuzzes the binary loaders (.pcb detectors and ensembles share the container): readContainer(), Detector::load(),
+// Ensemble::load() and Inspector::load(), then a prediction with what loaded.
 #include "fuzz_common.hpp"
 #include "serialization.hpp"
+#include "opencv2/patchcore/ensemble.hpp"
 
 #include <cstring>
 #include <vector>
@@ -21,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     try
     {
         uint32_t version = 0;
-        cv::patchcore::detail::readContainer(path, 1, &version);
+        cv::patchcore::detail::readContainer(path, 16, &version);
     }
     catch (const cv::Exception&)
     {
@@ -30,6 +32,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     {
         cv::Ptr<cv::patchcore::Detector> det = cv::patchcore::Detector::load(path);
         patchcore_fuzz::exercise(*det);
+    }
+    catch (const cv::Exception&)
+    {
+    }
+    try
+    {
+        cv::Ptr<cv::patchcore::Ensemble> ens = cv::patchcore::Ensemble::load(path);
+        for (int i = 0; i < ens->getMemberCount(); ++i)
+            if (!patchcore_fuzz::small(*ens->getMember(i)))
+                return 0;
+        patchcore_fuzz::exercise(*ens);
+    }
+    catch (const cv::Exception&)
+    {
+    }
+    try
+    {
+        cv::Ptr<cv::patchcore::Inspector> any = cv::patchcore::Inspector::load(path);
+        cv::Ptr<cv::patchcore::Detector> det = any.dynamicCast<cv::patchcore::Detector>();
+        if (det && patchcore_fuzz::small(*det))
+            patchcore_fuzz::exercise(*det);
     }
     catch (const cv::Exception&)
     {

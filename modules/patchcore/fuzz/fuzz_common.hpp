@@ -41,17 +41,25 @@ inline std::string writeInput(const std::string& name, const uint8_t* data, size
     return path;
 }
 
-/** Whatever a file claims must not break the calls a user makes next on the detector it produced. */
-inline void exercise(const cv::patchcore::Detector& det)
+/** Whether predicting with `det` stays within milliseconds and libFuzzer's memory limit. */
+inline bool small(const cv::patchcore::Detector& det)
 {
-    if (det.empty())
-        return;
     const cv::patchcore::Params p = det.getParams();
-    if (p.cropSize > 128 || p.resizeSize > 256 || p.pretrainEmbedDim > 256 || p.targetEmbedDim > 256)
-        return; // keeps one execution within milliseconds and memory within libFuzzer's limit
+    return p.cropSize <= 128 && p.resizeSize <= 256 && p.pretrainEmbedDim <= 256 && p.targetEmbedDim <= 256;
+}
+
+/** Whatever a file claims must not break the calls a user makes next on what it produced (a detector, or an
+ *  ensemble of small members). */
+inline void exercise(const cv::patchcore::Inspector& inspector)
+{
+    if (inspector.empty())
+        return;
+    const cv::patchcore::Detector* det = dynamic_cast<const cv::patchcore::Detector*>(&inspector);
+    if (det && !small(*det))
+        return;
     cv::Mat image(40, 48, CV_8UC3, cv::Scalar(40, 120, 200)), map;
     image(cv::Rect(5, 5, 10, 10)).setTo(cv::Scalar(255, 0, 0));
-    det.predict(image, map);
+    inspector.predict(image, map);
 }
 
 } // namespace patchcore_fuzz

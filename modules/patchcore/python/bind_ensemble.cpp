@@ -46,6 +46,19 @@ Threading as for Detector.)doc");
             return EnsembleHandle{withoutGil([&] { return std::shared_ptr<Ensemble>(Ensemble::load(file)); })};
         },
         py::arg("filename"), "Loads an ensemble written by save().");
+    // The module-level load() of what Detector.save() or Ensemble.save() wrote (cv::patchcore::Inspector::load).
+    m.def(
+        "load",
+        [](py::handle filename) -> py::object {
+            const std::string file = pathFromPython(filename, "filename");
+            const cv::Ptr<cv::patchcore::Inspector> any =
+                withoutGil([&] { return cv::patchcore::Inspector::load(file); });
+            if (cv::Ptr<Ensemble> ens = any.dynamicCast<Ensemble>())
+                return py::cast(EnsembleHandle{std::shared_ptr<Ensemble>(ens)});
+            return py::cast(Handle<cv::patchcore::Detector>{
+                std::shared_ptr<cv::patchcore::Detector>(any.dynamicCast<cv::patchcore::Detector>())});
+        },
+        py::arg("filename"), "Loads a saved Detector or Ensemble, whichever the file holds.");
     cls.def(
         "add_member",
         [](EnsembleHandle& h, const cv::patchcore::Params& params) {

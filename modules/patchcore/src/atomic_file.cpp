@@ -40,9 +40,6 @@ PathKind pathKind(const std::string& path, int* err)
     return PathKind::Other;
 }
 
-
-namespace {
-
 std::string parentFolder(const std::string& path)
 {
     size_t slash = path.find_last_of("/\\");
@@ -52,6 +49,8 @@ std::string parentFolder(const std::string& path)
         return path.substr(0, 1);
     return path.substr(0, slash);
 }
+
+namespace {
 
 void removeQuietly(const std::string& path) { std::remove(path.c_str()); }
 

@@ -16,6 +16,8 @@ std::string errnoText(int err);
 enum class PathKind { Missing, File, Folder, Other };
 /** What `path` names; *err receives errno when it is Missing. */
 PathKind pathKind(const std::string& path, int* err = nullptr);
+/** The folder holding `path` ("." for a bare file name). */
+std::string parentFolder(const std::string& path);
 
 /** Writes a file atomically: `writer` fills a temporary file next to `path` (same folder); `verify`, when given,
  *  checks what it wrote (throwing if it is incomplete); the file is then flushed to disk and renamed over `path`

@@ -269,48 +269,17 @@ std::vector<int> coresetStarts(int n, const Params& params)
     return randomIndices(n, count, static_cast<uint64>(params.seed) + 1);
 }
 
-std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
-                               const StepCallback& onStep)
-{
-    const int n = projected.rows, dim = projected.cols;
-    CV_Assert(n > 0 && count > 0 && count <= n && !starts.empty());
-    CV_Assert(projected.type() == CV_32F && projected.isContinuous());
-    const float* x = projected.ptr<float>();
+namespace {
 
-    // Squared distances throughout: the order of sqrt(a) and sqrt(b) is that of a and b, so the selection is the
-    // reference's while the loop saves a square root per point and iteration.
-    std::vector<float> minSq(n), reach(n);
-    std::vector<int> nearestStart(n);
-    tbb::parallel_for(tbb::blocked_range<int>(0, n, kRowGrain), [&](const tbb::blocked_range<int>& r) {
-        std::vector<float> d2(starts.size());
-        for (int i = r.begin(); i < r.end(); ++i)
-        {
-            // All start points in one call; (a - b)^2 and (b - a)^2 are the same floats, so the roles can swap.
-            distancesSqToRows(x, dim, starts.data(), static_cast<int>(starts.size()), x + static_cast<size_t>(i) * dim,
-                              d2.data());
-            double sum = 0;
-            int best = 0;
-            for (size_t s = 0; s < starts.size(); ++s)
-            {
-                sum += std::sqrt(static_cast<double>(d2[s]));
-                if (d2[s] < d2[best])
-                    best = static_cast<int>(s);
-            }
-            const double mean = sum / static_cast<double>(starts.size());
-            minSq[i] = static_cast<float>(mean * mean);
-            nearestStart[i] = best;
-            reach[i] = static_cast<float>(mean) + std::sqrt(d2[best]);
-        }
-    });
-    // Before any selection the cells are those of the start points (their pivots), which bound distances as well.
-    std::vector<Cell> cells(starts.size());
-    for (size_t s = 0; s < starts.size(); ++s)
-        cells[s].pivot = starts[s];
-    for (int i = 0; i < n; ++i)
-        cells[nearestStart[i]].members.push(i, minSq[i], reach[i]);
+/** The greedy loop shared by a fresh selection and one that continues from a bank: `cells` hold every candidate
+ *  with its running minimum; `firstAlwaysTaken`: a fresh selection takes its first point even at distance 0. */
+std::vector<int> selectFromCells(const float* x, int dim, std::vector<Cell> cells, int count, bool firstAlwaysTaken,
+                                 const StepCallback& onStep)
+{
     for (Cell& c : cells)
         c.refresh();
-
+    cells.erase(std::remove_if(cells.begin(), cells.end(), [](const Cell& c) { return c.members.empty(); }),
+                cells.end());
     std::vector<int> selected;
     selected.reserve(count);
     Farthest best = farthestOf(cells);
@@ -324,9 +293,9 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
         // No farthest point means every distance is NaN: non-finite vectors must not reach the selection.
         const int next = best.index;
         if (next < 0)
-            CV_Error(Error::StsError, "patchcore: coreset selection met non-finite patch vectors; check the backbone "
+            PATCHCORE_ERROR(Error::StsError, "coreset selection met non-finite patch vectors; check the backbone "
                                       "model and the training images");
-        if (it > 0 && best.distance <= 0.f)
+        if ((it > 0 || !firstAlwaysTaken) && best.distance <= 0.f)
             break; // every point coincides with a selected one
         selected.push_back(next);
         const float* centre = x + static_cast<size_t>(next) * dim;
@@ -385,9 +354,78 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
                     cells.end());
         best = farthestOf(cells);
         if (onStep && ((it + 1) % reportEvery == 0 || it + 1 == count) && !onStep(it + 1, count))
-            CV_Error(Error::StsError, "patchcore: coreset selection cancelled by the progress callback");
+            PATCHCORE_ERROR(Error::StsError, "coreset selection cancelled by the progress callback");
     }
     return selected;
+}
+
+} // namespace
+
+std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
+                               const StepCallback& onStep)
+{
+    const int n = projected.rows, dim = projected.cols;
+    CV_Assert(n > 0 && count > 0 && count <= n && !starts.empty());
+    CV_Assert(projected.type() == CV_32F && projected.isContinuous());
+    const float* x = projected.ptr<float>();
+
+    // Squared distances throughout: the order of sqrt(a) and sqrt(b) is that of a and b, so the selection is the
+    // reference's while the loop saves a square root per point and iteration.
+    std::vector<float> minSq(n), reach(n);
+    std::vector<int> nearestStart(n);
+    tbb::parallel_for(tbb::blocked_range<int>(0, n, kRowGrain), [&](const tbb::blocked_range<int>& r) {
+        std::vector<float> d2(starts.size());
+        for (int i = r.begin(); i < r.end(); ++i)
+        {
+            // All start points in one call; (a - b)^2 and (b - a)^2 are the same floats, so the roles can swap.
+            distancesSqToRows(x, dim, starts.data(), static_cast<int>(starts.size()), x + static_cast<size_t>(i) * dim,
+                              d2.data());
+            double sum = 0;
+            int best = 0;
+            for (size_t s = 0; s < starts.size(); ++s)
+            {
+                sum += std::sqrt(static_cast<double>(d2[s]));
+                if (d2[s] < d2[best])
+                    best = static_cast<int>(s);
+            }
+            const double mean = sum / static_cast<double>(starts.size());
+            minSq[i] = static_cast<float>(mean * mean);
+            nearestStart[i] = best;
+            reach[i] = static_cast<float>(mean) + std::sqrt(d2[best]);
+        }
+    });
+    // Before any selection the cells are those of the start points (their pivots), which bound distances as well.
+    std::vector<Cell> cells(starts.size());
+    for (size_t s = 0; s < starts.size(); ++s)
+        cells[s].pivot = starts[s];
+    for (int i = 0; i < n; ++i)
+        cells[nearestStart[i]].members.push(i, minSq[i], reach[i]);
+    return selectFromCells(x, dim, std::move(cells), count, true, onStep);
+}
+
+std::vector<int> greedyContinue(const Mat& projected, int candidates, const std::vector<float>& minSq,
+                                const std::vector<int>& nearest, int count, const StepCallback& onStep)
+{
+    CV_Assert(candidates > 0 && candidates < projected.rows && count > 0 && count <= candidates);
+    CV_Assert(minSq.size() == static_cast<size_t>(candidates) && nearest.size() == static_cast<size_t>(candidates));
+    CV_Assert(projected.type() == CV_32F && projected.isContinuous());
+    // One cell per centre that is some candidate's nearest: a member's running minimum is its distance to that
+    // pivot, so its reach is twice the distance.
+    std::vector<int> cellOf(projected.rows, -1);
+    std::vector<Cell> cells;
+    for (int i = 0; i < candidates; ++i)
+    {
+        const int c = nearest[i];
+        CV_Assert(c >= candidates && c < projected.rows);
+        if (cellOf[c] < 0)
+        {
+            cellOf[c] = static_cast<int>(cells.size());
+            cells.emplace_back();
+            cells.back().pivot = c;
+        }
+        cells[cellOf[c]].members.push(i, minSq[i], 2.f * std::sqrt(minSq[i]));
+    }
+    return selectFromCells(projected.ptr<float>(), projected.cols, std::move(cells), count, false, onStep);
 }
 
 std::vector<int> selectWithoutVectors(int n, const Params& params)

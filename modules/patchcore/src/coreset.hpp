@@ -49,6 +49,14 @@ std::vector<int> coresetStarts(int n, const Params& params);
 std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
                                const StepCallback& onStep = StepCallback());
 
+/** greedyCoreset() continuing from centres already selected (Detector::update(): the bank). `projected` holds the
+ *  candidates in rows [0, candidates) and the centres after them; minSq[i] and nearest[i] are candidate i's squared
+ *  distance to its nearest centre and that centre's row. Selects up to `count` candidates, each the farthest from
+ *  everything selected so far (lowest index on ties), and stops when every remaining candidate coincides with a
+ *  selected point or a centre. Candidate indices in selection order. */
+std::vector<int> greedyContinue(const Mat& projected, int candidates, const std::vector<float>& minSq,
+                                const std::vector<int>& nearest, int count, const StepCallback& onStep = StepCallback());
+
 /** The whole subsampling stage as configured by `params` (method, ratio, projection, starts, seed).
  *  Returns the selected row indices of `bank` in selection order. */
 std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());

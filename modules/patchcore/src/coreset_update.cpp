@@ -1,8 +1,6 @@
 #include "coreset_update.hpp"
 #include "search.hpp"
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_reduce.h>
+#include "cuda_dispatch.hpp"
 
 namespace cv {
 namespace patchcore {
@@ -28,50 +26,25 @@ std::vector<int> selectAdditions(const Mat& bank, const Mat& candidates, const P
     const Mat x = projection.empty() ? candidates : projectRows(candidates, projection);
     const Mat centres = projection.empty() ? bank : projectRows(bank, projection);
 
-    // Running squared distance of each candidate to everything selected so far, starting with the bank.
-    ExactSearch nearestCentre;
-    nearestCentre.setBank(centres);
-    Mat distSq, unused;
-    nearestCentre.knn(x, 1, distSq, unused);
+    // Each candidate's distance to the nearest bank vector starts its running minimum: the bank counts as already
+    // selected. That search is the stage's heavy part (candidates x bank) and runs on the coreset's device; the
+    // selection loop is the training's own (greedyCoreset's cells), on the CPU.
+    std::shared_ptr<BankIndex> nearestCentre;
+    if (useCuda(params.coresetDevice, "coreset"))
+        nearestCentre = std::make_shared<CudaSearch>();
+    else
+        nearestCentre = std::make_shared<ExactSearch>();
+    nearestCentre->setBank(centres);
+    Mat distSq, index;
+    nearestCentre->knn(x, 1, distSq, index);
+    CV_Assert(distSq.type() == CV_32F && index.type() == CV_32S && distSq.isContinuous() && index.isContinuous());
     std::vector<float> minSq(distSq.ptr<float>(), distSq.ptr<float>() + n);
-
-    struct Farthest
-    {
-        float d = -1.f;
-        int i = -1;
-        void consider(float dd, int ii)
-        {
-            if (dd > d || (dd == d && ii < i))
-            {
-                d = dd;
-                i = ii;
-            }
-        }
-    };
-    auto farthest = [&](int centre) {
-        return tbb::parallel_reduce(
-            tbb::blocked_range<int>(0, n, 1024), Farthest(),
-            [&](const tbb::blocked_range<int>& r, Farthest f) {
-                for (int i = r.begin(); i < r.end(); ++i)
-                {
-                    if (centre >= 0)
-                        minSq[i] = std::min(minSq[i], static_cast<float>(norm(x.row(i), x.row(centre), NORM_L2SQR)));
-                    f.consider(minSq[i], i);
-                }
-                return f;
-            },
-            [](Farthest a, const Farthest& b) { a.consider(b.d, b.i); return a; });
-    };
-    std::vector<int> selected;
-    Farthest next = farthest(-1);
-    for (int it = 0; it < count && next.d > 0.f; ++it)
-    {
-        selected.push_back(next.i);
-        next = farthest(next.i);
-        if (onStep && !onStep(it + 1, count))
-            CV_Error(Error::StsError, "patchcore: update cancelled by the progress callback");
-    }
-    return selected;
+    std::vector<int> nearest(index.ptr<int>(), index.ptr<int>() + n);
+    for (int& c : nearest)
+        c += n;
+    Mat stacked;
+    vconcat(x, centres, stacked);
+    return greedyContinue(stacked, n, minSq, nearest, count, onStep);
 }
 
 } // namespace detail

@@ -301,31 +301,40 @@ private:
 
 } // namespace
 
-void DetectorImpl::embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink) const
+void DetectorImpl::forEachBatch(const ImageSource& images, const char* stage, const char* activity,
+                                const std::string& startMessage,
+                                const std::function<void(size_t, const std::vector<ImageResult>&)>& body) const
 {
-    const char* const stage = "backbone";
-    const Params& p = state_.params;
     const int total = static_cast<int>(images.size());
-    if (!report(stage, 0, total, "backbone: " + backbone_->description()))
-        PATCHCORE_ERROR(Error::StsError, "training cancelled by the progress callback");
-    for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
+    const std::string cancelled = std::string(activity) + " cancelled by the progress callback";
+    if (!startMessage.empty() && !report(stage, 0, total, startMessage))
+        PATCHCORE_ERROR(Error::StsError, cancelled);
+    const size_t step = static_cast<size_t>(state_.params.batchSize);
+    for (size_t begin = 0; begin < images.size(); begin += step)
     {
-        const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
+        const size_t end = std::min(images.size(), begin + step);
         const std::vector<Mat> batch = images.batch(begin, end);
-        for (const ImageResult& r : extract(batch, 0, batch.size()))
-            sink(r);
+        body(begin, extract(batch, 0, batch.size()));
         if (!report(stage, static_cast<int>(end), total))
-            PATCHCORE_ERROR(Error::StsError, "training cancelled by the progress callback");
+            PATCHCORE_ERROR(Error::StsError, cancelled);
     }
 }
 
-Mat DetectorImpl::embedAll(const ImageSource& images, Size* grid, const char* operation) const
+void DetectorImpl::embedInto(const ImageSource& images, const char* activity,
+                             const std::function<void(const ImageResult&)>& sink) const
+{
+    forEachBatch(images, "backbone", activity, "backbone: " + backbone_->description(),
+                 [&](size_t, const std::vector<ImageResult>& batch) {
+                     for (const ImageResult& r : batch)
+                         sink(r);
+                 });
+}
+
+Mat DetectorImpl::embedAll(const ImageSource& images, const char* operation) const
 {
     checkCosts(images, state_.params, operation);
     RowCollector collector(state_.params.targetEmbedDim);
-    embedInto(images, [&](const ImageResult& r) {
-        if (grid->area() == 0)
-            *grid = r.windows[0].grid;
+    embedInto(images, operation, [&](const ImageResult& r) {
         for (const WindowResult& w : r.windows)
         {
             const Mat rows = careEmbedding(w.embedding, w.care);
@@ -384,20 +393,16 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
     checkCosts(ImageSource::fromMats(images), p, "predictBatch()");
     std::vector<double> outScores(images.size());
     std::vector<Mat> maps(wantMaps ? images.size() : 0);
-    for (size_t begin = 0; begin < images.size(); begin += p.batchSize)
-    {
-        const size_t end = std::min(images.size(), begin + static_cast<size_t>(p.batchSize));
-        const std::vector<ImageResult> batch = extract(images, begin, end);
-        for (size_t i = 0; i < batch.size(); ++i)
-        {
-            const Scores s = score(batch[i]);
-            outScores[begin + i] = s.image;
-            if (wantMaps)
-                maps[begin + i] = imageMap(batch[i], s);
-        }
-        if (!report("predict", static_cast<int>(end), total))
-            PATCHCORE_ERROR(Error::StsError, "prediction cancelled by the progress callback");
-    }
+    forEachBatch(ImageSource::fromMats(images), "predict", "prediction", std::string(),
+                 [&](size_t first, const std::vector<ImageResult>& batch) {
+                     for (size_t i = 0; i < batch.size(); ++i)
+                     {
+                         const Scores s = score(batch[i]);
+                         outScores[first + i] = s.image;
+                         if (wantMaps)
+                             maps[first + i] = imageMap(batch[i], s);
+                     }
+                 });
     scores = outScores;
     if (wantMaps)
     {

@@ -33,11 +33,8 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
     std::vector<double> imageScores;
     std::vector<float> pixels;                         // care pixels (all of them without a care mask)
     std::vector<std::vector<float>> byLabel(state_.care.empty() ? 0 : 256); // the same, per care label
-    for (size_t begin = 0; begin < images.size(); begin += state_.params.batchSize)
-    {
-        const size_t end = std::min(images.size(), begin + static_cast<size_t>(state_.params.batchSize));
-        const std::vector<Mat> batch = images.batch(begin, end);
-        for (const ImageResult& r : extract(batch, 0, batch.size()))
+    forEachBatch(images, "calibrate", "calibration", std::string(), [&](size_t, const std::vector<ImageResult>& batch) {
+        for (const ImageResult& r : batch)
         {
             const Scores s = score(r);
             imageScores.push_back(s.image);
@@ -59,9 +56,7 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
                         byLabel[care[i]].push_back(value[i]);
                 }
         }
-        if (!report("calibrate", static_cast<int>(end), static_cast<int>(images.size())))
-            PATCHCORE_ERROR(Error::StsError, "calibration cancelled by the progress callback");
-    }
+    });
     // Scores equal to the threshold count as normal (detect() flags scores strictly above it).
     const double imageThreshold = upperQuantile(imageScores, 1.0 - imageFalseAlarmRate);
     const double pixelThreshold = upperQuantile(pixels, 1.0 - pixelFalseAlarmRate);
@@ -97,8 +92,7 @@ void DetectorImpl::setMaxImageMB(double maxImageMB)
 void DetectorImpl::update(InputArrayOfArrays imagesArg)
 {
     requireTrained("update()");
-    Size grid;
-    const Mat added = embedAll(ImageSource::fromMats(collectImages(imagesArg, "update()")), &grid, "update()");
+    const Mat added = embedAll(ImageSource::fromMats(collectImages(imagesArg, "update()")), "update()");
     const std::vector<int> selected = selectAdditions(state_.bank, added, state_.params, [this](int done, int count) {
         return report("coreset", done, count);
     });

@@ -9,6 +9,7 @@
 #include "image_source.hpp"
 #include "image_cost.hpp"
 #include "care_mask.hpp"
+#include "serialization.hpp"
 
 #include <functional>
 #include <limits>
@@ -89,6 +90,9 @@ public:
     Size getFeatureGridSize() const CV_OVERRIDE;
     void setProgressCallback(const ProgressCallback& callback) CV_OVERRIDE { progress_ = callback; }
     void setBackboneEngine(int engine) CV_OVERRIDE;
+    /** The state save() writes (an ensemble serialises its members from it). */
+    const DetectorState& state() const { return state_; }
+    void requireTrained(const char* operation) const;
     void setRunSettings(const Params& run) CV_OVERRIDE;
     String getBackboneEngine() const CV_OVERRIDE { return backbone_->description(); }
     bool empty() const CV_OVERRIDE { return state_.bank.empty(); }
@@ -115,7 +119,6 @@ private:
     };
 
     void adopt(DetectorState state);
-    void requireTrained(const char* operation) const;
     bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
     /** What processing an image of `size` costs under `p` (which may be a training run's resolved Params). */
     ImageCost costOf(Size size, const Params& p) const;
@@ -134,12 +137,19 @@ private:
      *  receives the image-frame care labels the scoring used (empty without a mask). */
     double scoreOne(const Mat& image, const Mat& frameMask, Mat* map, int frame, const char* operation,
                     Mat* care = nullptr) const;
-    /** Embeds every image in batches, handing each result to `sink` (progress stage "backbone"). The caller has
-     *  checked the images' costs (checkCosts), as it needs them itself. */
-    void embedInto(const ImageSource& images, const std::function<void(const ImageResult&)>& sink) const;
-    /** Checks the costs, then embeds every image into one matrix; *grid receives the first window's feature grid;
-     *  `operation` names the caller in messages. */
-    Mat embedAll(const ImageSource& images, Size* grid, const char* operation) const;
+    /** Extracts `images` Params::batchSize at a time, hands each batch's results to `body` with the index of its
+     *  first image, and reports `stage` after every batch (and before the first, with `startMessage`, when given).
+     *  A callback that returns false cancels with "<activity> cancelled by the progress callback". */
+    void forEachBatch(const ImageSource& images, const char* stage, const char* activity,
+                      const std::string& startMessage,
+                      const std::function<void(size_t first, const std::vector<ImageResult>&)>& body) const;
+    /** forEachBatch() at stage "backbone", one result at a time. The caller has checked the images' costs
+     *  (checkCosts), as it needs them itself. */
+    void embedInto(const ImageSource& images, const char* activity,
+                   const std::function<void(const ImageResult&)>& sink) const;
+    /** Checks the costs, then embeds every image's care patches into one matrix; `operation` names the caller in
+     *  messages. */
+    Mat embedAll(const ImageSource& images, const char* operation) const;
     /** train() and trainFiles(): the images come decoded or are decoded a batch at a time. */
     void trainFrom(const ImageSource& images);
     /** calibrate() on any image source (train() calibrates on its held-out images). */
@@ -188,6 +198,12 @@ DetectorState readState(const FileNode& node, bool bankInNode);
 void saveText(const std::string& path, const DetectorState& state);
 void saveBinary(const std::string& path, const DetectorState& state);
 DetectorState loadBinary(const std::string& path);
+/** A trained detector as .pcb bytes, and back (an ensemble's members): no temporary files. `folder`: where a
+ *  member whose model is not embedded looks for it beside its saved path (the ensemble file's folder). */
+std::vector<uchar> detectorBytes(const Detector& detector);
+Ptr<Detector> detectorFromBytes(const std::vector<uchar>& bytes, const std::string& name, const std::string& folder);
+/** A detector from the sections of a .pcb container already read (Inspector::load()). */
+Ptr<Detector> detectorFromSections(Sections& sections, const std::string& name, const std::string& folder);
 /** Finds and checks the backbone bytes of a state read from a file that did not embed them. */
 void resolveModel(DetectorState& state, const std::string& loadFolder);
 

@@ -33,12 +33,6 @@ std::string baseName(const std::string& path)
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string folderOf(const std::string& path)
-{
-    const size_t slash = path.find_last_of('/');
-    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
-}
-
 /** The backbone's bytes; a folder or an empty file is named as such (both used to read as "not found"). */
 std::vector<uchar> readModelBytes(const std::string& path)
 {
@@ -232,7 +226,10 @@ void saveText(const std::string& path, const DetectorState& state)
         });
 }
 
-void saveBinary(const std::string& path, const DetectorState& state)
+namespace {
+
+/** The sections of a .pcb file: header (FileStorage text), bank (little-endian floats), model (when embedded). */
+Sections binarySections(const DetectorState& state)
 {
     FileStorage fs(".yml", FileStorage::WRITE | FileStorage::MEMORY);
     fs << kNodeName << "{";
@@ -257,12 +254,12 @@ void saveBinary(const std::string& path, const DetectorState& state)
     }
     if (state.params.embedModel)
         sections["model"] = state.modelBytes;
-    writeContainer(path, kBinaryFormatVersion, sections);
+    return sections;
 }
 
-DetectorState loadBinary(const std::string& path)
+/** What binarySections() wrote; `path` names the file (or the ensemble member) in messages. */
+DetectorState stateFromSections(Sections& sections, const std::string& path)
 {
-    Sections sections = readContainer(path, kBinaryFormatVersion, nullptr);
     if (!sections.count("header") || !sections.count("bank"))
         badFile("'" + path + "' lacks its header or memory-bank section");
     const std::vector<uchar>& headerBytes = sections["header"];
@@ -306,6 +303,40 @@ DetectorState loadBinary(const std::string& path)
     if (sections.count("model"))
         state.modelBytes = std::move(sections["model"]);
     return state;
+}
+
+} // namespace
+
+void saveBinary(const std::string& path, const DetectorState& state)
+{
+    writeContainer(path, kBinaryFormatVersion, binarySections(state));
+}
+
+DetectorState loadBinary(const std::string& path)
+{
+    Sections sections = readContainer(path, kBinaryFormatVersion, nullptr);
+    return stateFromSections(sections, path);
+}
+
+std::vector<uchar> detectorBytes(const Detector& detector)
+{
+    const DetectorImpl* impl = dynamic_cast<const DetectorImpl*>(&detector);
+    CV_Assert(impl);
+    impl->requireTrained("save()");
+    return containerBytes(kBinaryFormatVersion, binarySections(impl->state()));
+}
+
+Ptr<Detector> detectorFromSections(Sections& sections, const std::string& name, const std::string& folder)
+{
+    DetectorState state = stateFromSections(sections, name);
+    resolveModel(state, folder);
+    return makePtr<DetectorImpl>(std::move(state));
+}
+
+Ptr<Detector> detectorFromBytes(const std::vector<uchar>& bytes, const std::string& name, const std::string& folder)
+{
+    Sections sections = parseContainer(bytes, name, kBinaryFormatVersion, nullptr);
+    return detectorFromSections(sections, name, folder);
 }
 
 void DetectorImpl::write(FileStorage& fs) const
@@ -423,7 +454,7 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
         state.modelBytes = readModelBytes(modelPath);
         state.params.modelPath = modelPath;
     }
-    resolveModel(state, folderOf(filename));
+    resolveModel(state, parentFolder(filename));
     return makePtr<DetectorImpl>(std::move(state));
 }
 

@@ -157,7 +157,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     Size grid;
     {
         BankBuilder builder(p, rows, spill, [this](int done, int count) { return report("coreset", done, count); });
-        embedInto(fit, [&](const ImageResult& r) {
+        embedInto(fit, "training", [&](const ImageResult& r) {
             if (grid.area() == 0)
                 grid = r.windows[0].grid;
             for (const WindowResult& w : r.windows)

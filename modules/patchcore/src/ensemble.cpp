@@ -8,8 +8,6 @@
 #include "storage_text.hpp"
 
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <limits>
 
 namespace cv {
@@ -24,34 +22,6 @@ const uint32_t kEnsembleFormatVersion = 1;
 const char* const kEnsembleNode = "opencv_patchcore_Ensemble";
 
 std::string memberSection(size_t i) { return "member" + std::to_string(i); }
-
-/** A temporary file removed when it goes out of scope, so that an exception never leaves one behind. */
-struct TempFile
-{
-    std::string path = cv::tempfile(".pcb");
-    ~TempFile() { std::remove(path.c_str()); }
-};
-
-std::vector<uchar> detectorBytes(const Detector& det)
-{
-    // Detector::save is the one place that knows the .pcb layout; going through a file keeps it that way.
-    TempFile tmp;
-    det.save(tmp.path);
-    return readFileBytes(tmp.path);
-}
-
-Ptr<Detector> detectorFromBytes(const std::vector<uchar>& bytes, const std::string& what)
-{
-    TempFile tmp;
-    {
-        std::ofstream out(tmp.path, std::ios::binary);
-        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-        if (!out)
-            PATCHCORE_ERROR(Error::StsError, "cannot write the temporary file '" + tmp.path + "' while loading " +
-                                          what + " (is the temporary folder writable? set TMPDIR)");
-    }
-    return Detector::load(tmp.path);
-}
 
 struct Normalization
 {
@@ -93,8 +63,7 @@ public:
     {
         if (members_.empty())
             PATCHCORE_ERROR(Error::StsError, "the ensemble has no members; call addMember() first");
-        std::vector<Mat> all;
-        images.getMatVector(all);
+        const std::vector<Mat> all = collectImages(images, "Ensemble::train()");
         const int n = static_cast<int>(all.size());
         const int held = std::max(1, static_cast<int>(std::lround(n * holdout_)));
         if (n - held < 1)
@@ -130,10 +99,7 @@ public:
     {
         requireTrained("calibrate");
         checkFalseAlarmRates(imageFalseAlarmRate, pixelFalseAlarmRate, "Ensemble::calibrate()");
-        std::vector<Mat> images;
-        goodImages.getMatVector(images);
-        if (images.empty())
-            PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::calibrate() needs at least one good image");
+        const std::vector<Mat> images = collectImages(goodImages, "Ensemble::calibrate()");
         calibrateOn(images, imageFalseAlarmRate, pixelFalseAlarmRate);
     }
 
@@ -349,15 +315,11 @@ Ptr<Ensemble> Ensemble::create(double holdoutFraction)
     return makePtr<detail::EnsembleImpl>(holdoutFraction);
 }
 
-Ptr<Ensemble> Ensemble::load(const String& filename)
+namespace detail {
+
+/** An ensemble from its container's sections (`version`: the container's). */
+Ptr<Ensemble> ensembleFromSections(Sections& sections, uint32_t version, const std::string& filename)
 {
-    using namespace detail;
-    if (filename.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::load() needs a file name");
-    uint32_t version = 0;
-    // Detector and ensemble files share the container: read up to either's version, so that a detector file is
-    // named as such before its version is judged.
-    Sections sections = readContainer(filename, std::max<uint32_t>(kEnsembleFormatVersion, kFormatVersion), &version);
     if (!sections.count("ensemble"))
     {
         if (sections.count("header"))
@@ -426,13 +388,53 @@ Ptr<Ensemble> Ensemble::load(const String& filename)
         const std::string name = memberSection(i);
         if (!sections.count(name))
             badEnsembleFile(filename, "section '" + name + "' is missing");
-        members.push_back(detectorFromBytes(sections[name], "member " + std::to_string(i) + " of '" + filename + "'"));
+        members.push_back(detectorFromBytes(sections[name], "member " + std::to_string(i) + " of '" + filename + "'",
+                                            parentFolder(filename)));
         if (members.back()->empty())
             badEnsembleFile(filename, "member " + std::to_string(i) + " is not trained");
     }
     Ptr<EnsembleImpl> ens = makePtr<EnsembleImpl>(holdout > 0 && holdout < 1 ? holdout : 0.2);
     ens->adopt(std::move(members), std::move(norms), imageThreshold, pixelThreshold);
     return ens;
+}
+
+/** Detector and ensemble files share the container: it is read up to either's version, so that a file of the other
+ *  kind is named as such before its version is judged. */
+Sections readEitherContainer(const std::string& filename, uint32_t* version)
+{
+    return readContainer(filename, std::max<uint32_t>(kEnsembleFormatVersion, kFormatVersion), version);
+}
+
+} // namespace detail
+
+Ptr<Ensemble> Ensemble::load(const String& filename)
+{
+    using namespace detail;
+    if (filename.empty())
+        PATCHCORE_ERROR(Error::StsBadArg, "Ensemble::load() needs a file name");
+    uint32_t version = 0;
+    Sections sections = readEitherContainer(filename, &version);
+    return ensembleFromSections(sections, version, filename);
+}
+
+Ptr<Inspector> Inspector::load(const String& filename)
+{
+    using namespace detail;
+    if (!filename.empty() && isContainerFile(filename))
+    {
+        uint32_t version = 0;
+        Sections sections = readEitherContainer(filename, &version);
+        if (sections.count("ensemble"))
+            return ensembleFromSections(sections, version, filename);
+        if (sections.count("header") && version <= static_cast<uint32_t>(kFormatVersion))
+            return detectorFromSections(sections, filename, parentFolder(filename));
+    }
+    return Detector::load(filename);
+}
+
+String Ensemble::getDefaultName() const
+{
+    return "PatchCore.Ensemble";
 }
 
 } // namespace patchcore

@@ -64,7 +64,8 @@ template <typename T> T getLE(const uint8_t* in)
     return v;
 }
 
-/** Writes and hashes at once, so a large memory bank is never copied into one more buffer. */
+/** Writes and hashes at once, so a large memory bank is never copied into one more buffer: to a file, or to memory
+ *  (an ensemble's members). */
 class HashingWriter
 {
 public:
@@ -75,6 +76,7 @@ public:
             PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
                                                  finalPath.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
     }
+    explicit HashingWriter(std::vector<uchar>& buffer) : buffer_(&buffer) {}
     ~HashingWriter()
     {
         if (file_)
@@ -82,7 +84,9 @@ public:
     }
     void write(const void* data, size_t size, bool hashed = true)
     {
-        if (size > 0 && std::fwrite(data, 1, size, file_) != size)
+        if (buffer_)
+            buffer_->insert(buffer_->end(), static_cast<const uchar*>(data), static_cast<const uchar*>(data) + size);
+        else if (size > 0 && std::fwrite(data, 1, size, file_) != size)
             fail(errno);
         if (hashed)
             hash_.update(data, size);
@@ -102,6 +106,8 @@ public:
     /** Flushes and closes, reporting any write error the buffered writes held back. */
     void close()
     {
+        if (buffer_)
+            return;
         FILE* f = file_;
         file_ = nullptr;
         bool ok = std::fflush(f) == 0 && !std::ferror(f);
@@ -118,6 +124,7 @@ private:
     }
 
     FILE* file_ = nullptr;
+    std::vector<uchar>* buffer_ = nullptr;
     std::string finalPath_;
     Sha256 hash_;
 };
@@ -127,8 +134,14 @@ class ContainerReader
 {
 public:
     explicit ContainerReader(const std::string& path) : path_(path) { remaining_ = openForReading(in_, path, "read"); }
+    /** Reads bytes in memory; `name` stands for the path in messages. */
+    ContainerReader(const std::vector<uchar>& bytes, const std::string& name)
+        : path_(name), memory_(bytes.data()), remaining_(bytes.size())
+    {
+    }
 
     uint64_t remaining() const { return remaining_; }
+    const std::string& name() const { return path_; }
     /** Bytes still available for section data: the trailing checksum is not part of it. */
     uint64_t remainingBeforeDigest() const { return remaining_ > kDigestSize ? remaining_ - kDigestSize : 0; }
 
@@ -136,7 +149,12 @@ public:
     {
         if (size > remaining_)
             truncated("the file ends early");
-        if (size > 0)
+        if (size > 0 && memory_)
+        {
+            std::memcpy(dst, memory_, size);
+            memory_ += size;
+        }
+        else if (size > 0)
         {
             in_.read(static_cast<char*>(dst), static_cast<std::streamsize>(size));
             if (static_cast<size_t>(in_.gcount()) != size)
@@ -172,6 +190,7 @@ public:
 private:
     std::string path_;
     std::ifstream in_;
+    const uchar* memory_ = nullptr;
     uint64_t remaining_ = 0;
     Sha256 hash_;
 };
@@ -207,7 +226,9 @@ std::vector<uchar> readFileBytes(const std::string& path)
     return bytes;
 }
 
-void writeContainer(const std::string& path, uint32_t formatVersion, const Sections& sections)
+namespace {
+
+void checkContainer(uint32_t formatVersion, const Sections& sections)
 {
     if (formatVersion == 0)
         PATCHCORE_ERROR(Error::StsBadArg, "writeContainer: format version 0 is reserved as invalid; use 1 or more");
@@ -216,26 +237,64 @@ void writeContainer(const std::string& path, uint32_t formatVersion, const Secti
     for (const auto& s : sections)
         if (s.first.size() > 0xffffffffu)
             PATCHCORE_ERROR(Error::StsBadArg, "writeContainer: section name too long");
+}
+
+void encodeContainer(HashingWriter& out, uint32_t formatVersion, const Sections& sections)
+{
+    out.write(kMagic, kMagicSize);
+    out.writeLE<uint32_t>(formatVersion);
+    out.writeLE<uint32_t>(static_cast<uint32_t>(sections.size()));
+    for (const auto& s : sections)
+    {
+        out.writeLE<uint32_t>(static_cast<uint32_t>(s.first.size()));
+        out.write(s.first.data(), s.first.size());
+        out.writeLE<uint64_t>(static_cast<uint64_t>(s.second.size()));
+        out.write(s.second.data(), s.second.size());
+    }
+    out.finish();
+}
+
+Sections decodeContainer(ContainerReader& in, uint32_t maxSupportedVersion, uint32_t* formatVersion);
+
+} // namespace
+
+void writeContainer(const std::string& path, uint32_t formatVersion, const Sections& sections)
+{
+    checkContainer(formatVersion, sections);
 
     writeFileAtomically(path, [&](const std::string& tmpPath) {
         HashingWriter out(tmpPath, path);
-        out.write(kMagic, kMagicSize);
-        out.writeLE<uint32_t>(formatVersion);
-        out.writeLE<uint32_t>(static_cast<uint32_t>(sections.size()));
-        for (const auto& s : sections)
-        {
-            out.writeLE<uint32_t>(static_cast<uint32_t>(s.first.size()));
-            out.write(s.first.data(), s.first.size());
-            out.writeLE<uint64_t>(static_cast<uint64_t>(s.second.size()));
-            out.write(s.second.data(), s.second.size());
-        }
-        out.finish();
+        encodeContainer(out, formatVersion, sections);
     });
+}
+
+std::vector<uchar> containerBytes(uint32_t formatVersion, const Sections& sections)
+{
+    checkContainer(formatVersion, sections);
+    std::vector<uchar> bytes;
+    HashingWriter out(bytes);
+    encodeContainer(out, formatVersion, sections);
+    return bytes;
 }
 
 Sections readContainer(const std::string& path, uint32_t maxSupportedVersion, uint32_t* formatVersion)
 {
     ContainerReader in(path);
+    return decodeContainer(in, maxSupportedVersion, formatVersion);
+}
+
+Sections parseContainer(const std::vector<uchar>& bytes, const std::string& name, uint32_t maxSupportedVersion,
+                        uint32_t* formatVersion)
+{
+    ContainerReader in(bytes, name);
+    return decodeContainer(in, maxSupportedVersion, formatVersion);
+}
+
+namespace {
+
+Sections decodeContainer(ContainerReader& in, uint32_t maxSupportedVersion, uint32_t* formatVersion)
+{
+    const std::string& path = in.name();
 
     // The magic is checked on whatever prefix exists, so a short foreign file is called foreign, not truncated.
     char magic[kMagicSize] = {0};
@@ -303,6 +362,8 @@ Sections readContainer(const std::string& path, uint32_t maxSupportedVersion, ui
         *formatVersion = version;
     return sections;
 }
+
+} // namespace
 
 bool isContainerFile(const std::string& path)
 {

@@ -38,6 +38,12 @@ void writeContainer(const std::string& path, uint32_t formatVersion, const Secti
  *  Returns the sections; *formatVersion receives the version read. */
 Sections readContainer(const std::string& path, uint32_t maxSupportedVersion, uint32_t* formatVersion);
 
+/** The bytes writeContainer() would write (an ensemble holds its members' containers in its own sections). */
+std::vector<uchar> containerBytes(uint32_t formatVersion, const Sections& sections);
+/** readContainer() on bytes in memory; `name` stands for the path in messages. */
+Sections parseContainer(const std::vector<uchar>& bytes, const std::string& name, uint32_t maxSupportedVersion,
+                        uint32_t* formatVersion);
+
 /** True if the file starts with the container magic (cheap format sniffing). */
 bool isContainerFile(const std::string& path);
 

@@ -1,6 +1,8 @@
-// Coreset selection against a naive float64 greedy k-centre written from the spec.
+// Coreset selection (fresh, and continuing from a bank) against a naive float64 greedy k-centre written from the spec.
 #include "test_precomp.hpp"
 #include "coreset.hpp"
+#include "coreset_update.hpp"
+#include "cuda_dispatch.hpp"
 
 #include <cmath>
 #include <set>
@@ -159,6 +161,96 @@ TEST(Coreset, CancelledThroughCallback)
     int calls = 0;
     EXPECT_THROW(greedyCoreset(x, {1}, 100, [&](int, int) { return ++calls < 3; }), cv::Exception);
     EXPECT_EQ(calls, 3);
+}
+
+// update(): the bank counts as already selected. Naive: every candidate's running minimum starts at its distance to
+// the nearest bank vector; then the farthest candidate is taken, lowest index on ties, until all coincide.
+std::vector<int> naiveContinue(const cv::Mat& bank, const cv::Mat& candidates, int count)
+{
+    cv::Mat all;
+    cv::vconcat(candidates, bank, all);
+    const int n = candidates.rows;
+    std::vector<double> running(n, std::numeric_limits<double>::infinity());
+    for (int i = 0; i < n; ++i)
+        for (int b = 0; b < bank.rows; ++b)
+            running[i] = std::min(running[i], dist(all, i, n + b));
+    std::vector<int> selected;
+    for (int it = 0; it < count; ++it)
+    {
+        int best = 0;
+        for (int i = 1; i < n; ++i)
+            if (running[i] > running[best])
+                best = i;
+        if (running[best] <= 0)
+            break;
+        selected.push_back(best);
+        for (int i = 0; i < n; ++i)
+            running[i] = std::min(running[i], dist(all, i, best));
+    }
+    return selected;
+}
+
+// Small whole-number coordinates: every float distance is exact, so ties are real and must go to the lowest index,
+// and candidates equal to bank vectors must never be added.
+TEST(Coreset, ContinuingFromABankMatchesNaive)
+{
+    cv::RNG rng(11);
+    cv::Mat bank(60, 8, CV_32F), candidates(400, 8, CV_32F);
+    rng.fill(bank, cv::RNG::UNIFORM, -4, 5);
+    rng.fill(candidates, cv::RNG::UNIFORM, -6, 7);
+    bank.convertTo(bank, CV_32S);
+    bank.convertTo(bank, CV_32F);
+    candidates.convertTo(candidates, CV_32S);
+    candidates.convertTo(candidates, CV_32F);
+    for (int i = 0; i < 40; ++i) // some candidates repeat bank vectors
+        bank.row(i).copyTo(candidates.row(i * 7));
+    cv::patchcore::Params p;
+    p.projectionDim = 0; // the selection itself, in the vectors' own space
+    p.coresetDevice = cv::patchcore::DEVICE_CPU;
+    for (double ratio : {0.05, 0.25, 1.0})
+    {
+        SCOPED_TRACE(ratio);
+        p.coresetRatio = ratio;
+        const std::vector<int> got = selectAdditions(bank, candidates, p);
+        EXPECT_EQ(got, naiveContinue(bank, candidates, coresetSize(candidates.rows, ratio)));
+        for (int i = 0; i < 40; ++i)
+            EXPECT_EQ(std::count(got.begin(), got.end(), i * 7), 0) << "candidate " << i * 7 << " is in the bank";
+    }
+    // Real-valued data through the projection: the same as the naive loop in the projected space.
+    const cv::Mat realBank = randomRows(300, 64, 5), realCandidates = randomRows(900, 64, 6);
+    p.projectionDim = 16;
+    p.coresetRatio = 0.1;
+    const cv::Mat projection = coresetProjection(64, p);
+    ASSERT_FALSE(projection.empty());
+    EXPECT_EQ(selectAdditions(realBank, realCandidates, p),
+              naiveContinue(projectRows(realBank, projection), projectRows(realCandidates, projection), 90));
+}
+
+// update() runs its selection's search on the coreset's device: DEVICE_CUDA without one fails as train() does, and
+// with one selects what the CPU selects.
+TEST(Coreset, ContinuingHonoursTheCoresetDevice)
+{
+    const cv::Mat bank = randomRows(50, 16, 1), candidates = randomRows(100, 16, 2);
+    cv::patchcore::Params p;
+    p.projectionDim = 0;
+    p.coresetDevice = cv::patchcore::DEVICE_CPU;
+    const std::vector<int> cpu = selectAdditions(bank, candidates, p);
+    ASSERT_FALSE(cpu.empty());
+    p.coresetDevice = cv::patchcore::DEVICE_CUDA;
+    if (cudaAvailable())
+    {
+        EXPECT_EQ(selectAdditions(bank, candidates, p), cpu);
+        return;
+    }
+    try
+    {
+        selectAdditions(bank, candidates, p);
+        ADD_FAILURE() << "DEVICE_CUDA ran without a CUDA device";
+    }
+    catch (const cv::Exception& e)
+    {
+        EXPECT_NE(e.err.find("coresetDevice = DEVICE_CUDA"), std::string::npos) << e.err;
+    }
 }
 
 TEST(Coreset, SizeRule)

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 
 namespace opencv_test {
@@ -244,6 +245,60 @@ TEST(PatchCore_Ensemble, errorsSayWhatToDo)
     {
         EXPECT_NE(std::string::npos, e.err.find("Detector::load")) << e.err;
     }
+}
+
+// Detector and Ensemble are peers behind Inspector: Inspector::load() returns whichever a file holds, and both
+// decide through the same calls. Members are serialised in memory: saving and loading an ensemble needs no
+// temporary folder (OpenCV's, pointed at a missing one here, is never used).
+TEST(PatchCore_Ensemble, inspectorLoadsEitherKindWithoutTemporaryFiles)
+{
+    auto ens = Ensemble::create(0.25);
+    ens->addMember(tinyParams(0));
+    ens->addMember(tinyParams(1));
+    ens->train(goodTextures(8));
+    auto det = Detector::create(tinyParams(0));
+    det->train(goodTextures(6));
+    const std::string dir = tempDir();
+    const char* previous = std::getenv("OPENCV_TEMP_PATH");
+    const std::string saved = previous ? previous : "";
+    ASSERT_EQ(0, ::setenv("OPENCV_TEMP_PATH", (dir + "/missing/folder").c_str(), 1));
+    ens->save(dir + "/e.pce");
+    det->save(dir + "/d.pcb");
+    det->save(dir + "/d.yml");
+    const cv::Ptr<cv::patchcore::Inspector> loadedEns = cv::patchcore::Inspector::load(dir + "/e.pce");
+    const cv::Ptr<cv::patchcore::Inspector> loadedPcb = cv::patchcore::Inspector::load(dir + "/d.pcb");
+    const cv::Ptr<cv::patchcore::Inspector> loadedYml = cv::patchcore::Inspector::load(dir + "/d.yml");
+    if (previous)
+        ::setenv("OPENCV_TEMP_PATH", saved.c_str(), 1);
+    else
+        ::unsetenv("OPENCV_TEMP_PATH");
+    ASSERT_TRUE(loadedEns.dynamicCast<Ensemble>());
+    ASSERT_TRUE(loadedPcb.dynamicCast<Detector>());
+    ASSERT_TRUE(loadedYml.dynamicCast<Detector>());
+    EXPECT_EQ("PatchCore.Ensemble", loadedEns->getDefaultName());
+    const cv::Mat bad = texture(40, true), good = texture(41, false);
+    EXPECT_EQ(ens->predict(bad), loadedEns->predict(bad));
+    EXPECT_EQ(det->predict(bad), loadedPcb->predict(bad));
+    EXPECT_EQ(det->predict(bad), loadedYml->predict(bad));
+
+    // The same decision calls on either kind, through the base.
+    for (const cv::Ptr<cv::patchcore::Inspector>& inspector : {loadedEns, loadedPcb})
+    {
+        const double threshold = (inspector->predict(good) + inspector->predict(bad)) / 2;
+        cv::Mat map;
+        inspector->predict(bad, map);
+        double lo = 0, hi = 0;
+        cv::minMaxLoc(map, &lo, &hi);
+        inspector->setThresholds(threshold, (lo + hi) / 2);
+        double score = 0;
+        cv::Mat mask;
+        EXPECT_TRUE(inspector->detect(bad, score, mask));
+        EXPECT_GT(cv::countNonZero(mask), 0);
+        EXPECT_FALSE(inspector->detect(good, score));
+    }
+    // Both take lists of images the same way: a single Mat is refused with the same words.
+    expectErrorContaining([&] { ens->train(texture(0, false)); }, {"Ensemble::train()", "list of images"});
+    expectErrorContaining([&] { Ensemble::create()->calibrate(goodTextures(2)); }, {"needs a trained ensemble"});
 }
 
 TEST(PatchCore_Ensemble, hazelnutSqueezeNetAndResNet50)

@@ -3,6 +3,7 @@
 // (data/compat) that must keep loading. doc/ROBUSTNESS.md lists what each test shows; a save killed half-way is
 // in test_threading.cpp.
 #include "test_precomp.hpp"
+#include "opencv2/patchcore/ensemble.hpp"
 
 #include "serialization.hpp"
 
@@ -483,15 +484,25 @@ TEST(Patchcore_Compat, DISABLED_write_compat_files_and_fuzz_seeds)
     ASSERT_EQ(::chdir(scratch.c_str()), 0);
     auto seedDet = Detector::create(small);
     seedDet->train(goodImages(2));
+    // An ensemble of two such members: the binary fuzzer loads ensembles too (they share the container).
+    auto seedEns = cv::patchcore::Ensemble::create(0.5);
+    seedEns->addMember(small);
+    small.seed = 1;
+    seedEns->addMember(small);
+    seedEns->train(goodImages(2));
     ASSERT_EQ(::chdir(cwd.c_str()), 0);
     // The binary fuzzer's first byte picks its mode (odd: checksum recomputed after mutation).
     seedDet->save(scratch + "/seed.pcb");
-    std::vector<char> pcb = readAll(scratch + "/seed.pcb");
-    for (const char mode : {'\0', '\1'})
+    seedEns->save(scratch + "/seed.pce");
+    for (const std::string kind : {"valid", "ensemble"})
     {
-        std::vector<char> seed{mode};
-        seed.insert(seed.end(), pcb.begin(), pcb.end());
-        writeAll(corpus + "/binary/valid_mode" + std::to_string(int(mode)) + ".bin", seed);
+        const std::vector<char> file = readAll(scratch + (kind == "valid" ? "/seed.pcb" : "/seed.pce"));
+        for (const char mode : {'\0', '\1'})
+        {
+            std::vector<char> seed{mode};
+            seed.insert(seed.end(), file.begin(), file.end());
+            writeAll(corpus + "/binary/" + kind + "_mode" + std::to_string(int(mode)) + ".bin", seed);
+        }
     }
     seedDet->save(corpus + "/yaml/valid.yml");
     seedDet->save(corpus + "/yaml/valid.xml"); // FileStorage picks the parser from the content, not the name

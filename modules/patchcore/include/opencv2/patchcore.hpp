@@ -248,6 +248,37 @@ struct CV_EXPORTS Progress
 and leaves the detector as it was. Called from the thread that runs the operation. */
 typedef std::function<bool(const Progress&)> ProgressCallback;
 
+/** @brief What a Detector and an Ensemble have in common: trained on good images, they score an image, decide with
+calibrated thresholds, and save to one file that Inspector::load() reads back whichever it holds. */
+class CV_EXPORTS_W Inspector : public Algorithm
+{
+public:
+    /** @brief Loads what Detector::save() or Ensemble::save() wrote, as the right kind. */
+    CV_WRAP static Ptr<Inspector> load(const String& filename);
+    /** @brief Trains on images of good parts, replacing any previous training. */
+    CV_WRAP virtual void train(InputArrayOfArrays images) = 0;
+    /** @brief Scores one image; @p anomalyMap (optional) receives its CV_32F map in the image's own size. */
+    CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const = 0;
+    /** @brief Sets the decision thresholds from good images not used in training. */
+    CV_WRAP virtual void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate = 0.01,
+                                   double pixelFalseAlarmRate = 0.001) = 0;
+    /** @brief Image-score threshold (NaN until calibrated or set). */
+    CV_WRAP virtual double getImageThreshold() const = 0;
+    /** @brief Anomaly-map threshold of detect()'s mask (NaN until calibrated or set). */
+    CV_WRAP virtual double getPixelThreshold() const = 0;
+    /** @brief Sets both thresholds by hand. */
+    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
+    /** @brief Decides: true when the score exceeds the image threshold; @p defectMask (CV_8U, 255 = defect) marks the
+    pixels above the pixel threshold. Throws without thresholds. */
+    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const = 0;
+    /** @brief Saves atomically to one file. */
+    CV_WRAP virtual void save(const String& filename) const CV_OVERRIDE = 0;
+    /** @brief True before training. */
+    CV_WRAP virtual bool empty() const CV_OVERRIDE = 0;
+    /** @brief Forgets the training; the settings stay. */
+    CV_WRAP virtual void clear() CV_OVERRIDE = 0;
+};
+
 /** @brief PatchCore anomaly detector.
 
 @code
@@ -271,7 +302,7 @@ calibrate, setThresholds, setMaxImageMB, setRunSettings, setBackboneEngine, read
 overlap with any other call on the same object. The progress callback is called from the thread that runs the
 operation, so a callback shared by concurrent predictBatch() calls must be thread-safe itself. Separate detectors are independent.
 */
-class CV_EXPORTS_W Detector : public Algorithm
+class CV_EXPORTS_W Detector : public Inspector
 {
 public:
     /** @brief Creates an untrained detector. Throws if @p params is invalid or the backbone cannot be loaded. */
@@ -285,7 +316,7 @@ public:
 
     /** @brief Builds the memory bank from images of good parts, replacing any previous training.
     @param images vector of images (any size; 8U, 16U or 32F; 1, 3 or 4 channels in OpenCV's BGR(A) order). */
-    CV_WRAP virtual void train(InputArrayOfArrays images) = 0;
+    CV_WRAP virtual void train(InputArrayOfArrays images) CV_OVERRIDE = 0;
 
     /** @brief Builds the memory bank from image files, decoding them a batch at a time instead of holding every image
     in memory: the way to train on thousands of images under Params::memoryBudgetMB. Gives the same detector as
@@ -299,7 +330,7 @@ public:
     @param anomalyMap optional CV_32F map of patch distances in @p image's own size; pixels outside the part of the
     image that the backbone saw (the centre crop) hold 0.
     @return image anomaly score (largest patch score, Eq. 7-reweighted when enabled). */
-    CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const = 0;
+    CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const CV_OVERRIDE = 0;
 
     /** @brief Scores one image and returns its map in the chosen frame, a MapFrame. FRAME_WORKING is the frame the
     authors' evaluation uses (maps and masks after the same resize and crop); FRAME_IMAGE is what predict() returns. */
@@ -332,14 +363,14 @@ public:
     count, and every label of the mask also gets its own pixel threshold (the quantile at its
     setLabelFalseAlarmRate() target, else at @p pixelFalseAlarmRate, of that label's pixels). */
     CV_WRAP virtual void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate = 0.01,
-                                   double pixelFalseAlarmRate = 0.001) = 0;
+                                   double pixelFalseAlarmRate = 0.001) CV_OVERRIDE = 0;
     /** @brief Image-score threshold (NaN until calibrated or set). */
-    CV_WRAP virtual double getImageThreshold() const = 0;
+    CV_WRAP virtual double getImageThreshold() const CV_OVERRIDE = 0;
     /** @brief Anomaly-map threshold for defect masks (NaN until calibrated or set). */
-    CV_WRAP virtual double getPixelThreshold() const = 0;
+    CV_WRAP virtual double getPixelThreshold() const CV_OVERRIDE = 0;
     /** @brief Sets both thresholds by hand (e.g. from a line's own statistics); per-label pixel thresholds are
     cleared (set them with setLabelThreshold()). */
-    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
+    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE = 0;
     /** @brief Sets Params::maxImageMB for this detector, also after load(): how much memory one image may take is
     a property of the machine that runs the detector, not of the model. */
     CV_WRAP virtual void setMaxImageMB(double maxImageMB) = 0;
@@ -347,7 +378,7 @@ public:
     @p defectMask (CV_8U, image size, 255 = defect) the pixels whose map value exceeds the pixel threshold (of
     their care-mask label). With DecisionRule::regionsDecide the decision is detectRegions()'s. Throws if the
     detector has no thresholds. */
-    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const = 0;
+    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const CV_OVERRIDE = 0;
 
     /** @brief Restricts inspection to the care area of @p mask, a single-channel 8-bit image in the input image's
     frame: 0 = don't care, any other value = the label of a care region (0/255 for one region; 1, 2, ... for regions

@@ -134,6 +134,14 @@ def test_ensemble_train_predict_save_load(tmp_path, train_files, test_files):
     ens.save(tmp_path / "part.pce")
     again = patchcore.Ensemble.load(tmp_path / "part.pce")
     assert again.predict(img, return_map=False) == score
+    # patchcore.load() gives whichever kind a file holds.
+    anything = patchcore.load(tmp_path / "part.pce")
+    assert isinstance(anything, patchcore.Ensemble) and anything.predict(img, return_map=False) == score
+    member = ens.member(0)
+    member.save(tmp_path / "member.pcb")
+    single = patchcore.load(tmp_path / "member.pcb")
+    assert isinstance(single, patchcore.Detector)
+    assert single.predict(img, return_map=False) == member.predict(img, return_map=False)
 
 
 def auroc_by_pairs(scores, labels):

@@ -49,7 +49,7 @@ auto again = cv::patchcore::Ensemble::load("part.pce");
 Threading: as for Detector, const methods may run concurrently on one trained ensemble; addMember(), train() and
 clear() must not overlap with any other call.
 */
-class CV_EXPORTS_W Ensemble
+class CV_EXPORTS_W Ensemble : public Inspector
 {
 public:
     virtual ~Ensemble();
@@ -69,13 +69,13 @@ public:
 
     /** @brief Trains every member on the same good images and computes their normalisations (see the class
     description). Needs at least two images: one to train on and one to hold out. */
-    CV_WRAP virtual void train(InputArrayOfArrays images) = 0;
+    CV_WRAP virtual void train(InputArrayOfArrays images) CV_OVERRIDE = 0;
 
     /** @brief Scores one image: the mean of the members' normalised scores.
     @param image image as accepted by Detector::train().
     @param anomalyMap optional CV_32F map in @p image's own size: the mean of the members' normalised maps.
     @return the ensemble's anomaly score; about 0 for a typical good pixel's level, in units of its spread. */
-    CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const = 0;
+    CV_WRAP virtual double predict(InputArray image, OutputArray anomalyMap = noArray()) const CV_OVERRIDE = 0;
 
     /** @brief Scores one image and returns every member's normalised score, in member order (what predict()
     averages). */
@@ -86,25 +86,25 @@ public:
     the ensemble-map pixels that some member sees (the border a centre crop discards is left out). Both rates in
     (0, 1); replaces the thresholds train() calibrated. */
     CV_WRAP virtual void calibrate(InputArrayOfArrays goodImages, double imageFalseAlarmRate = 0.01,
-                                   double pixelFalseAlarmRate = 0.001) = 0;
+                                   double pixelFalseAlarmRate = 0.001) CV_OVERRIDE = 0;
     /** @brief Image threshold on the ensemble score: detect() flags scores strictly above it (NaN before
     calibration). */
-    CV_WRAP virtual double getImageThreshold() const = 0;
+    CV_WRAP virtual double getImageThreshold() const CV_OVERRIDE = 0;
     /** @brief Pixel threshold on the ensemble map: detect()'s mask marks pixels strictly above it (NaN before
     calibration). */
-    CV_WRAP virtual double getPixelThreshold() const = 0;
+    CV_WRAP virtual double getPixelThreshold() const CV_OVERRIDE = 0;
     /** @brief Sets both thresholds directly, in the units of predict()'s score and map (finite values). */
-    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) = 0;
+    CV_WRAP virtual void setThresholds(double imageThreshold, double pixelThreshold) CV_OVERRIDE = 0;
     /** @brief Scores one image and decides: returns true when the ensemble score exceeds the image threshold.
     @param image image as accepted by predict().
     @param score the ensemble score (as predict() returns it).
     @param defectMask optional CV_8U mask in @p image's size, 255 where the ensemble map exceeds the pixel
     threshold. Throws when the ensemble has no thresholds (an ensemble saved before they existed: calibrate()). */
-    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const = 0;
+    CV_WRAP virtual bool detect(InputArray image, CV_OUT double& score, OutputArray defectMask = noArray()) const CV_OVERRIDE = 0;
 
     /** @brief Saves the whole ensemble into one binary file (members embedded as their own .pcb contents, with
     their normalisations); the extension is free, ".pce" is suggested. Written atomically. */
-    CV_WRAP virtual void save(const String& filename) const = 0;
+    CV_WRAP virtual void save(const String& filename) const CV_OVERRIDE = 0;
 
     /** @brief Number of members. */
     CV_WRAP virtual int getMemberCount() const = 0;
@@ -116,9 +116,11 @@ public:
     CV_WRAP virtual double getHoldoutFraction() const = 0;
 
     /** @brief True before training (or when there are no members). */
-    CV_WRAP virtual bool empty() const = 0;
+    CV_WRAP virtual bool empty() const CV_OVERRIDE = 0;
     /** @brief Forgets every member's bank and normalisation; members and their parameters stay. */
-    CV_WRAP virtual void clear() = 0;
+    CV_WRAP virtual void clear() CV_OVERRIDE = 0;
+    /** @brief "PatchCore.Ensemble". */
+    CV_WRAP virtual String getDefaultName() const CV_OVERRIDE;
 };
 
 //! @}
