@@ -39,7 +39,7 @@ fuzz_seconds=${FUZZ_SECONDS:-20}
 # and patchcore_external_package (it links an installed copy of the library with the system
 # compiler and no sanitizer runtime, which cannot work for an instrumented library). Every other test, including
 # every tiny-model and bad-input test, runs.
-EXCLUDE=${SAN_CTEST_EXCLUDE:-'ResNet50|Parity|FullPipelineScoresWithinOnePercent|patchcore_external_package|ApproximateSearch.Detector|Integration|PatchCore_Export'}
+EXCLUDE=${SAN_CTEST_EXCLUDE:-'ResNet50|Patchcore_Parity|FullPipelineScoresWithinOnePercent|patchcore_external_package|Patchcore_ApproximateSearch.Detector|Patchcore_Integration|Patchcore_Export'}
 
 # The Python module is left out: an instrumented extension cannot load into Debian's uninstrumented interpreter
 # (the sanitizer runtimes must come first), and its C++ underneath is the library these jobs already check.

@@ -48,7 +48,7 @@ cv::Mat gaussianReference(const cv::Mat& src, double sigma)
     return out;
 }
 
-TEST(AnomalyMap, GaussianMatchesScipyDefinitionWithReflectBorders)
+TEST(Patchcore_AnomalyMap, GaussianMatchesScipyDefinitionWithReflectBorders)
 {
     cv::RNG rng(9);
     for (double sigma : {4.0, 1.5, 0.7})
@@ -64,7 +64,7 @@ TEST(AnomalyMap, GaussianMatchesScipyDefinitionWithReflectBorders)
         }
 }
 
-TEST(AnomalyMap, ReflectIsNotReflect101)
+TEST(Patchcore_AnomalyMap, ReflectIsNotReflect101)
 {
     // A spike on the border: with "reflect" the border pixel is its own mirror, so it keeps more mass than with
     // OpenCV's default BORDER_REFLECT_101.
@@ -78,7 +78,7 @@ TEST(AnomalyMap, ReflectIsNotReflect101)
     EXPECT_GT(std::abs(other.at<float>(10, 0) - got.at<float>(10, 0)), 1e-3);
 }
 
-TEST(AnomalyMap, ConstantScoresGiveConstantMap)
+TEST(Patchcore_AnomalyMap, ConstantScoresGiveConstantMap)
 {
     cv::Mat scores(28, 28, CV_32F, cv::Scalar(2.5));
     const cv::Mat map = computeAnomalyMap(scores, cv::Size(224, 224), 4);
@@ -89,7 +89,7 @@ TEST(AnomalyMap, ConstantScoresGiveConstantMap)
     EXPECT_NEAR(hi, 2.5, 1e-5);
 }
 
-TEST(AnomalyMap, PeakStaysWherePatchIs)
+TEST(Patchcore_AnomalyMap, PeakStaysWherePatchIs)
 {
     cv::Mat scores = cv::Mat::zeros(28, 28, CV_32F);
     scores.at<float>(5, 20) = 10;

@@ -9,7 +9,7 @@ namespace {
 
 // The inverted file's image scores are exact (its worst patches are searched again exactly), and every patch it
 // did not re-search can only score higher than exactly, so its maps lie on or above the exact ones.
-TEST(ApproximateSearch, ExactImageScoresAndMapsBoundedBelowByExact)
+TEST(Patchcore_ApproximateSearch, ExactImageScoresAndMapsBoundedBelowByExact)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");

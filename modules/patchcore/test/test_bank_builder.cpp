@@ -81,7 +81,7 @@ cv::Mat build(const Params& p, const std::vector<cv::Mat>& images, std::vector<i
     return builder.finish();
 }
 
-TEST(BoundedBank, CapAndChunksFollowTheInputMode)
+TEST(Patchcore_BoundedBank, CapAndChunksFollowTheInputMode)
 {
     Params p;
     p.inputMode = INPUT_CENTER_CROP;
@@ -108,7 +108,7 @@ TEST(BoundedBank, CapAndChunksFollowTheInputMode)
     EXPECT_EQ(BankBuilder::chunkedBytes(p, 1e6, 1000), BankBuilder::chunkedBytes(p, 1e8, 1000));
 }
 
-TEST(BoundedBank, ComposableGreedyCoversLikeOneSelectionAndBetterThanRandom)
+TEST(Patchcore_BoundedBank, ComposableGreedyCoversLikeOneSelectionAndBetterThanRandom)
 {
     const int dim = 4; // low enough that the tails do not dominate the max: greedy covers them, random does not
     const std::vector<cv::Mat> images = clusteredImages(12, 700, dim, 7); // 8,400 vectors
@@ -158,7 +158,7 @@ TEST(BoundedBank, ComposableGreedyCoversLikeOneSelectionAndBetterThanRandom)
     EXPECT_EQ(all.rows + k, progress.back());
 }
 
-TEST(BoundedBank, CancelledChunkedSelectionThrows)
+TEST(Patchcore_BoundedBank, CancelledChunkedSelectionThrows)
 {
     const std::vector<cv::Mat> images = clusteredImages(6, 500, 8, 3);
     Params p = vectorParams(8);
@@ -176,7 +176,7 @@ TEST(BoundedBank, CancelledChunkedSelectionThrows)
         {"cancelled"});
 }
 
-TEST(BoundedBank, DetectorTrainsWithACappedChunkedBank)
+TEST(Patchcore_BoundedBank, DetectorTrainsWithACappedChunkedBank)
 {
     Params p = tinyModelParams();
     p.inputMode = INPUT_ASPECT;

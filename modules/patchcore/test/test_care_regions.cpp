@@ -11,7 +11,7 @@ using cv::patchcore::Detector;
 using cv::patchcore::Params;
 using cv::patchcore::Region;
 
-class CareRegions : public SqueezenetHazelnut
+class Patchcore_CareRegions : public SqueezenetHazelnut
 {
 protected:
     void SetUp() override
@@ -48,7 +48,7 @@ protected:
     cv::Size size;
 };
 
-TEST_F(CareRegions, DefectInDontCareIsIgnoredAndFoundInCare)
+TEST_F(Patchcore_CareRegions, DefectInDontCareIsIgnoredAndFoundInCare)
 {
     auto plain = Detector::create(params);
     plain->train(train);
@@ -92,7 +92,7 @@ TEST_F(CareRegions, DefectInDontCareIsIgnoredAndFoundInCare)
         EXPECT_TRUE((r.box & around).empty()) << r.box;
 }
 
-TEST_F(CareRegions, BankHoldsOnlyPatchesCentredInTheCareArea)
+TEST_F(Patchcore_CareRegions, BankHoldsOnlyPatchesCentredInTheCareArea)
 {
     params.coresetMethod = cv::patchcore::CORESET_NONE;
     const std::vector<cv::Mat> three(train.begin(), train.begin() + 3);
@@ -115,7 +115,7 @@ TEST_F(CareRegions, BankHoldsOnlyPatchesCentredInTheCareArea)
     EXPECT_EQ(plain->getMemoryBankSize(), 3 * grid.area());
 }
 
-TEST(CareRegionsUnit, RegionMeasurementsOfAHandCheckedMap)
+TEST(Patchcore_CareRegionsUnit, RegionMeasurementsOfAHandCheckedMap)
 {
     cv::Mat map = cv::Mat::zeros(10, 12, CV_32F);
     // Region A: 2 x 3 block at x 1..3, y 1..2, values 2..7; peak 7 at (3, 2).
@@ -169,7 +169,7 @@ TEST(CareRegionsUnit, RegionMeasurementsOfAHandCheckedMap)
     EXPECT_EQ(r[1].area, 6);
 }
 
-TEST(CareRegionsUnit, RunLengthCodeRoundTripsAndRefusesInconsistentRuns)
+TEST(Patchcore_CareRegionsUnit, RunLengthCodeRoundTripsAndRefusesInconsistentRuns)
 {
     cv::Mat labels(7, 9, CV_8U, cv::Scalar(0));
     labels(cv::Rect(1, 1, 5, 4)).setTo(3);
@@ -183,7 +183,7 @@ TEST(CareRegionsUnit, RunLengthCodeRoundTripsAndRefusesInconsistentRuns)
     expectErrorWith([&] { cv::patchcore::detail::decodeRuns(badValue, labels.size()); }, "out of range");
 }
 
-TEST_F(CareRegions, MaskLabelsThresholdsAndRuleSurviveSaveAndLoad)
+TEST_F(Patchcore_CareRegions, MaskLabelsThresholdsAndRuleSurviveSaveAndLoad)
 {
     cv::Mat labels(size, CV_8U, cv::Scalar(1));
     labels(cv::Rect(size.width / 2, 0, size.width - size.width / 2, size.height)).setTo(2);
@@ -220,7 +220,7 @@ TEST_F(CareRegions, MaskLabelsThresholdsAndRuleSurviveSaveAndLoad)
     }
 }
 
-TEST_F(CareRegions, BadMasksAndRulesGiveClearErrors)
+TEST_F(Patchcore_CareRegions, BadMasksAndRulesGiveClearErrors)
 {
     auto det = Detector::create(params);
     expectErrorWith([&] { det->setCareMask(cv::Mat()); }, "empty mask");

@@ -36,7 +36,7 @@ std::vector<std::string> readLines(const std::string& path)
     return lines;
 }
 
-TEST(PatchCore_CLI, predictVideoWritesFramesAndDefectOutlines)
+TEST(Patchcore_CliVideo, predictVideoWritesFramesAndDefectOutlines)
 {
     const std::string dir = tempDir() + "/cli_video", video = dir + "/clip.avi";
     cv::utils::fs::createDirectories(dir);
@@ -114,7 +114,7 @@ TEST(PatchCore_CLI, predictVideoWritesFramesAndDefectOutlines)
 
 #else
 
-TEST(PatchCore_CLI, predictVideoWritesFramesAndDefectOutlines)
+TEST(Patchcore_CliVideo, predictVideoWritesFramesAndDefectOutlines)
 {
     GTEST_SKIP() << "SKIPPED: the patchcore program is not built (PATCHCORE_BUILD_SAMPLES=OFF)";
 }

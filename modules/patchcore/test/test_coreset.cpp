@@ -53,7 +53,7 @@ std::vector<int> naiveGreedy(const cv::Mat& x, const std::vector<int>& starts, i
     return out;
 }
 
-TEST(Coreset, GreedyMatchesNaiveImplementation)
+TEST(Patchcore_Coreset, GreedyMatchesNaiveImplementation)
 {
     for (int n : {50, 777, 3001})
     {
@@ -64,7 +64,7 @@ TEST(Coreset, GreedyMatchesNaiveImplementation)
     }
 }
 
-TEST(Coreset, GreedyMatchesNaiveOnClusteredData)
+TEST(Patchcore_Coreset, GreedyMatchesNaiveOnClusteredData)
 {
     // Clustered points with a long tail of selections: the regime where the selection skips most points by the
     // triangle inequality, so any unsafe skip would change an index here.
@@ -83,7 +83,7 @@ TEST(Coreset, GreedyMatchesNaiveOnClusteredData)
     EXPECT_EQ(greedyCoreset(x, starts, 900), naiveGreedy(x, starts, 900));
 }
 
-TEST(Coreset, ProjectionIsTheMatrixProduct)
+TEST(Patchcore_Coreset, ProjectionIsTheMatrixProduct)
 {
     const cv::Mat x = randomRows(2500, 40, 1);
     const cv::Mat w = randomProjection(40, 8, 9);
@@ -103,7 +103,7 @@ TEST(Coreset, ProjectionIsTheMatrixProduct)
     EXPECT_LT(cv::norm(y64, ref, cv::NORM_INF), 1e-4);
 }
 
-TEST(Coreset, FullPipelineWithProjectionMatchesNaive)
+TEST(Patchcore_Coreset, FullPipelineWithProjectionMatchesNaive)
 {
     const cv::Mat bank = randomRows(1200, 64, 3);
     cv::patchcore::Params p;
@@ -119,7 +119,7 @@ TEST(Coreset, FullPipelineWithProjectionMatchesNaive)
     EXPECT_NE(got, selectCoreset(bank, p)) << "another seed should change the start points";
 }
 
-TEST(Coreset, RandomAndNoneMethods)
+TEST(Patchcore_Coreset, RandomAndNoneMethods)
 {
     const cv::Mat bank = randomRows(1000, 8, 4);
     cv::patchcore::Params p;
@@ -138,7 +138,7 @@ TEST(Coreset, RandomAndNoneMethods)
         EXPECT_EQ(all[i], i);
 }
 
-TEST(Coreset, DuplicatesStopTheSelectionEarly)
+TEST(Patchcore_Coreset, DuplicatesStopTheSelectionEarly)
 {
     // Three distinct points, each repeated: at most three selections are meaningful.
     cv::Mat x(30, 2, CV_32F);
@@ -155,7 +155,7 @@ TEST(Coreset, DuplicatesStopTheSelectionEarly)
     EXPECT_EQ(classes.size(), 3u);
 }
 
-TEST(Coreset, CancelledThroughCallback)
+TEST(Patchcore_Coreset, CancelledThroughCallback)
 {
     const cv::Mat x = randomRows(500, 4, 8);
     int calls = 0;
@@ -192,7 +192,7 @@ std::vector<int> naiveContinue(const cv::Mat& bank, const cv::Mat& candidates, i
 
 // Small whole-number coordinates: every float distance is exact, so ties are real and must go to the lowest index,
 // and candidates equal to bank vectors must never be added.
-TEST(Coreset, ContinuingFromABankMatchesNaive)
+TEST(Patchcore_Coreset, ContinuingFromABankMatchesNaive)
 {
     cv::RNG rng(11);
     cv::Mat bank(60, 8, CV_32F), candidates(400, 8, CV_32F);
@@ -228,7 +228,7 @@ TEST(Coreset, ContinuingFromABankMatchesNaive)
 
 // update() runs its selection's search on the coreset's device: DEVICE_CUDA without one fails as train() does, and
 // with one selects what the CPU selects.
-TEST(Coreset, ContinuingHonoursTheCoresetDevice)
+TEST(Patchcore_Coreset, ContinuingHonoursTheCoresetDevice)
 {
     const cv::Mat bank = randomRows(50, 16, 1), candidates = randomRows(100, 16, 2);
     cv::patchcore::Params p;
@@ -253,7 +253,7 @@ TEST(Coreset, ContinuingHonoursTheCoresetDevice)
     }
 }
 
-TEST(Coreset, SizeRule)
+TEST(Patchcore_Coreset, SizeRule)
 {
     EXPECT_EQ(coresetSize(21952, 0.1), 2195);
     EXPECT_EQ(coresetSize(235200, 0.1), 23520);

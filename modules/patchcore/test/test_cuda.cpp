@@ -36,7 +36,7 @@ cv::Mat randomFloats(int rows, int cols, uint64 seed)
     return m;
 }
 
-TEST(CudaDispatch, DeviceSettingsResolve)
+TEST(Patchcore_CudaDispatch, DeviceSettingsResolve)
 {
     EXPECT_FALSE(useCuda(DEVICE_CPU, "coreset"));
     EXPECT_EQ(useCuda(DEVICE_AUTO, "search"), cudaAvailable());
@@ -66,7 +66,7 @@ TEST(CudaDispatch, DeviceSettingsResolve)
 
 // Integer data: every float sum is exact in any order, so Eigen's and the GPU's arithmetic agree bit for bit and
 // the indices must be identical, ties and the early stop included.
-TEST(CudaDispatch, GreedyCoresetMatchesCpuOnExactData)
+TEST(Patchcore_CudaDispatch, GreedyCoresetMatchesCpuOnExactData)
 {
     PATCHCORE_REQUIRE_CUDA();
     const int sizes[][3] = {{1, 1, 1}, {300, 7, 120}, {5003, 16, 400}, {20000, 128, 150}};
@@ -86,7 +86,7 @@ TEST(CudaDispatch, GreedyCoresetMatchesCpuOnExactData)
 
 // The whole stage with a float projection: cuBLAS and Eigen round the projection differently, so the two may part
 // at a near-tie; every GPU pick must be the farthest point of the CPU-projected data up to rounding.
-TEST(CudaDispatch, SelectCoresetIsGreedyOnCpuProjection)
+TEST(Patchcore_CudaDispatch, SelectCoresetIsGreedyOnCpuProjection)
 {
     PATCHCORE_REQUIRE_CUDA();
     const cv::Mat bank = randomFloats(6000, 256, 11);
@@ -121,7 +121,7 @@ TEST(CudaDispatch, SelectCoresetIsGreedyOnCpuProjection)
 }
 
 // The search re-ranks exactly like ExactSearch (double, dimension order), so distances and indices are identical.
-TEST(CudaDispatch, SearchMatchesExactSearch)
+TEST(Patchcore_CudaDispatch, SearchMatchesExactSearch)
 {
     PATCHCORE_REQUIRE_CUDA();
     const int sizes[][4] = {{1, 1, 1, 1}, {784, 3001, 1024, 1}, {100, 20011, 64, 3}, {37, 4099, 255, 9}};
@@ -151,7 +151,7 @@ TEST(CudaDispatch, SearchMatchesExactSearch)
     EXPECT_EQ(i1.at<int>(0, 0), 17);
 }
 
-TEST(CudaDispatch, CancellationMatchesCpuMessage)
+TEST(Patchcore_CudaDispatch, CancellationMatchesCpuMessage)
 {
     PATCHCORE_REQUIRE_CUDA();
     const cv::Mat x = randomFloats(4000, 8, 9);

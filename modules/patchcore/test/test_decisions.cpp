@@ -7,7 +7,7 @@ namespace {
 using cv::patchcore::Detector;
 using cv::patchcore::Params;
 
-class Decisions : public SqueezenetHazelnut
+class Patchcore_Decisions : public SqueezenetHazelnut
 {
 protected:
     void SetUp() override
@@ -25,7 +25,7 @@ protected:
     std::vector<cv::Mat> train, defective;
 };
 
-TEST_F(Decisions, CalibratedThresholdsFlagDefectsAndSpareGoodImages)
+TEST_F(Patchcore_Decisions, CalibratedThresholdsFlagDefectsAndSpareGoodImages)
 {
     params.calibrationFraction = 0.25;
     params.imageFalseAlarmRate = 0.01;
@@ -53,7 +53,7 @@ TEST_F(Decisions, CalibratedThresholdsFlagDefectsAndSpareGoodImages)
     EXPECT_EQ(loaded->getPixelThreshold(), det->getPixelThreshold());
 }
 
-TEST_F(Decisions, ThresholdIsTheUpperQuantileOfHeldOutScores)
+TEST_F(Patchcore_Decisions, ThresholdIsTheUpperQuantileOfHeldOutScores)
 {
     auto det = Detector::create(params);
     std::vector<cv::Mat> fit(train.begin(), train.begin() + 20), held(train.begin() + 20, train.end());
@@ -71,7 +71,7 @@ TEST_F(Decisions, ThresholdIsTheUpperQuantileOfHeldOutScores)
     EXPECT_EQ(above, 4) << "a 50 % false-alarm target flags half the held-out images";
 }
 
-TEST_F(Decisions, DetectNeedsThresholds)
+TEST_F(Patchcore_Decisions, DetectNeedsThresholds)
 {
     auto det = Detector::create(params);
     det->train(std::vector<cv::Mat>(train.begin(), train.begin() + 3));
@@ -87,7 +87,7 @@ TEST_F(Decisions, DetectNeedsThresholds)
     EXPECT_THROW(bad->train(std::vector<cv::Mat>(train.begin(), train.begin() + 3)), cv::Exception);
 }
 
-TEST_F(Decisions, UpdateAddsImagesWithoutStartingOver)
+TEST_F(Patchcore_Decisions, UpdateAddsImagesWithoutStartingOver)
 {
     auto det = Detector::create(params);
     std::vector<cv::Mat> first(train.begin(), train.begin() + 10), more(train.begin() + 10, train.begin() + 20);

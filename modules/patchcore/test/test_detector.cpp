@@ -37,7 +37,7 @@ Params squeezeParams()
     return p;
 }
 
-class DetectorApi : public ::testing::Test
+class Patchcore_Detector : public ::testing::Test
 {
 protected:
     void SetUp() override
@@ -66,7 +66,7 @@ void expectSamePredictions(const Detector& a, const Detector& b, const std::vect
     }
 }
 
-TEST_F(DetectorApi, TrainsAndPredictsInTheImageFrame)
+TEST_F(Patchcore_Detector, TrainsAndPredictsInTheImageFrame)
 {
     EXPECT_FALSE(det->empty());
     EXPECT_EQ(det->getFeatureGridSize(), cv::Size(27, 27));
@@ -85,7 +85,7 @@ TEST_F(DetectorApi, TrainsAndPredictsInTheImageFrame)
     EXPECT_GT(map.at<float>(256, 256), 0.f);
 }
 
-TEST_F(DetectorApi, WorkingFrameMapsAndMasks)
+TEST_F(Patchcore_Detector, WorkingFrameMapsAndMasks)
 {
     cv::Mat working, image;
     const double s1 = det->predictMap(test[0], working, cv::patchcore::FRAME_WORKING);
@@ -109,7 +109,7 @@ TEST_F(DetectorApi, WorkingFrameMapsAndMasks)
     EXPECT_THROW(det->toWorkingFrame(test[0], out), cv::Exception) << "3 channels is not a mask";
 }
 
-TEST_F(DetectorApi, BatchPredictionEqualsSinglePrediction)
+TEST_F(Patchcore_Detector, BatchPredictionEqualsSinglePrediction)
 {
     std::vector<double> scores;
     std::vector<cv::Mat> maps;
@@ -127,7 +127,7 @@ TEST_F(DetectorApi, BatchPredictionEqualsSinglePrediction)
     EXPECT_EQ(scoresOnly, scores);
 }
 
-TEST_F(DetectorApi, TrainingIsDeterministic)
+TEST_F(Patchcore_Detector, TrainingIsDeterministic)
 {
     auto again = Detector::create(squeezeParams());
     again->train(train);
@@ -137,7 +137,7 @@ TEST_F(DetectorApi, TrainingIsDeterministic)
 
 // trainFiles() decodes a batch at a time; the detector must be the one train() builds from the decoded images,
 // including the held-out calibration split and the automatic input mode, which both look at the whole list.
-TEST_F(DetectorApi, TrainFilesEqualsTrainOnDecodedImages)
+TEST_F(Patchcore_Detector, TrainFilesEqualsTrainOnDecodedImages)
 {
     std::vector<cv::String> files;
     cv::glob(dataPath(kHazelnutTrain) + "/*.jpg", files);
@@ -160,7 +160,7 @@ TEST_F(DetectorApi, TrainFilesEqualsTrainOnDecodedImages)
     expectSamePredictions(*decoded, *streamed, test);
 }
 
-TEST_F(DetectorApi, TrainFilesNamesTheFileItCannotReadAndKeepsTheDetector)
+TEST_F(Patchcore_Detector, TrainFilesNamesTheFileItCannotReadAndKeepsTheDetector)
 {
     std::vector<cv::String> files;
     cv::glob(dataPath(kHazelnutTrain) + "/*.jpg", files);
@@ -188,7 +188,7 @@ TEST_F(DetectorApi, TrainFilesNamesTheFileItCannotReadAndKeepsTheDetector)
     EXPECT_EQ(cv::norm(det->getMemoryBank(), bankBefore, cv::NORM_INF), 0.0);
 }
 
-TEST_F(DetectorApi, SaveLoadRoundTripIsBitIdentical)
+TEST_F(Patchcore_Detector, SaveLoadRoundTripIsBitIdentical)
 {
     const std::string dir = tempDir();
     for (const std::string name : {"det.pcb", "det.yml", "det.yml.gz", "det.xml"})
@@ -207,7 +207,7 @@ TEST_F(DetectorApi, SaveLoadRoundTripIsBitIdentical)
     EXPECT_TRUE(left.empty()) << "temporary files left behind";
 }
 
-TEST_F(DetectorApi, ReadWriteThroughFileStorage)
+TEST_F(Patchcore_Detector, ReadWriteThroughFileStorage)
 {
     cv::FileStorage out(".yml", cv::FileStorage::WRITE | cv::FileStorage::MEMORY);
     out << "mine" << "{";
@@ -222,7 +222,7 @@ TEST_F(DetectorApi, ReadWriteThroughFileStorage)
     expectSamePredictions(*det, *other, test);
 }
 
-TEST_F(DetectorApi, ClearForgetsTheBank)
+TEST_F(Patchcore_Detector, ClearForgetsTheBank)
 {
     det->clear();
     EXPECT_TRUE(det->empty());
@@ -232,7 +232,7 @@ TEST_F(DetectorApi, ClearForgetsTheBank)
     EXPECT_FALSE(det->empty());
 }
 
-TEST_F(DetectorApi, ProgressIsReportedAndCancelKeepsTheDetector)
+TEST_F(Patchcore_Detector, ProgressIsReportedAndCancelKeepsTheDetector)
 {
     auto fresh = Detector::create(squeezeParams());
     std::vector<std::string> stages;
@@ -262,7 +262,7 @@ TEST_F(DetectorApi, ProgressIsReportedAndCancelKeepsTheDetector)
     EXPECT_EQ(cv::norm(before, det->getMemoryBank(), cv::NORM_INF), 0.0);
 }
 
-TEST_F(DetectorApi, AcceptsEveryImageFormat)
+TEST_F(Patchcore_Detector, AcceptsEveryImageFormat)
 {
     const cv::Mat bgr = test[0];
     const double ref = det->predict(bgr);
@@ -286,7 +286,7 @@ TEST_F(DetectorApi, AcceptsEveryImageFormat)
     EXPECT_EQ(det->predict(roi), det->predict(roi.clone()));
 }
 
-TEST_F(DetectorApi, BadImagesGiveClearErrors)
+TEST_F(Patchcore_Detector, BadImagesGiveClearErrors)
 {
     EXPECT_THROW(det->predict(cv::Mat()), cv::Exception);
     EXPECT_THROW(det->predict(cv::Mat(100, 100, CV_8SC3, cv::Scalar(1))), cv::Exception);
@@ -312,7 +312,7 @@ TEST_F(DetectorApi, BadImagesGiveClearErrors)
     EXPECT_FALSE(det->empty()) << "failed calls must not damage a trained detector";
 }
 
-TEST(DetectorErrors, PredictBeforeTrain)
+TEST(Patchcore_DetectorErrors, PredictBeforeTrain)
 {
     PATCHCORE_REQUIRE_DATA(kSqueezeNet);
     auto det = Detector::create(squeezeParams());
@@ -329,7 +329,7 @@ TEST(DetectorErrors, PredictBeforeTrain)
     EXPECT_THROW(det->getFeatureGridSize(), cv::Exception);
 }
 
-TEST(DetectorErrors, MissingInvalidModelAndUnknownTap)
+TEST(Patchcore_DetectorErrors, MissingInvalidModelAndUnknownTap)
 {
     Params p;
     EXPECT_THROW(Detector::create(p), cv::Exception) << "empty model path";
@@ -365,7 +365,7 @@ TEST(DetectorErrors, MissingInvalidModelAndUnknownTap)
     }
 }
 
-TEST(DetectorErrors, InvalidParams)
+TEST(Patchcore_DetectorErrors, InvalidParams)
 {
     PATCHCORE_REQUIRE_DATA(kSqueezeNet);
     auto expectBad = [](const std::function<void(Params&)>& edit) {
@@ -387,7 +387,7 @@ TEST(DetectorErrors, InvalidParams)
     expectBad([](Params& p) { p.batchSize = 0; });
 }
 
-TEST(DetectorErrors, KLargerThanTheBank)
+TEST(Patchcore_DetectorErrors, KLargerThanTheBank)
 {
     PATCHCORE_REQUIRE_DATA(kSqueezeNet);
     PATCHCORE_REQUIRE_DATA(kHazelnutTrain);
@@ -398,7 +398,7 @@ TEST(DetectorErrors, KLargerThanTheBank)
     EXPECT_THROW(det->train(readImages(dataPath(kHazelnutTrain) + "/*.jpg", 1)), cv::Exception);
 }
 
-TEST_F(DetectorApi, DamagedSavedFilesAreRejected)
+TEST_F(Patchcore_Detector, DamagedSavedFilesAreRejected)
 {
     const std::string dir = tempDir();
     const std::string pcb = dir + "/det.pcb";
@@ -444,7 +444,7 @@ TEST_F(DetectorApi, DamagedSavedFilesAreRejected)
 // Run settings (devices, backend, batch size, memory bounds) are how a process runs a detector, not part of the
 // model: they are not saved, a file that carries them (format 1, or edited; e.g. DEVICE_CUDA from a GPU machine)
 // loads and predicts the same on a machine without CUDA with the defaults, and read() keeps the detector's own.
-TEST_F(DetectorApi, RunSettingsAreNotPartOfTheModel)
+TEST_F(Patchcore_Detector, RunSettingsAreNotPartOfTheModel)
 {
     const std::string dir = tempDir(), yml = dir + "/det.yml";
     det->save(yml);
@@ -489,7 +489,7 @@ TEST_F(DetectorApi, RunSettingsAreNotPartOfTheModel)
     EXPECT_EQ(3, loaded->getParams().batchSize);
 }
 
-TEST_F(DetectorApi, ChangedBackboneIsDetectedOnLoad)
+TEST_F(Patchcore_Detector, ChangedBackboneIsDetectedOnLoad)
 {
     const std::string dir = tempDir();
     // A YAML file references its backbone by path: point it at a copy, then change the copy.

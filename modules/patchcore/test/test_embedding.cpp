@@ -66,7 +66,7 @@ void sourceCoord(int o, int in, int out, int& i0, int& i1, double& w1)
     w1 = s - i0;
 }
 
-TEST(Embedding, PoolingBinsFollowTorchDefinition)
+TEST(Patchcore_Embedding, PoolingBinsFollowTorchDefinition)
 {
     for (int L : {1, 5, 9, 100, 4608, 9216})
         for (int D : {1, 3, 7, 64, 1024, 2000})
@@ -81,7 +81,7 @@ TEST(Embedding, PoolingBinsFollowTorchDefinition)
         }
 }
 
-TEST(Embedding, PoolRowsMatchesReferenceForShrinkAndGrow)
+TEST(Patchcore_Embedding, PoolRowsMatchesReferenceForShrinkAndGrow)
 {
     cv::RNG rng(3);
     for (int D : {4, 10, 37})
@@ -99,7 +99,7 @@ TEST(Embedding, PoolRowsMatchesReferenceForShrinkAndGrow)
     }
 }
 
-TEST(Embedding, NeighbourhoodAggregationIncludingBorders)
+TEST(Patchcore_Embedding, NeighbourhoodAggregationIncludingBorders)
 {
     for (int p : {1, 3, 5})
     {
@@ -120,7 +120,7 @@ TEST(Embedding, NeighbourhoodAggregationIncludingBorders)
 
 // The channel-parallel paths (every bin within one channel: layer3's 1024 -> 1024, layer2's 512 x 9 -> 1024) must
 // add in torch's order: float sums over the flattened (c, ky, kx) neighbourhood, bit for bit, like the general path.
-TEST(Embedding, NeighbourhoodSumsInTorchOrderOnEveryPath)
+TEST(Patchcore_Embedding, NeighbourhoodSumsInTorchOrderOnEveryPath)
 {
     struct Case { int C, D, p; };
     for (const Case& k : {Case{8, 8, 3}, Case{8, 16, 3}, Case{6, 12, 5}, Case{4, 8, 1}, Case{7, 11, 3}, Case{5, 15, 3}})
@@ -144,7 +144,7 @@ TEST(Embedding, NeighbourhoodSumsInTorchOrderOnEveryPath)
     }
 }
 
-TEST(Embedding, BilinearGridResizeMatchesDoubleReference)
+TEST(Patchcore_Embedding, BilinearGridResizeMatchesDoubleReference)
 {
     cv::RNG rng(5);
     for (cv::Size from : {cv::Size(4, 3), cv::Size(14, 14), cv::Size(13, 13)})
@@ -173,7 +173,7 @@ TEST(Embedding, BilinearGridResizeMatchesDoubleReference)
 
 // The spec's closed form for taps of 512 and 1024 channels pooled to 1024/1024: layer2 half = zero-padded 3x3 average
 // with centre weight 1/5 and 1/10 elsewhere; layer3 half = uniform 3x3 mean, then mean of channel pairs, upsampled.
-TEST(Embedding, ClosedFormFor512And1024Channels)
+TEST(Patchcore_Embedding, ClosedFormFor512And1024Channels)
 {
     const cv::Mat l2 = randomBlob(1, 512, 8, 8, 101);
     const cv::Mat l3 = randomBlob(1, 1024, 4, 4, 202);
@@ -216,7 +216,7 @@ TEST(Embedding, ClosedFormFor512And1024Channels)
 
 // General dimensions: the whole embedding against a brute force that unfolds, pools, interpolates, concatenates and
 // pools again, in the reference implementation's order (interpolation of the unfolded planes before pooling).
-TEST(Embedding, GeneralDimensionsMatchBruteForce)
+TEST(Patchcore_Embedding, GeneralDimensionsMatchBruteForce)
 {
     const cv::Mat t1 = randomBlob(2, 6, 5, 7, 11);
     const cv::Mat t2 = randomBlob(2, 10, 3, 4, 12);

@@ -66,7 +66,7 @@ void expectMeanOfNormalized(const Ensemble& ens, const cv::Mat& img)
     EXPECT_EQ(static_cast<size_t>(ens.getMemberCount()), members.size());
 }
 
-TEST(PatchCore_Ensemble, tinyMembersRoundTripAndAverage)
+TEST(Patchcore_Ensemble, tinyMembersRoundTripAndAverage)
 {
     auto ens = Ensemble::create(0.25);
     ens->addMember(tinyParams(0));
@@ -108,7 +108,7 @@ TEST(PatchCore_Ensemble, tinyMembersRoundTripAndAverage)
     }
 }
 
-TEST(PatchCore_Ensemble, calibratedDecisions)
+TEST(Patchcore_Ensemble, calibratedDecisions)
 {
     auto ens = Ensemble::create(0.25);
     ens->addMember(tinyParams(0));
@@ -168,7 +168,7 @@ TEST(PatchCore_Ensemble, calibratedDecisions)
 
 /** The pixel threshold comes from pixels a member saw: a centre-crop member's map holds 0 outside the crop, and
  *  counting those zeros would pull the quantile down. */
-TEST(PatchCore_Ensemble, calibrationIgnoresPixelsOutsideTheCrop)
+TEST(Patchcore_Ensemble, calibrationIgnoresPixelsOutsideTheCrop)
 {
     Params crop = tinyParams(0);
     crop.resizeSize = 80; // 80 px shorter side, 64 px centre crop: a 16 px unseen border on a 96 x 80 image
@@ -203,7 +203,7 @@ TEST(PatchCore_Ensemble, calibrationIgnoresPixelsOutsideTheCrop)
     EXPECT_FLOAT_EQ(inside[rank], static_cast<float>(ens->getPixelThreshold()));
 }
 
-TEST(PatchCore_Ensemble, errorsSayWhatToDo)
+TEST(Patchcore_Ensemble, errorsSayWhatToDo)
 {
     EXPECT_THROW(Ensemble::create(0.0), cv::Exception);
     EXPECT_THROW(Ensemble::create(1.0), cv::Exception);
@@ -250,7 +250,7 @@ TEST(PatchCore_Ensemble, errorsSayWhatToDo)
 // Detector and Ensemble are peers behind Inspector: Inspector::load() returns whichever a file holds, and both
 // decide through the same calls. Members are serialised in memory: saving and loading an ensemble needs no
 // temporary folder (OpenCV's, pointed at a missing one here, is never used).
-TEST(PatchCore_Ensemble, inspectorLoadsEitherKindWithoutTemporaryFiles)
+TEST(Patchcore_Ensemble, inspectorLoadsEitherKindWithoutTemporaryFiles)
 {
     auto ens = Ensemble::create(0.25);
     ens->addMember(tinyParams(0));
@@ -301,7 +301,7 @@ TEST(PatchCore_Ensemble, inspectorLoadsEitherKindWithoutTemporaryFiles)
     expectErrorContaining([&] { Ensemble::create()->calibrate(goodTextures(2)); }, {"needs a trained ensemble"});
 }
 
-TEST(PatchCore_Ensemble, hazelnutSqueezeNetAndResNet50)
+TEST(Patchcore_Ensemble, hazelnutSqueezeNetAndResNet50)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     PATCHCORE_REQUIRE_DATA("models/resnet50v2_to_layer3.onnx");

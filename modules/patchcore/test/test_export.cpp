@@ -126,17 +126,17 @@ void exportAndCheck(const std::string& arch, const std::vector<Tap>& taps)
     EXPECT_TRUE(std::isfinite(det->predict(good[0])));
 }
 
-TEST(PatchCore_Export, resnet18)
+TEST(Patchcore_Export, resnet18)
 {
     exportAndCheck("resnet18", {{"layer2", 128, 8}, {"layer3", 256, 16}});
 }
 
-TEST(PatchCore_Export, wide_resnet50_2)
+TEST(Patchcore_Export, wide_resnet50_2)
 {
     exportAndCheck("wide_resnet50_2", {{"layer2", 512, 8}, {"layer3", 1024, 16}});
 }
 
-TEST(PatchCore_Export, densenet201)
+TEST(Patchcore_Export, densenet201)
 {
     exportAndCheck("densenet201", {{"denseblock2", 512, 8}, {"denseblock3", 1792, 16}});
 }

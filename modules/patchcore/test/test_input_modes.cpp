@@ -16,7 +16,7 @@ Params modeParams(int mode)
     return p;
 }
 
-TEST(InputModes, GeometryOfEachMode)
+TEST(Patchcore_InputModes, GeometryOfEachMode)
 {
     const cv::Size input(1600, 800);
     const CropGeometry crop = computeGeometry(input, modeParams(INPUT_CENTER_CROP));
@@ -37,7 +37,7 @@ TEST(InputModes, GeometryOfEachMode)
     EXPECT_EQ(computeGeometry(cv::Size(300, 390), modeParams(INPUT_ASPECT)).resized, cv::Size(224, 288));
 }
 
-TEST(InputModes, TilesCoverTheFrameWithTheRequestedOverlap)
+TEST(Patchcore_InputModes, TilesCoverTheFrameWithTheRequestedOverlap)
 {
     Params p = modeParams(INPUT_TILES);
     p.tileScale = 1.0;
@@ -67,7 +67,7 @@ TEST(InputModes, TilesCoverTheFrameWithTheRequestedOverlap)
     EXPECT_EQ(tileOffsets(224, 224, 0.5), std::vector<int>{0});
 }
 
-TEST(InputModes, FrameIsTheTilesScaledImageInOnePass)
+TEST(Patchcore_InputModes, FrameIsTheTilesScaledImageInOnePass)
 {
     Params p = modeParams(INPUT_FRAME);
     p.tileScale = 0.5;
@@ -85,7 +85,7 @@ TEST(InputModes, FrameIsTheTilesScaledImageInOnePass)
     EXPECT_EQ(computeGeometry(cv::Size(1000, 500), p).resized, cv::Size(448, 224));
 }
 
-TEST(InputModes, HugeWorkingFrameIsRefused)
+TEST(Patchcore_InputModes, HugeWorkingFrameIsRefused)
 {
     Params p = modeParams(INPUT_TILES);
     p.tileScale = 4;
@@ -93,7 +93,7 @@ TEST(InputModes, HugeWorkingFrameIsRefused)
     EXPECT_NO_THROW(computeGeometry(cv::Size(20000, 20000), modeParams(INPUT_CENTER_CROP)));
 }
 
-TEST(InputModes, MapRoundTripOnNonSquareImages)
+TEST(Patchcore_InputModes, MapRoundTripOnNonSquareImages)
 {
     for (int mode : {INPUT_CENTER_CROP, INPUT_RESIZE, INPUT_ASPECT, INPUT_TILES, INPUT_FRAME})
     {
@@ -116,7 +116,7 @@ TEST(InputModes, MapRoundTripOnNonSquareImages)
     }
 }
 
-TEST(InputModes, StitchingConstantAndLinearFieldsHasNoSeams)
+TEST(Patchcore_InputModes, StitchingConstantAndLinearFieldsHasNoSeams)
 {
     const cv::Size frame(500, 300);
     const std::vector<int> xs = tileOffsets(500, 224, 0.25), ys = tileOffsets(300, 224, 0.25);
@@ -148,7 +148,7 @@ TEST(InputModes, StitchingConstantAndLinearFieldsHasNoSeams)
     EXPECT_LT(worst, 1e-3) << "tiles must agree where they overlap";
 }
 
-TEST(InputModes, StitchingBlendsDisagreeingTilesSmoothly)
+TEST(Patchcore_InputModes, StitchingBlendsDisagreeingTilesSmoothly)
 {
     // Two overlapping tiles that disagree (1 vs 2): the blend must ramp, not jump.
     const std::vector<cv::Rect> windows{cv::Rect(0, 0, 224, 224), cv::Rect(112, 0, 224, 224)};
@@ -163,7 +163,7 @@ TEST(InputModes, StitchingBlendsDisagreeingTilesSmoothly)
 }
 
 // A defect near the border of a wide image: the reference's centre crop never sees it, the whole-frame modes do.
-TEST(InputModes, DefectOutsideTheCentreCropIsFoundByWholeFrameModes)
+TEST(Patchcore_InputModes, DefectOutsideTheCentreCropIsFoundByWholeFrameModes)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     cv::RNG rng(1);
@@ -215,7 +215,7 @@ TEST(InputModes, DefectOutsideTheCentreCropIsFoundByWholeFrameModes)
 namespace opencv_test {
 namespace {
 
-TEST(InputModes, BlobsAndExtremeAspectRatiosAreRefusedClearly)
+TEST(Patchcore_InputModes, BlobsAndExtremeAspectRatiosAreRefusedClearly)
 {
     const int dims[3] = {3, 32, 32};
     const cv::Mat blob(3, dims, CV_8U, cv::Scalar(1));
@@ -242,7 +242,7 @@ TEST(InputModes, BlobsAndExtremeAspectRatiosAreRefusedClearly)
 namespace opencv_test {
 namespace {
 
-TEST(InputModes, AutoPicksTheScaledFrameForLargeImagesAndAspectOtherwise)
+TEST(Patchcore_InputModes, AutoPicksTheScaledFrameForLargeImagesAndAspectOtherwise)
 {
     using namespace cv::patchcore;
     using namespace cv::patchcore::detail;
@@ -274,7 +274,7 @@ TEST(InputModes, AutoPicksTheScaledFrameForLargeImagesAndAspectOtherwise)
     EXPECT_EQ(cv::Size(512, 512), a.resized);
 }
 
-TEST(InputModes, TrainResolvesAutoAndChoosesAgainWhenRetrained)
+TEST(Patchcore_InputModes, TrainResolvesAutoAndChoosesAgainWhenRetrained)
 {
     using namespace cv::patchcore;
     Params p = tinyModelParams(); // resizeSize 64: tiles above a 128 px shorter side

@@ -53,7 +53,7 @@ Outcome runHazelnut(const Params& params)
     return out;
 }
 
-TEST(Integration, HazelnutResNet50)
+TEST(Patchcore_Integration, HazelnutResNet50)
 {
     PATCHCORE_REQUIRE_DATA("models/resnet50v2_to_layer3.onnx");
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy");
@@ -68,7 +68,7 @@ TEST(Integration, HazelnutResNet50)
     EXPECT_GE(o.peaksInMask, o.anomalous * 3 / 4);
 }
 
-TEST(Integration, HazelnutSqueezeNetQuick)
+TEST(Patchcore_Integration, HazelnutSqueezeNetQuick)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy");

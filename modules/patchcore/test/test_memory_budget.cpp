@@ -30,7 +30,7 @@ Params smallParams()
     return p;
 }
 
-TEST(MemoryBudget, SpilledTrainingGivesTheSameDetector)
+TEST(Patchcore_MemoryBudget, SpilledTrainingGivesTheSameDetector)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
@@ -55,7 +55,7 @@ TEST(MemoryBudget, SpilledTrainingGivesTheSameDetector)
     EXPECT_EQ(cv::norm(randomSpilled->getMemoryBank(), randomReference->getMemoryBank(), cv::NORM_INF), 0.0);
 }
 
-TEST(MemoryBudget, ImpossibleBudgetFailsEarlyWithWhatIsNeeded)
+TEST(Patchcore_MemoryBudget, ImpossibleBudgetFailsEarlyWithWhatIsNeeded)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
@@ -87,7 +87,7 @@ TEST(MemoryBudget, ImpossibleBudgetFailsEarlyWithWhatIsNeeded)
     EXPECT_THROW(noProjection->train(hazelnutImages(6)), cv::Exception);
 }
 
-TEST(MemoryBudget, Fp16BankScoresCloseToFp32AndRoundTrips)
+TEST(Patchcore_MemoryBudget, Fp16BankScoresCloseToFp32AndRoundTrips)
 {
     PATCHCORE_REQUIRE_DATA("models/squeezenet1.1.onnx");
     PATCHCORE_REQUIRE_DATA("datasets/hazelnut_toy/train/good");
@@ -113,7 +113,7 @@ TEST(MemoryBudget, Fp16BankScoresCloseToFp32AndRoundTrips)
     EXPECT_EQ(Detector::load(path)->predict(images[6]), b);
 }
 
-TEST(MemoryBudget, PatchStoreGathersRowsInAnyOrder)
+TEST(Patchcore_MemoryBudget, PatchStoreGathersRowsInAnyOrder)
 {
     for (bool spill : {false, true})
     {

@@ -198,7 +198,7 @@ void regionTestSet(RNG& rng, int levels, std::vector<Mat>& maps, std::vector<Mat
         maps.push_back(quantisedMap(rng, m.size(), levels));
 }
 
-TEST(PatchCore_Metrics, imageAUROC_handComputed)
+TEST(Patchcore_Metrics, imageAUROC_handComputed)
 {
     EXPECT_DOUBLE_EQ(1.0, imageAUROC({0.1, 0.2, 0.8, 0.9}, {0, 0, 1, 1}));
     EXPECT_DOUBLE_EQ(0.0, imageAUROC({0.9, 0.8, 0.2, 0.1}, {0, 0, 1, 1}));
@@ -211,7 +211,7 @@ TEST(PatchCore_Metrics, imageAUROC_handComputed)
     EXPECT_DOUBLE_EQ(1.0, imageAUROC({-inf, 0, inf}, {0, 1, 1}));
 }
 
-TEST(PatchCore_Metrics, imageAUROC_matchesPairCounting)
+TEST(Patchcore_Metrics, imageAUROC_matchesPairCounting)
 {
     RNG rng(12345);
     for (int trial = 0; trial < 50; ++trial)
@@ -230,7 +230,7 @@ TEST(PatchCore_Metrics, imageAUROC_matchesPairCounting)
     }
 }
 
-TEST(PatchCore_Metrics, pixelAUROC_equalsImageAUROCOnFlattenedPixels)
+TEST(Patchcore_Metrics, pixelAUROC_equalsImageAUROCOnFlattenedPixels)
 {
     RNG rng(7);
     std::vector<Mat> maps, masks;
@@ -243,7 +243,7 @@ TEST(PatchCore_Metrics, pixelAUROC_equalsImageAUROCOnFlattenedPixels)
     EXPECT_NEAR(expected, pixelAUROC(maps, masks), 1e-12);
 }
 
-TEST(PatchCore_Metrics, pixelAUROC_acceptsSingleMatAndRoi)
+TEST(Patchcore_Metrics, pixelAUROC_acceptsSingleMatAndRoi)
 {
     RNG rng(3);
     Mat big = quantisedMap(rng, Size(20, 15), 10);
@@ -262,7 +262,7 @@ TEST(PatchCore_Metrics, pixelAUROC_acceptsSingleMatAndRoi)
     EXPECT_NEAR(bruteAUROC(s, l), pixelAUROC(map, floatMask), 1e-12);
 }
 
-TEST(PatchCore_Metrics, pixelAUROC_manyPixelsMatchesHistogramCount)
+TEST(Patchcore_Metrics, pixelAUROC_manyPixelsMatchesHistogramCount)
 {
     // 2.6 M pixels with integer scores: AUROC can then be counted exactly per score value in O(n).
     RNG rng(99);
@@ -296,7 +296,7 @@ TEST(PatchCore_Metrics, pixelAUROC_manyPixelsMatchesHistogramCount)
     EXPECT_NEAR(wins / (P * N), pixelAUROC(maps, masks), 1e-12);
 }
 
-TEST(PatchCore_Metrics, PRO_diagonalPixelsFormOneRegion)
+TEST(Patchcore_Metrics, PRO_diagonalPixelsFormOneRegion)
 {
     // Mask pixels (0,0), (1,1), (1,2): one 8-connected region of 3 pixels (4-connectivity would give 2 regions).
     // Only (0,0) scores 1, everything else 0. Curve: (0,0) -> (0, 1/3) -> (1, 1). PRO at FPR 0.3 is
@@ -308,7 +308,7 @@ TEST(PatchCore_Metrics, PRO_diagonalPixelsFormOneRegion)
     EXPECT_NEAR(1.0 / 3.0 + 0.1, computePRO(map, mask), 1e-12);
 }
 
-TEST(PatchCore_Metrics, PRO_matchesPerThresholdRescan)
+TEST(Patchcore_Metrics, PRO_matchesPerThresholdRescan)
 {
     for (int seed = 1; seed <= 8; ++seed)
     {
@@ -321,7 +321,7 @@ TEST(PatchCore_Metrics, PRO_matchesPerThresholdRescan)
     }
 }
 
-TEST(PatchCore_Metrics, PRO_largerImagesMatchRescan)
+TEST(Patchcore_Metrics, PRO_largerImagesMatchRescan)
 {
     RNG rng(2024);
     std::vector<Mat> maps, masks;
@@ -338,7 +338,7 @@ TEST(PatchCore_Metrics, PRO_largerImagesMatchRescan)
     EXPECT_NEAR(brutePRO(maps, masks, 0.3), computePRO(maps, masks), 1e-9);
 }
 
-TEST(PatchCore_Metrics, PRO_perfectAndConstantMaps)
+TEST(Patchcore_Metrics, PRO_perfectAndConstantMaps)
 {
     std::vector<Mat> masks(3), perfect(3), constant(3);
     for (int i = 0; i < 3; ++i)
@@ -362,7 +362,7 @@ TEST(PatchCore_Metrics, PRO_perfectAndConstantMaps)
     EXPECT_NEAR(0.0, computePRO(reversed, masks), 1e-12);
 }
 
-TEST(PatchCore_Metrics, bestF1_handComputed)
+TEST(Patchcore_Metrics, bestF1_handComputed)
 {
     // Thresholds 0.9, 0.8, 0.7, 0.6, 0.2 give F1 = 2/4, 2/5, 4/6, 6/7, 6/8 (F1 = 2TP / (TP + FP + P), P = 3).
     F1Threshold r = bestF1Threshold({0.9, 0.8, 0.7, 0.6, 0.2}, {1, 0, 1, 1, 0});
@@ -382,7 +382,7 @@ TEST(PatchCore_Metrics, bestF1_handComputed)
     EXPECT_DOUBLE_EQ(1.0, r.f1);
 }
 
-TEST(PatchCore_Metrics, bestF1_matchesBruteForce)
+TEST(Patchcore_Metrics, bestF1_matchesBruteForce)
 {
     RNG rng(555);
     for (int trial = 0; trial < 50; ++trial)
@@ -404,7 +404,7 @@ TEST(PatchCore_Metrics, bestF1_matchesBruteForce)
     }
 }
 
-TEST(PatchCore_Metrics, bestPixelF1_matchesFlattenedBruteForce)
+TEST(Patchcore_Metrics, bestPixelF1_matchesFlattenedBruteForce)
 {
     RNG rng(11);
     std::vector<Mat> maps, masks;
@@ -419,7 +419,7 @@ TEST(PatchCore_Metrics, bestPixelF1_matchesFlattenedBruteForce)
     EXPECT_NEAR(e.recall, r.recall, 1e-12);
 }
 
-TEST(PatchCore_Metrics, minMaxNormalize)
+TEST(Patchcore_Metrics, minMaxNormalize)
 {
     const std::vector<double> r = minMaxNormalize({2, 4, 3, 6});
     ASSERT_EQ(4u, r.size());
@@ -435,7 +435,7 @@ TEST(PatchCore_Metrics, minMaxNormalize)
     EXPECT_DOUBLE_EQ(imageAUROC(s, l), imageAUROC(minMaxNormalize(s), l));
 }
 
-TEST(PatchCore_Metrics, badImageInputThrows)
+TEST(Patchcore_Metrics, badImageInputThrows)
 {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     EXPECT_THROW(imageAUROC({0.1, 0.2}, {0, 1, 1}), cv::Exception);
@@ -452,7 +452,7 @@ TEST(PatchCore_Metrics, badImageInputThrows)
     EXPECT_THROW(minMaxNormalize({0.1, std::numeric_limits<double>::infinity()}), cv::Exception);
 }
 
-TEST(PatchCore_Metrics, badPixelInputThrows)
+TEST(Patchcore_Metrics, badPixelInputThrows)
 {
     Mat map(8, 8, CV_32F, Scalar(0.5));
     Mat mask = Mat::zeros(8, 8, CV_8U);

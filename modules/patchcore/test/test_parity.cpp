@@ -78,11 +78,11 @@ Params paramsFor(const ParityCase& c)
     return p;
 }
 
-class Parity : public ::testing::TestWithParam<ParityCase>
+class Patchcore_Parity : public ::testing::TestWithParam<ParityCase>
 {
 };
 
-TEST_P(Parity, MatchesReference)
+TEST_P(Patchcore_Parity, MatchesReference)
 {
     const ParityCase& c = GetParam();
     const std::string dataset = std::string("datasets/") + c.dataset;
@@ -177,7 +177,7 @@ std::string caseName(const ::testing::TestParamInfo<ParityCase>& info)
     return label(info.param);
 }
 
-INSTANTIATE_TEST_CASE_P(Reference, Parity, ::testing::ValuesIn(kCases), caseName);
+INSTANTIATE_TEST_CASE_P(Reference, Patchcore_Parity, ::testing::ValuesIn(kCases), caseName);
 
 } // namespace
 } // namespace opencv_test

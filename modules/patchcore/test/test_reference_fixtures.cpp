@@ -46,7 +46,7 @@ double relativeMaxDiff(const cv::Mat& a, const cv::Mat& b)
     return cv::norm(a, b, cv::NORM_INF) / cv::norm(b, cv::NORM_INF);
 }
 
-class ReferenceFixture : public ::testing::TestWithParam<std::tuple<std::string, std::string>>
+class Patchcore_ReferenceFixture : public ::testing::TestWithParam<std::tuple<std::string, std::string>>
 {
 protected:
     std::string fixtureName() const
@@ -55,7 +55,7 @@ protected:
     }
 };
 
-TEST_P(ReferenceFixture, EmbeddingFromReferenceInputTensor)
+TEST_P(Patchcore_ReferenceFixture, EmbeddingFromReferenceInputTensor)
 {
     PATCHCORE_REQUIRE_DATA("reference/fixtures/" + fixtureName());
     PATCHCORE_REQUIRE_DATA("models/resnet50v2_to_layer3.onnx");
@@ -72,7 +72,7 @@ TEST_P(ReferenceFixture, EmbeddingFromReferenceInputTensor)
     EXPECT_LT(diff, 1e-4);
 }
 
-TEST_P(ReferenceFixture, AnomalyMapFromReferencePatchScores)
+TEST_P(Patchcore_ReferenceFixture, AnomalyMapFromReferencePatchScores)
 {
     PATCHCORE_REQUIRE_DATA("reference/fixtures/" + fixtureName());
     const Fixture f = readFixture(fixtureName());
@@ -84,7 +84,7 @@ TEST_P(ReferenceFixture, AnomalyMapFromReferencePatchScores)
     EXPECT_LT(diff, 1e-4);
 }
 
-TEST_P(ReferenceFixture, PreprocessingReproducesReferenceInput)
+TEST_P(Patchcore_ReferenceFixture, PreprocessingReproducesReferenceInput)
 {
     PATCHCORE_REQUIRE_DATA("reference/fixtures/" + fixtureName());
     const Fixture f = readFixture(fixtureName());
@@ -97,7 +97,7 @@ TEST_P(ReferenceFixture, PreprocessingReproducesReferenceInput)
 }
 
 // The whole pipeline from the image files: bank from all 28 training images, no subsampling.
-TEST_P(ReferenceFixture, FullPipelineScoresWithinOnePercent)
+TEST_P(Patchcore_ReferenceFixture, FullPipelineScoresWithinOnePercent)
 {
     PATCHCORE_REQUIRE_DATA("reference/fixtures/" + fixtureName());
     PATCHCORE_REQUIRE_DATA("models/resnet50v2_to_layer3.onnx");
@@ -138,9 +138,9 @@ TEST_P(ReferenceFixture, FullPipelineScoresWithinOnePercent)
     ASSERT_EQ(map.size(), img.size());
 }
 
-INSTANTIATE_TEST_CASE_P(Hazelnut, ReferenceFixture,
+INSTANTIATE_TEST_CASE_P(Hazelnut, Patchcore_ReferenceFixture,
                         ::testing::Combine(::testing::Values("colour_00", "good_04"), ::testing::Values("RAW", "ACT")),
-                        [](const ::testing::TestParamInfo<ReferenceFixture::ParamType>& info) {
+                        [](const ::testing::TestParamInfo<Patchcore_ReferenceFixture::ParamType>& info) {
                             return std::get<0>(info.param) + "_" + std::get<1>(info.param);
                         });
 

@@ -15,7 +15,7 @@ float torchWeight(const cv::Mat& projection, int o, int i)
     return projection.at<float>(i, o);
 }
 
-TEST(ReferenceRng, LinearProjectionMatchesTorch)
+TEST(Patchcore_ReferenceRng, LinearProjectionMatchesTorch)
 {
     // torch.manual_seed(0); torch.nn.Linear(1024, 128, bias=False).weight.flatten()[[0, 1, 2, 131071]]
     const cv::Mat w = torchLinearProjection(1024, 128, 0, 0);
@@ -31,7 +31,7 @@ TEST(ReferenceRng, LinearProjectionMatchesTorch)
     EXPECT_LT(hi, 1.0 / 32);
 }
 
-TEST(ReferenceRng, DrawsBeforeShiftTheStream)
+TEST(Patchcore_ReferenceRng, DrawsBeforeShiftTheStream)
 {
     // torch.manual_seed(0); torch.empty(8512706).uniform_(); torch.nn.Linear(1024, 128, bias=False).weight
     const cv::Mat w = torchLinearProjection(1024, 128, 0, 8512706);
@@ -40,7 +40,7 @@ TEST(ReferenceRng, DrawsBeforeShiftTheStream)
     EXPECT_EQ(torchWeight(w, 127, 1023), -0x1.eafcfcp-6f);
 }
 
-TEST(ReferenceRng, OtherSeedsAndShapes)
+TEST(Patchcore_ReferenceRng, OtherSeedsAndShapes)
 {
     // torch.manual_seed(12345); torch.empty(3).uniform_(); torch.nn.Linear(7, 2, bias=False).weight.flatten()
     const float expected[14] = {-0x1.e22ffcp-6f, -0x1.429edcp-2f, -0x1.f1d5a0p-3f, -0x1.9a7844p-4f, 0x1.a2ecf6p-5f,
@@ -54,7 +54,7 @@ TEST(ReferenceRng, OtherSeedsAndShapes)
     EXPECT_EQ(torchLinearProjection(1, 1, 0, 0).at<float>(0, 0), -0x1.eaa8p-8f);
 }
 
-TEST(ReferenceRng, StartPointsMatchNumpy)
+TEST(Patchcore_ReferenceRng, StartPointsMatchNumpy)
 {
     // np.random.seed(s); np.random.choice(n, c, replace=False).tolist()
     EXPECT_EQ(numpyChoiceWithoutReplacement(21952, 10, 0),
@@ -66,7 +66,7 @@ TEST(ReferenceRng, StartPointsMatchNumpy)
     EXPECT_EQ(numpyChoiceWithoutReplacement(10, 3, 2), std::vector<int>({4, 1, 5}));
 }
 
-TEST(ReferenceRng, ParamsChooseTheGenerator)
+TEST(Patchcore_ReferenceRng, ParamsChooseTheGenerator)
 {
     cv::patchcore::Params p;
     p.projectionDim = 128;
@@ -94,7 +94,7 @@ TEST(ReferenceRng, ParamsChooseTheGenerator)
     EXPECT_THROW(p.validate(), cv::Exception);
 }
 
-TEST(ReferenceRng, ParamsRoundTrip)
+TEST(Patchcore_ReferenceRng, ParamsRoundTrip)
 {
     cv::patchcore::Params p;
     p.coresetRandom = cv::patchcore::RANDOM_REFERENCE;

@@ -31,9 +31,9 @@ void bruteForce(const cv::Mat& q, const cv::Mat& b, int k, std::vector<std::vect
     }
 }
 
-class SearchSizes : public ::testing::TestWithParam<std::tuple<int, int, int, int>> {};
+class Patchcore_SearchSizes : public ::testing::TestWithParam<std::tuple<int, int, int, int>> {};
 
-TEST_P(SearchSizes, ExactMatchWithBruteForce)
+TEST_P(Patchcore_SearchSizes, ExactMatchWithBruteForce)
 {
     const int nq = std::get<0>(GetParam()), nb = std::get<1>(GetParam()), dim = std::get<2>(GetParam()),
               k = std::get<3>(GetParam());
@@ -66,12 +66,12 @@ TEST_P(SearchSizes, ExactMatchWithBruteForce)
     }
 }
 
-INSTANTIATE_TEST_CASE_P(Shapes, SearchSizes,
+INSTANTIATE_TEST_CASE_P(Shapes, Patchcore_SearchSizes,
                         ::testing::Values(std::make_tuple(1, 1, 3, 1), std::make_tuple(7, 13, 5, 3),
                                           std::make_tuple(100, 2049, 64, 1), std::make_tuple(65, 4100, 33, 5),
                                           std::make_tuple(200, 300, 1024, 9), std::make_tuple(3, 5, 8, 5)));
 
-TEST(Search, TiesResolveToTheLowerIndex)
+TEST(Patchcore_Search, TiesResolveToTheLowerIndex)
 {
     cv::Mat bank = (cv::Mat_<float>(4, 2) << 1, 0, -1, 0, 0, 1, 1, 0);
     cv::Mat q = (cv::Mat_<float>(1, 2) << 0, 0);
@@ -87,7 +87,7 @@ TEST(Search, TiesResolveToTheLowerIndex)
         EXPECT_FLOAT_EQ(d.at<float>(0, j), 1.f);
 }
 
-TEST(Search, Fp16BankIsExactForTheStoredVectors)
+TEST(Patchcore_Search, Fp16BankIsExactForTheStoredVectors)
 {
     cv::RNG rng(21);
     cv::Mat bank(3000, 96, CV_32F), queries(50, 96, CV_32F);
@@ -129,7 +129,7 @@ bool screeningRuns(const ExactSearch& s)
 
 // Bank rows that differ by far less than bf16's resolution (2^-8 relative) look alike to the screening kernel; the
 // error bound must still hand all of them to the double-precision ranking, which alone tells them apart.
-TEST(Search, Bf16ScreeningSeparatesNeighboursBelowBf16Resolution)
+TEST(Patchcore_Search, Bf16ScreeningSeparatesNeighboursBelowBf16Resolution)
 {
     const int dim = 255, copies = 40, far = 1000; // odd dim: the last bf16 pair is half padding
     cv::RNG rng(5);
@@ -175,7 +175,7 @@ TEST(Search, Bf16ScreeningSeparatesNeighboursBelowBf16Resolution)
 
 // Rows of very different norms (1e-3 .. 1e3) stress a bound that scales with the norms: both paths must return the
 // same neighbours and, since both rank in double with the same code, the same distances bit for bit.
-TEST(Search, Bf16ScreeningMatchesTheFp32Path)
+TEST(Patchcore_Search, Bf16ScreeningMatchesTheFp32Path)
 {
     const int dim = 1024, n = 3001, m = 131;
     cv::RNG rng(9);
@@ -210,7 +210,7 @@ TEST(Search, Bf16ScreeningMatchesTheFp32Path)
             EXPECT_EQ(i1.at<int>(i, j), ref[i][j].second) << "query " << i << " neighbour " << j;
 }
 
-TEST(Search, NonFiniteBankRowsFallBackToTheFp32Path)
+TEST(Patchcore_Search, NonFiniteBankRowsFallBackToTheFp32Path)
 {
     cv::Mat bank = cv::Mat::ones(40, 8, CV_32F);
     bank.at<float>(3, 5) = std::numeric_limits<float>::infinity();
@@ -222,7 +222,7 @@ TEST(Search, NonFiniteBankRowsFallBackToTheFp32Path)
     EXPECT_EQ(idx.at<int>(0, 0), 0);
 }
 
-TEST(Search, NonFiniteQueryIsAnError)
+TEST(Patchcore_Search, NonFiniteQueryIsAnError)
 {
     cv::Mat bank = cv::Mat::ones(10, 4, CV_32F);
     cv::Mat q = cv::Mat::zeros(2, 4, CV_32F);

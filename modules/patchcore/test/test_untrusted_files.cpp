@@ -88,7 +88,7 @@ void expectRejected(const std::vector<uchar>& bytes, const std::string& needle)
     }
 }
 
-TEST(UntrustedFiles, OnnxStructureIsChecked)
+TEST(Patchcore_UntrustedFiles, OnnxStructureIsChecked)
 {
     EXPECT_NO_THROW(checkOnnxModel(model(goodGraph()), "m.onnx"));
     expectRejected(model(goodGraph(floatTensor("w", 4, 4), "v")), "reads 'v', which no graph input");
@@ -122,7 +122,7 @@ TEST(UntrustedFiles, OnnxStructureIsChecked)
                    "does not match its data type");
 }
 
-TEST(UntrustedFiles, ProjectModelsPassTheOnnxCheck)
+TEST(Patchcore_UntrustedFiles, ProjectModelsPassTheOnnxCheck)
 {
     std::vector<std::string> files = {testDataPath("test_models/tiny_backbone.onnx"),
                                       testDataPath("test_models/tiny_rank2.onnx"),
@@ -146,7 +146,7 @@ std::vector<cv::String> corpusFiles(const std::string& target, const std::string
     return files;
 }
 
-TEST(UntrustedFiles, ModelsThatCrashedOpenCvGiveErrors)
+TEST(Patchcore_UntrustedFiles, ModelsThatCrashedOpenCvGiveErrors)
 {
     const std::vector<cv::String> files = corpusFiles("onnx", "upstream_*.onnx");
     ASSERT_GE(files.size(), 13u);
@@ -166,7 +166,7 @@ TEST(UntrustedFiles, ModelsThatCrashedOpenCvGiveErrors)
     }
 }
 
-TEST(UntrustedFiles, StorageTextIsChecked)
+TEST(Patchcore_UntrustedFiles, StorageTextIsChecked)
 {
     const std::string yaml = "%YAML:1.0\n---\nkey: 1\n";
     EXPECT_NO_THROW(checkStorageText(yaml.data(), yaml.size(), "y"));
@@ -189,7 +189,7 @@ TEST(UntrustedFiles, StorageTextIsChecked)
         EXPECT_THROW(checkStorageText(bad.data(), bad.size(), "x"), cv::Exception) << bad;
 }
 
-TEST(UntrustedFiles, DetectorFilesThatCrashedOpenCvGiveErrors)
+TEST(Patchcore_UntrustedFiles, DetectorFilesThatCrashedOpenCvGiveErrors)
 {
     const std::vector<cv::String> files = corpusFiles("yaml", "upstream_*.yml");
     ASSERT_GE(files.size(), 8u);
