@@ -152,6 +152,17 @@ Mat decodeRuns(const std::vector<int>& runs, Size size)
     return out;
 }
 
+Mat careEmbedding(const Mat& embedding, const Mat& patchCare)
+{
+    if (patchCare.empty())
+        return embedding;
+    const std::vector<int> rows = careRows(patchCare);
+    Mat out(static_cast<int>(rows.size()), embedding.cols, CV_32F);
+    for (size_t i = 0; i < rows.size(); ++i)
+        embedding.row(rows[i]).copyTo(out.row(static_cast<int>(i)));
+    return out;
+}
+
 } // namespace detail
 } // namespace patchcore
 } // namespace cv

@@ -47,6 +47,8 @@ Mat patchCareOf(const Mat& workingLabels, const Rect& window, Size grid);
 
 /** Indices of the rows (patches, row-major) whose label is non-zero. */
 std::vector<int> careRows(const Mat& patchLabels);
+/** The care rows of a window's embedding (all of it without a care mask). */
+Mat careEmbedding(const Mat& embedding, const Mat& patchCare);
 
 /** Run-length form of a label image, row-major: value, count, value, count, ... (masks are mostly large areas). */
 std::vector<int> encodeRuns(const Mat& labels);

@@ -219,17 +219,6 @@ double DetectorImpl::carePatches(Size size, const Params& p) const
     return count;
 }
 
-Mat careEmbedding(const Mat& embedding, const Mat& patchCare)
-{
-    if (patchCare.empty())
-        return embedding;
-    const std::vector<int> rows = careRows(patchCare);
-    Mat out(static_cast<int>(rows.size()), embedding.cols, CV_32F);
-    for (size_t i = 0; i < rows.size(); ++i)
-        embedding.row(rows[i]).copyTo(out.row(static_cast<int>(i)));
-    return out;
-}
-
 std::vector<DetectorImpl::ImageResult> DetectorImpl::extract(const std::vector<Mat>& images, size_t begin,
                                                              size_t end, const std::vector<Mat>& frameMasks) const
 {

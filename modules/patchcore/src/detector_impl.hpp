@@ -10,6 +10,7 @@
 #include "image_cost.hpp"
 #include "care_mask.hpp"
 #include "serialization.hpp"
+#include "scoring.hpp"
 
 #include <functional>
 #include <limits>
@@ -112,11 +113,7 @@ private:
         Mat care;        // care labels in the image frame (CV_8U); empty: no care mask applies
         Mat workingCare; // the same in the working frame
     };
-    struct Scores
-    {
-        std::vector<Mat> patchScores; // one grid per window
-        double image = 0;             // image score (Eq. 7-reweighted when enabled)
-    };
+    typedef ImageScores Scores; // the scoring stage's result (scoring.hpp)
 
     void adopt(DetectorState state);
     bool report(const char* stage, int done, int total, const std::string& message = std::string()) const;
@@ -177,8 +174,6 @@ private:
     double requestedTileScale_ = 1.0;
 };
 
-/** The care rows of a window's embedding (all of it without a care mask). */
-Mat careEmbedding(const Mat& embedding, const Mat& patchCare);
 
 /** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows) and empty
  *  images; `operation` names the caller in messages. */
