@@ -3,6 +3,7 @@
 #include "errors.hpp"
 #include "ndarray.hpp"
 #include "values.hpp"
+#include "../src/params_table.hpp"
 
 #include <opencv2/patchcore.hpp>
 #include <pybind11/stl.h>
@@ -70,82 +71,37 @@ std::vector<cv::String> toNames(py::handle v, const char* field)
     return out;
 }
 
-#define PC_INT(py_name, member, doc)                                                                                \
-    Field{py_name, #member, doc, [](const Params& p) { return py::object(py::int_(p.member)); },                    \
-          [](Params& p, py::handle v) { p.member = toInt(v, py_name); }}
-#define PC_DOUBLE(py_name, member, doc)                                                                             \
-    Field{py_name, #member, doc, [](const Params& p) { return py::object(py::float_(p.member)); },                  \
-          [](Params& p, py::handle v) { p.member = toDouble(v, py_name); }}
-#define PC_BOOL(py_name, member, doc)                                                                               \
-    Field{py_name, #member, doc, [](const Params& p) { return py::object(py::bool_(p.member)); },                   \
-          [](Params& p, py::handle v) { p.member = toBool(v, py_name); }}
-#define PC_RGB(py_name, member, doc)                                                                                \
-    Field{py_name, #member, doc,                                                                                    \
-          [](const Params& p) { return py::object(py::make_tuple(p.member[0], p.member[1], p.member[2])); },        \
-          [](Params& p, py::handle v) { p.member = toRgb(v, py_name); }}
-
-// Same order as the C++ declaration; documentation abridged from it (patchcore.hpp has the full text).
-const std::vector<Field>& fields()
+// Getters and setters by field type; the strict conversions name the field as the library's messages do.
+py::object toPython(int v) { return py::int_(v); }
+py::object toPython(double v) { return py::float_(v); }
+py::object toPython(bool v) { return py::bool_(v); }
+py::object toPython(const cv::Scalar& v) { return py::make_tuple(v[0], v[1], v[2]); }
+py::object toPython(const cv::String& v) { return py::str(v); }
+py::object toPython(const std::vector<cv::String>& v)
 {
-    static const std::vector<Field> table = {
-        Field{"model_path", "modelPath", "Path to the ONNX backbone (str or os.PathLike). Required.",
-              [](const Params& p) { return py::object(py::str(p.modelPath)); },
-              [](Params& p, py::handle v) { p.modelPath = pathFromPython(v, "Params.model_path"); }},
-        Field{"layers", "layers",
-              "Backbone outputs to tap, shallowest first (list of str; default ['layer2', 'layer3']). Assign a new "
-              "list: the property returns a copy.",
-              [](const Params& p) { return py::object(py::cast(std::vector<std::string>(p.layers.begin(),
-                                                                                        p.layers.end()))); },
-              [](Params& p, py::handle v) { p.layers = toNames(v, "layers"); }},
-        PC_INT("resize_size", resizeSize, "Shorter image side after resizing (default 256)."),
-        PC_INT("crop_size", cropSize, "Side of the square centre crop fed to the backbone (default 224)."),
-        PC_INT("resize_method", resizeMethod, "A RESIZE_* constant (default RESIZE_PIL_BILINEAR)."),
-        PC_RGB("mean", mean, "Per-channel mean subtracted after scaling to [0, 1], (R, G, B) (default ImageNet's)."),
-        PC_RGB("stdev", stdev, "Per-channel standard deviation, (R, G, B) (default ImageNet's)."),
-        PC_INT("patch_size", patchSize, "Neighbourhood side of locally aware patch features (odd, default 3)."),
-        PC_INT("pretrain_embed_dim", pretrainEmbedDim, "Dimension each tap is pooled to (default 1024)."),
-        PC_INT("target_embed_dim", targetEmbedDim, "Dimension of the final patch vector (default 1024)."),
-        PC_INT("coreset_method", coresetMethod, "A CORESET_* constant (default CORESET_GREEDY)."),
-        PC_DOUBLE("coreset_ratio", coresetRatio, "Fraction of patch vectors the coreset keeps, in (0, 1] (default 0.1)."),
-        PC_INT("projection_dim", projectionDim, "Random projection dimension of greedy selection (default 128; 0 = none)."),
-        PC_INT("num_starts", numStarts, "Random start points of greedy selection (default 10)."),
-        PC_INT("k", k, "Nearest bank vectors averaged into a patch score (default 1)."),
-        PC_INT("metric", metric, "A DISTANCE_* constant (default DISTANCE_L2_SQUARED)."),
-        PC_BOOL("reweight", reweight, "Apply the paper's Eq. 7 image-score reweighting (default False)."),
-        PC_INT("reweight_neighbours", reweightNeighbours, "Bank neighbourhood size b of Eq. 7 (default 9)."),
-        PC_DOUBLE("sigma", sigma, "Gaussian sigma of the anomaly map, in crop pixels (default 4)."),
-        PC_INT("seed", seed, "Seed of every random choice (default 0)."),
-        PC_INT("coreset_random", coresetRandom, "A RANDOM_* constant (default RANDOM_OPENCV)."),
-        PC_INT("reference_draws_before", referenceDrawsBefore,
-               "RANDOM_REFERENCE: torch draws before the projection (default 0; doc/PARITY.md)."),
-        PC_INT("batch_size", batchSize, "Images pre-processed and embedded together (default 4)."),
-        PC_INT("backend", backend, "cv::dnn backend id (default cv2.dnn.DNN_BACKEND_OPENCV)."),
-        PC_INT("target", target, "cv::dnn target id (default cv2.dnn.DNN_TARGET_CPU)."),
-        PC_BOOL("embed_model", embedModel, "Store the ONNX bytes inside saved files (default True)."),
-        PC_INT("input_mode", inputMode, "An INPUT_* constant (default INPUT_AUTO; INPUT_CENTER_CROP is the reference)."),
-        PC_DOUBLE("tile_scale", tileScale, "INPUT_TILES / INPUT_FRAME: image scale before the backbone (default 1)."),
-        PC_DOUBLE("tile_overlap", tileOverlap, "INPUT_TILES: overlap of neighbouring tiles, in [0, 0.9] (default 0.25)."),
-        PC_INT("coreset_device", coresetDevice, "A DEVICE_* constant (default DEVICE_AUTO)."),
-        PC_INT("search_device", searchDevice, "A DEVICE_* constant (default DEVICE_AUTO)."),
-        PC_INT("search_method", searchMethod, "A SEARCH_* constant (default SEARCH_AUTO)."),
-        PC_BOOL("bank_fp16", bankFp16, "Round the memory bank to 16-bit floats (default False)."),
-        PC_DOUBLE("calibration_fraction", calibrationFraction,
-                  "Fraction of training images held out to calibrate thresholds (default 0)."),
-        PC_DOUBLE("image_false_alarm_rate", imageFalseAlarmRate, "Calibration target for images (default 0.01)."),
-        PC_DOUBLE("pixel_false_alarm_rate", pixelFalseAlarmRate, "Calibration target for pixels (default 0.001)."),
-        PC_DOUBLE("memory_budget_mb", memoryBudgetMB, "Training memory bound for patch vectors, MiB (default 2048; 0 = none)."),
-        PC_DOUBLE("max_image_mb", maxImageMB, "Largest memory one image may take, MiB (default 2048; 0 = the process's)."),
-        PC_INT("coreset_max_size", coresetMaxSize, "Largest memory bank (default -1: automatic; 0 = no cap)."),
-        PC_INT("coreset_chunk_rows", coresetChunkRows,
-               "Composable greedy selection chunk (default -1: automatic; 0 = one selection)."),
-    };
-    return table;
+    return py::cast(std::vector<std::string>(v.begin(), v.end()));
 }
 
-#undef PC_INT
-#undef PC_DOUBLE
-#undef PC_BOOL
-#undef PC_RGB
+void fromPython(py::handle v, const char* field, int& out) { out = toInt(v, field); }
+void fromPython(py::handle v, const char* field, double& out) { out = toDouble(v, field); }
+void fromPython(py::handle v, const char* field, bool& out) { out = toBool(v, field); }
+void fromPython(py::handle v, const char* field, cv::Scalar& out) { out = toRgb(v, field); }
+void fromPython(py::handle v, const char* field, cv::String& out)
+{
+    out = pathFromPython(v, std::string("Params.") + field); // the only string field is the model's path
+}
+void fromPython(py::handle v, const char* field, std::vector<cv::String>& out) { out = toNames(v, field); }
+
+// The library's table of settings (src/params_table.hpp): every field under its Python name, in declaration order.
+#define PATCHCORE_PY_FIELD(kind, type, name, pyName, value, ok, rule, doc)                                           \
+    Field{pyName, #name, doc, [](const Params& p) { return toPython(p.name); },                                    \
+          [](Params& p, py::handle v) { fromPython(v, pyName, p.name); }},
+const std::vector<Field>& fields()
+{
+    static const std::vector<Field> table = {PATCHCORE_PARAM_FIELDS(PATCHCORE_PY_FIELD)};
+    return table;
+}
+#undef PATCHCORE_PY_FIELD
 
 const Field* findField(const std::string& name)
 {

@@ -1,7 +1,8 @@
-// Params: every setting declared once, in kParamFields below; defaults, reading, writing and the per-field checks
-// are generated from that table.
+// Params: the defaults, reading, writing and per-field checks, generated from the one table of settings
+// (params_table.hpp).
 #include "precomp.hpp"
 #include "params_fields.hpp"
+#include "params_table.hpp"
 #include <opencv2/dnn.hpp>
 
 #include <cmath>
@@ -15,63 +16,8 @@ namespace {
 
 typedef std::vector<String> Layers;
 
-bool finite(double v) { return std::isfinite(v); }
-
-// X(kind, type, name, default, check on v, what the check requires). kind: MODEL fields define the detector and are
-// saved and checked on load; RUN fields say how one process runs it and are never saved (detail::copyRunSettings).
-// Checks that relate two fields follow in Params::validate().
-#define PATCHCORE_PARAM_FIELDS(X)                                                                                     \
-    X(MODEL, String, modelPath, String(), true, "")                                                                  \
-    X(MODEL, Layers, layers, (Layers{"layer2", "layer3"}), true, "")                                                 \
-    X(MODEL, int, resizeSize, 256, v <= 16384, "must be <= 16384")                                                   \
-    X(MODEL, int, cropSize, 224, v >= 1 && v <= 8192, "must be in [1, 8192]")                                        \
-    X(MODEL, int, resizeMethod, RESIZE_PIL_BILINEAR, v >= RESIZE_PIL_BILINEAR && v <= RESIZE_LINEAR,                  \
-      "must be a cv::patchcore::ResizeMethod")                                                                       \
-    X(MODEL, Scalar, mean, Scalar(0.485, 0.456, 0.406), finite(v[0]) && finite(v[1]) && finite(v[2]),                \
-      "must be finite")                                                                                              \
-    X(MODEL, Scalar, stdev, Scalar(0.229, 0.224, 0.225), v[0] > 0 && v[1] > 0 && v[2] > 0 && finite(v[0]) &&         \
-      finite(v[1]) && finite(v[2]), "must be positive in every channel")                                             \
-    X(MODEL, int, patchSize, 3, v >= 1 && v <= 15 && v % 2 == 1, "must be odd and in [1, 15]")                       \
-    X(MODEL, int, pretrainEmbedDim, 1024, v >= 1 && v <= 65536, "must be in [1, 65536]")                             \
-    X(MODEL, int, targetEmbedDim, 1024, v >= 1 && v <= 65536, "must be in [1, 65536]")                               \
-    X(MODEL, int, coresetMethod, CORESET_GREEDY, v >= CORESET_GREEDY && v <= CORESET_NONE,                           \
-      "must be a cv::patchcore::CoresetMethod")                                                                      \
-    X(MODEL, double, coresetRatio, 0.1, v > 0 && v <= 1, "must be in (0, 1]")                                        \
-    X(MODEL, int, projectionDim, 128, v >= 0, "must be >= 0 (0 = no projection)")                                    \
-    X(MODEL, int, numStarts, 10, v >= 1, "must be >= 1")                                                             \
-    X(MODEL, int, k, 1, v >= 1, "must be >= 1")                                                                      \
-    X(MODEL, int, metric, DISTANCE_L2_SQUARED, v == DISTANCE_L2_SQUARED || v == DISTANCE_L2,                         \
-      "must be a cv::patchcore::DistanceMetric")                                                                     \
-    X(MODEL, bool, reweight, false, true, "")                                                                        \
-    X(MODEL, int, reweightNeighbours, 9, v >= 1, "must be >= 1")                                                     \
-    X(MODEL, double, sigma, 4.0, v >= 0 && v <= 1000, "must be in [0, 1000]")                                        \
-    X(MODEL, int, seed, 0, true, "")                                                                                 \
-    X(MODEL, int, coresetRandom, RANDOM_OPENCV, v == RANDOM_OPENCV || v == RANDOM_REFERENCE,                         \
-      "must be a cv::patchcore::CoresetRandom")                                                                      \
-    X(MODEL, int, referenceDrawsBefore, 0, v >= 0, "must be >= 0")                                                   \
-    X(RUN, int, batchSize, 4, v >= 1 && v <= 1024, "must be in [1, 1024]")                                           \
-    X(RUN, int, backend, dnn::DNN_BACKEND_OPENCV, true, "")                                                          \
-    X(RUN, int, target, dnn::DNN_TARGET_CPU, true, "")                                                               \
-    X(MODEL, bool, embedModel, true, true, "")                                                                       \
-    X(MODEL, int, inputMode, INPUT_AUTO, v >= INPUT_CENTER_CROP && v <= INPUT_FRAME,                                 \
-      "must be a cv::patchcore::InputMode")                                                                          \
-    X(MODEL, double, tileScale, 1.0, v > 0 && v <= 16, "must be in (0, 16]")                                         \
-    X(MODEL, double, tileOverlap, 0.25, v >= 0 && v <= 0.9, "must be in [0, 0.9]")                                   \
-    X(RUN, int, coresetDevice, DEVICE_AUTO, v >= DEVICE_AUTO && v <= DEVICE_CUDA,                                    \
-      "must be a cv::patchcore::ComputeDevice")                                                                      \
-    X(RUN, int, searchDevice, DEVICE_AUTO, v >= DEVICE_AUTO && v <= DEVICE_CUDA,                                     \
-      "must be a cv::patchcore::ComputeDevice")                                                                      \
-    X(MODEL, int, searchMethod, SEARCH_AUTO, v == SEARCH_EXACT || v == SEARCH_APPROXIMATE || v == SEARCH_AUTO,       \
-      "must be a cv::patchcore::SearchMethod (SEARCH_EXACT, SEARCH_APPROXIMATE or SEARCH_AUTO)")                     \
-    X(MODEL, bool, bankFp16, false, true, "")                                                                        \
-    X(RUN, double, memoryBudgetMB, 2048, v >= 0, "must be >= 0 (0 = no bound)")                                      \
-    X(RUN, double, maxImageMB, 2048, v >= 0, "must be >= 0 (0 = only the memory this process may use)")              \
-    X(MODEL, int, coresetMaxSize, -1, v >= -1, "must be -1 (automatic), 0 (no cap) or a positive bank size")         \
-    X(MODEL, int, coresetChunkRows, -1, v == -1 || v == 0 || v >= 1024,                                              \
-      "must be -1 (automatic), 0 (one selection over all vectors) or at least 1024")                                 \
-    X(MODEL, double, calibrationFraction, 0.0, v >= 0 && v < 1, "must be in [0, 1)")                                 \
-    X(MODEL, double, imageFalseAlarmRate, 0.01, v > 0 && v < 1, "must be in (0, 1)")                                 \
-    X(MODEL, double, pixelFalseAlarmRate, 0.001, v > 0 && v < 1, "must be in (0, 1)")
+bool finite3(const Scalar& v) { return std::isfinite(v[0]) && std::isfinite(v[1]) && std::isfinite(v[2]); }
+bool positive3(const Scalar& v) { return finite3(v) && v[0] > 0 && v[1] > 0 && v[2] > 0; }
 
 enum FieldKind
 {
@@ -177,14 +123,14 @@ void check(const T& v, bool ok, const char* name, const char* rule)
 
 Params::Params()
 {
-#define PATCHCORE_DEFAULT(kind, type, name, value, ok, rule) name = value;
+#define PATCHCORE_DEFAULT(kind, type, name, pyName, value, ok, rule, doc) name = value;
     PATCHCORE_PARAM_FIELDS(PATCHCORE_DEFAULT)
 #undef PATCHCORE_DEFAULT
 }
 
 void Params::write(FileStorage& fs) const
 {
-#define PATCHCORE_WRITE(kind, type, name, value, ok, rule)                                                            \
+#define PATCHCORE_WRITE(kind, type, name, pyName, value, ok, rule, doc)                                                            \
     if (kind == MODEL)                                                                                               \
         writeField(fs, #name, name);
     PATCHCORE_PARAM_FIELDS(PATCHCORE_WRITE)
@@ -196,7 +142,7 @@ void Params::read(const FileNode& node)
     if (node.empty() || !node.isMap())
         PATCHCORE_ERROR(Error::StsParseError, "expected a map of Params fields");
     Params p = *this;
-#define PATCHCORE_READ(kind, type, name, value, ok, rule)                                                             \
+#define PATCHCORE_READ(kind, type, name, pyName, value, ok, rule, doc)                                                             \
     if (!node[#name].empty())                                                                                        \
         readField(node[#name], #name, p.name);
     PATCHCORE_PARAM_FIELDS(PATCHCORE_READ)
@@ -207,7 +153,7 @@ void Params::read(const FileNode& node)
 
 void Params::validate() const
 {
-#define PATCHCORE_CHECK_FIELD(kind, type, name, value, ok, rule)                                                      \
+#define PATCHCORE_CHECK_FIELD(kind, type, name, pyName, value, ok, rule, doc)                                                      \
     {                                                                                                                \
         const type& v = name;                                                                                        \
         check(v, ok, #name, rule);                                                                                   \
@@ -227,7 +173,7 @@ namespace detail {
 
 void copyRunSettings(const Params& from, Params& to)
 {
-#define PATCHCORE_COPY_RUN(kind, type, name, value, ok, rule)                                                         \
+#define PATCHCORE_COPY_RUN(kind, type, name, pyName, value, ok, rule, doc)                                                         \
     if (kind == RUN)                                                                                                 \
         to.name = from.name;
     PATCHCORE_PARAM_FIELDS(PATCHCORE_COPY_RUN)
