@@ -449,14 +449,21 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
     return selectCoresetProjected(projection.empty() ? bank : projectRows(bank, projection), params, onStep);
 }
 
+GreedyDraws greedyDraws(int n, const Params& params, int count)
+{
+    CV_Assert(params.coresetMethod == CORESET_GREEDY && n > 0);
+    GreedyDraws d;
+    d.starts = coresetStarts(n, params);
+    d.count = count > 0 ? std::min(count, n) : bankSize(n, params);
+    return d;
+}
+
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep,
                                         const GreedyKernel& kernel, int count)
 {
-    CV_Assert(params.coresetMethod == CORESET_GREEDY && !projected.empty());
-    const int n = projected.rows;
-    const std::vector<int> starts = coresetStarts(n, params);
-    count = count > 0 ? std::min(count, n) : bankSize(n, params);
-    return kernel ? kernel(projected, starts, count, onStep) : greedyCoreset(projected, starts, count, onStep);
+    CV_Assert(!projected.empty());
+    const GreedyDraws d = greedyDraws(projected.rows, params, count);
+    return kernel ? kernel(projected, d.starts, d.count, onStep) : greedyCoreset(projected, d.starts, d.count, onStep);
 }
 
 } // namespace detail

@@ -64,6 +64,16 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
 /** CORESET_NONE (every index) and CORESET_RANDOM selections, which depend only on the number of vectors. */
 std::vector<int> selectWithoutVectors(int n, const Params& params);
 
+/** What a greedy selection among n vectors draws besides the projection: its start points (coresetStarts()) and
+ *  how many to select (`count` > 0: at most n of them; 0: bankSize() of n). The CPU and the CUDA selections take
+ *  both from here and the projection from coresetProjection(), so that a seed selects the same points on either. */
+struct GreedyDraws
+{
+    std::vector<int> starts;
+    int count = 0;
+};
+GreedyDraws greedyDraws(int n, const Params& params, int count = 0);
+
 /** A greedy selection kernel with greedyCoreset()'s contract (the CPU one, or the CUDA one). */
 typedef std::function<std::vector<int>(const Mat& projected, const std::vector<int>& starts, int count,
                                        const StepCallback& onStep)>

@@ -114,16 +114,16 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
     const Mat x = continuousFloat(bank, "memory bank");
     if (!cudaAvailable())
         PATCHCORE_ERROR(Error::StsError, "coreset on CUDA: " + cudaStatus());
-    const int n = x.rows;
-    const int count = bankSize(n, params);
-    // The same random choices as selectCoreset(), so that a seed selects the same points on either device.
+    // The same random choices as selectCoreset(), so that a seed selects the same points on either device; the
+    // projection itself runs on the device.
     const Mat projection = coresetProjection(x.cols, params);
     const bool project = !projection.empty();
-    const std::vector<int> starts = coresetStarts(n, params);
+    const GreedyDraws d = greedyDraws(x.rows, params);
     return translate("coreset selection", [&]() {
-        return patchcore_cuda::greedyCoreset(x.ptr<float>(), n, x.cols, project ? projection.ptr<float>() : nullptr,
-                                             project ? params.projectionDim : 0, starts.data(),
-                                             static_cast<int>(starts.size()), count, onStep);
+        return patchcore_cuda::greedyCoreset(x.ptr<float>(), x.rows, x.cols,
+                                             project ? projection.ptr<float>() : nullptr,
+                                             project ? params.projectionDim : 0, d.starts.data(),
+                                             static_cast<int>(d.starts.size()), d.count, onStep);
     });
 }
 
