@@ -129,10 +129,7 @@ bool looksLikeOurOutput(const std::string& path)
     return false;
 }
 
-bool processAlive(long pid)
-{
-    return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
+bool processAlive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; }
 
 /** Removes temporary files that saves killed earlier (kill -9, power loss) left in `folder`: only names of our
  *  pattern, only with our savers' openings, only last written before this process loaded the library, and only when
@@ -177,16 +174,17 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
         PATCHCORE_ERROR(Error::StsBadArg, cv::format("cannot save '%s': no writer function given", path.c_str()));
     if (pathKind(path) == PathKind::Folder || path.back() == '/' || path.back() == '\\')
         PATCHCORE_ERROR(Error::StsBadArg,
-                 cv::format("cannot save '%s': it is a folder; pass the path of a file", path.c_str()));
+                        cv::format("cannot save '%s': it is a folder; pass the path of a file", path.c_str()));
     const std::string folder = parentFolder(path);
     int err = 0;
     PathKind folderKind = pathKind(folder, &err);
     if (folderKind == PathKind::Missing)
-        PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': folder '%s' does not exist (%s); create it first",
-                                             path.c_str(), folder.c_str(), errnoText(err).c_str()));
+        PATCHCORE_ERROR(Error::StsError,
+                        cv::format("cannot save '%s': folder '%s' does not exist (%s); create it first", path.c_str(),
+                                   folder.c_str(), errnoText(err).c_str()));
     if (folderKind != PathKind::Folder)
         PATCHCORE_ERROR(Error::StsError,
-                 cv::format("cannot save '%s': '%s' is not a folder", path.c_str(), folder.c_str()));
+                        cv::format("cannot save '%s': '%s' is not a folder", path.c_str(), folder.c_str()));
     removeStaleTemporaries(folder);
 
     // O_EXCL guarantees no other writer (thread or process) shares the temporary file; a stale name left by a
@@ -213,9 +211,9 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
         int e = errno;
         if (e != EEXIST || attempt >= 100)
             PATCHCORE_ERROR(Error::StsError,
-                     cv::format("cannot save '%s': cannot create a temporary file in folder '%s': %s; "
-                                "check that the folder is writable and the disk is not full",
-                                path.c_str(), folder.c_str(), errnoText(e).c_str()));
+                            cv::format("cannot save '%s': cannot create a temporary file in folder '%s': %s; "
+                                       "check that the folder is writable and the disk is not full",
+                                       path.c_str(), folder.c_str(), errnoText(e).c_str()));
     }
 
     try
@@ -248,7 +246,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
         int e = errno;
         removeQuietly(tmpPath);
         PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': flushing temporary file '%s' failed: %s",
-                                             path.c_str(), tmpPath.c_str(), errnoText(e).c_str()));
+                                                    path.c_str(), tmpPath.c_str(), errnoText(e).c_str()));
     }
     copyPermissions(path, tmpPath);
     if (!replaceFile(tmpPath, path))
@@ -256,7 +254,7 @@ void writeFileAtomically(const std::string& path, const std::function<void(const
         int e = errno;
         removeQuietly(tmpPath);
         PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': renaming the temporary file over it failed: %s",
-                                             path.c_str(), errnoText(e).c_str()));
+                                                    path.c_str(), errnoText(e).c_str()));
     }
     flushFolderToDisk(folder);
 }
@@ -267,21 +265,21 @@ void writeBytesAtomically(const std::string& path, const void* data, size_t size
         FILE* f = std::fopen(tmpPath.c_str(), "wb");
         if (!f)
             PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
-                                                 path.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
+                                                        path.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
         const bool written = size == 0 || std::fwrite(data, 1, size, f) == size;
         const bool flushed = std::fflush(f) == 0 && !std::ferror(f);
         const int err = errno;
         const bool closed = std::fclose(f) == 0;
         if (!written || !flushed || !closed)
             PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': write failed: %s; check free disk space",
-                                                 path.c_str(), errnoText(closed ? err : errno).c_str()));
+                                                        path.c_str(), errnoText(closed ? err : errno).c_str()));
         // A short write that the C library did not report (seen on full network file systems) shows here.
         struct stat st;
         if (::stat(tmpPath.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != size)
             PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': the temporary file holds %lld of %llu bytes "
-                                                 "after writing; check free disk space",
-                                                 path.c_str(), static_cast<long long>(st.st_size),
-                                                 static_cast<unsigned long long>(size)));
+                                                        "after writing; check free disk space",
+                                                        path.c_str(), static_cast<long long>(st.st_size),
+                                                        static_cast<unsigned long long>(size)));
     });
 }
 

@@ -56,8 +56,8 @@ std::unique_ptr<NetworkEngine> makeEngine(const std::vector<uchar>& onnxBytes, c
         return makeOpenCvEngine(onnxBytes, origin, taps, backend, target);
     default:
         PATCHCORE_ERROR(Error::StsOutOfRange, "unknown backbone engine " + std::to_string(engine) +
-                                           "; use ENGINE_AUTO (0), ENGINE_OPENCV (1), ENGINE_ONEDNN_FP32 (2) or "
-                                           "ENGINE_ONEDNN_BF16 (3)");
+                                                  "; use ENGINE_AUTO (0), ENGINE_OPENCV (1), ENGINE_ONEDNN_FP32 (2) or "
+                                                  "ENGINE_ONEDNN_BF16 (3)");
     }
 }
 
@@ -125,10 +125,11 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
         {
             const Mat& m = taps[t];
             if (m.dims != 4 || m.size[0] != 1 || m.type() != CV_32F)
-                PATCHCORE_ERROR(Error::StsBadArg, "backbone output '" + taps_[t] + "' of '" + origin_ +
-                                               "' is a " + describeTensor(m) + "; Params::layers must name "
-                                               "convolutional feature maps (float N x C x H x W, rank 4), "
-                                               "not flattened, pooled or classifier outputs");
+                PATCHCORE_ERROR(Error::StsBadArg, "backbone output '" + taps_[t] + "' of '" + origin_ + "' is a " +
+                                                      describeTensor(m) +
+                                                      "; Params::layers must name "
+                                                      "convolutional feature maps (float N x C x H x W, rank 4), "
+                                                      "not flattened, pooled or classifier outputs");
             if (i == 0)
             {
                 const int shape[4] = {n, m.size[1], m.size[2], m.size[3]};
@@ -144,10 +145,10 @@ std::vector<Mat> Backbone::forward(const Mat& blob) const
             for (size_t v = 0, count = contiguous.total(); v < count; ++v)
                 if (!(std::abs(values[v]) <= kMaxFeatureMagnitude)) // also true for NaN
                     PATCHCORE_ERROR(Error::StsError, "backbone output '" + taps_[t] + "' of '" + origin_ +
-                                                  "' holds NaN, infinite or huge (beyond 1e15) values: either "
-                                                  "the input image holds huge values (float images should be "
-                                                  "in [0, 1]) or the model's weights are broken (check its "
-                                                  "conversion to ONNX)");
+                                                         "' holds NaN, infinite or huge (beyond 1e15) values: either "
+                                                         "the input image holds huge values (float images should be "
+                                                         "in [0, 1]) or the model's weights are broken (check its "
+                                                         "conversion to ONNX)");
             std::memcpy(outputs[t].ptr<float>(i), values, contiguous.total() * sizeof(float));
         }
     }

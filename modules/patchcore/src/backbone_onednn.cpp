@@ -66,7 +66,7 @@ public:
     {
         if (bf16 && !oneDnnBf16Native())
             PATCHCORE_ERROR(Error::StsNotImplemented, "ENGINE_ONEDNN_BF16 needs a CPU with AVX512_BF16 or AMX, "
-                                               "which this one lacks; use ENGINE_ONEDNN_FP32");
+                                                      "which this one lacks; use ENGINE_ONEDNN_FP32");
         const dnnl::version_t* v = dnnl::version();
         description_ = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->patch) + (bf16 ? " bf16" : " fp32") + ", " +
@@ -106,8 +106,7 @@ public:
         }
         catch (const dnnl::error& e)
         {
-            PATCHCORE_ERROR(Error::StsError, "the oneDNN engine failed on the backbone '" + origin_ + "': " +
-                                          e.what());
+            PATCHCORE_ERROR(Error::StsError, "the oneDNN engine failed on the backbone '" + origin_ + "': " + e.what());
         }
         std::lock_guard<std::mutex> lock(net->poolMutex);
         net->pool.push_back(std::move(ctx));
@@ -134,11 +133,12 @@ private:
         }
         catch (const dnnl::error& e)
         {
-            PATCHCORE_ERROR(Error::StsError, "the oneDNN engine cannot run the backbone '" + origin_ +
-                                          "' on a " + std::to_string(shape[0]) + " x " + std::to_string(shape[1]) +
-                                          " x " + std::to_string(shape[2]) + " x " + std::to_string(shape[3]) +
-                                          " input (" + e.what() + "); check the model's input channels, or use "
-                                          "ENGINE_OPENCV");
+            PATCHCORE_ERROR(Error::StsError, "the oneDNN engine cannot run the backbone '" + origin_ + "' on a " +
+                                                 std::to_string(shape[0]) + " x " + std::to_string(shape[1]) + " x " +
+                                                 std::to_string(shape[2]) + " x " + std::to_string(shape[3]) +
+                                                 " input (" + e.what() +
+                                                 "); check the model's input channels, or use "
+                                                 "ENGINE_OPENCV");
         }
         std::lock_guard<std::mutex> lock(mutex_);
         if (cache_.size() >= kMaxCachedShapes && !cache_.count(shape))
@@ -197,7 +197,7 @@ bool oneDnnBf16Native()
 std::unique_ptr<NetworkEngine> makeOneDnnEngine(BackbonePlan, const std::string&, bool)
 {
     PATCHCORE_ERROR(Error::StsNotImplemented, "this build has no oneDNN engine (rebuild with libdnnl-dev "
-                                       "installed); use ENGINE_OPENCV or ENGINE_AUTO");
+                                              "installed); use ENGINE_OPENCV or ENGINE_AUTO");
 }
 
 } // namespace detail

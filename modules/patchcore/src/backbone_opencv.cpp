@@ -25,7 +25,7 @@ public:
         catch (const cv::Exception& e)
         {
             PATCHCORE_ERROR(Error::StsParseError, "cannot read the backbone '" + origin +
-                                               "' as an ONNX model (is it a valid .onnx file?): " + e.err);
+                                                      "' as an ONNX model (is it a valid .onnx file?): " + e.err);
         }
         if (net_.empty())
             PATCHCORE_ERROR(Error::StsParseError, "the backbone '" + origin + "' holds no network");
@@ -37,7 +37,7 @@ public:
                 for (const String& o : net_.getUnconnectedOutLayersNames())
                     outputs += (outputs.empty() ? "" : ", ") + o;
                 PATCHCORE_ERROR(Error::StsBadArg, "the backbone '" + origin + "' has no layer named '" + tap +
-                                               "'; its outputs are: " + outputs);
+                                                      "'; its outputs are: " + outputs);
             }
         }
         net_.setPreferableBackend(backend);
@@ -59,8 +59,8 @@ public:
         catch (const cv::Exception& e)
         {
             PATCHCORE_ERROR(Error::StsError, "the backbone '" + origin_ + "' failed on an input of " +
-                                          std::to_string(blob.size[2]) + " x " + std::to_string(blob.size[3]) +
-                                          " pixels: " + e.err);
+                                                 std::to_string(blob.size[2]) + " x " + std::to_string(blob.size[3]) +
+                                                 " pixels: " + e.err);
         }
         // Copied under the lock: the network reuses its output buffers on the next run.
         for (Mat& t : taps)

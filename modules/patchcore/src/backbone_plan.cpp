@@ -23,9 +23,9 @@ public:
 private:
     [[noreturn]] void unsupported(const std::string& what) const
     {
-        PATCHCORE_ERROR(Error::StsNotImplemented, "the oneDNN backbone engine cannot run '" + origin_ + "': " +
-                                               what + "; run this model with ENGINE_OPENCV "
-                                               "(Detector::setBackboneEngine)");
+        PATCHCORE_ERROR(Error::StsNotImplemented, "the oneDNN backbone engine cannot run '" + origin_ + "': " + what +
+                                                      "; run this model with ENGINE_OPENCV "
+                                                      "(Detector::setBackboneEngine)");
     }
 
     /** The name a tensor stands for once Identity-like nodes are skipped. */
@@ -356,7 +356,7 @@ BackbonePlan Lowering::run(const std::vector<String>& taps)
             for (const std::string& o : graph_.outputs)
                 outputs += (outputs.empty() ? "" : ", ") + o;
             PATCHCORE_ERROR(Error::StsBadArg, "the backbone '" + origin_ + "' has no layer named '" + tap +
-                                           "'; its outputs are: " + outputs);
+                                                  "'; its outputs are: " + outputs);
         }
         pending.push_back(tap);
         tapNames_.insert(resolve(tap));

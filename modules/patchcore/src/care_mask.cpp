@@ -12,16 +12,18 @@ Mat checkCareMask(InputArray maskArg, const std::string& what)
         PATCHCORE_ERROR(Error::StsBadArg, "" + what + " takes one mask image, not a list");
     const Mat mask = maskArg.getMat();
     if (mask.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, "" + what + " was given an empty mask; pass a single-channel 8-bit "
-                                   "image (0 = don't care), or clearCareMask() to inspect everything");
+        PATCHCORE_ERROR(Error::StsBadArg, "" + what +
+                                              " was given an empty mask; pass a single-channel 8-bit "
+                                              "image (0 = don't care), or clearCareMask() to inspect everything");
     if (mask.dims != 2 || mask.channels() != 1 || mask.depth() != CV_8U)
         PATCHCORE_ERROR(Error::StsBadArg, cv::format("%s needs a single-channel 8-bit mask (CV_8UC1: 0 = don't "
-                                              "care, 1..255 = the label of a care region); got %d channel(s) of "
-                                              "depth %d (read it with cv::IMREAD_GRAYSCALE, or convert it)",
-                                              what.c_str(), mask.channels(), mask.depth()));
+                                                     "care, 1..255 = the label of a care region); got %d channel(s) of "
+                                                     "depth %d (read it with cv::IMREAD_GRAYSCALE, or convert it)",
+                                                     what.c_str(), mask.channels(), mask.depth()));
     if (countNonZero(mask) == 0)
-        PATCHCORE_ERROR(Error::StsBadArg, "" + what + " marks nothing as care (every pixel is 0): nothing would "
-                                   "be inspected; non-zero pixels are the ones to inspect");
+        PATCHCORE_ERROR(Error::StsBadArg, "" + what +
+                                              " marks nothing as care (every pixel is 0): nothing would "
+                                              "be inspected; non-zero pixels are the ones to inspect");
     return mask;
 }
 
@@ -29,10 +31,11 @@ void checkCareSize(const CareMask& mask, Size size, const std::string& name, con
 {
     if (mask.empty() || mask.scales || mask.labels.size() == size)
         return;
-    PATCHCORE_ERROR(Error::StsBadSize, cv::format("%s: %s is %dx%d but the care mask is %dx%d; pass images of "
-                                           "the mask's size, or set the mask with scaleToImage = true to scale it to "
-                                           "every image", operation, name.c_str(), size.width, size.height,
-                                           mask.labels.cols, mask.labels.rows));
+    PATCHCORE_ERROR(Error::StsBadSize,
+                    cv::format("%s: %s is %dx%d but the care mask is %dx%d; pass images of "
+                               "the mask's size, or set the mask with scaleToImage = true to scale it to "
+                               "every image",
+                               operation, name.c_str(), size.width, size.height, mask.labels.cols, mask.labels.rows));
 }
 
 Mat careLabelsOf(const CareMask& mask, Size size, const Mat& frameMask)

@@ -294,7 +294,7 @@ std::vector<int> selectFromCells(const float* x, int dim, std::vector<Cell> cell
         const int next = best.index;
         if (next < 0)
             PATCHCORE_ERROR(Error::StsError, "coreset selection met non-finite patch vectors; check the backbone "
-                                      "model and the training images");
+                                             "model and the training images");
         if ((it > 0 || !firstAlwaysTaken) && best.distance <= 0.f)
             break; // every point coincides with a selected one
         selected.push_back(next);

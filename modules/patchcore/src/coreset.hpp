@@ -55,7 +55,8 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
  *  everything selected so far (lowest index on ties), and stops when every remaining candidate coincides with a
  *  selected point or a centre. Candidate indices in selection order. */
 std::vector<int> greedyContinue(const Mat& projected, int candidates, const std::vector<float>& minSq,
-                                const std::vector<int>& nearest, int count, const StepCallback& onStep = StepCallback());
+                                const std::vector<int>& nearest, int count,
+                                const StepCallback& onStep = StepCallback());
 
 /** The whole subsampling stage as configured by `params` (method, ratio, projection, starts, seed).
  *  Returns the selected row indices of `bank` in selection order. */

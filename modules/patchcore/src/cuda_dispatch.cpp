@@ -190,15 +190,9 @@ struct CudaSearch::Impl
 {
 };
 
-void CudaSearch::setBank(const Mat&)
-{
-    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
-}
+void CudaSearch::setBank(const Mat&) { PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt); }
 
-void CudaSearch::knn(const Mat&, int, Mat&, Mat&) const
-{
-    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
-}
+void CudaSearch::knn(const Mat&, int, Mat&, Mat&) const { PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt); }
 
 #endif
 

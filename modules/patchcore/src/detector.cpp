@@ -44,8 +44,8 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
     const _InputArray::KindFlag kind = images.kind();
     if (kind != _InputArray::STD_VECTOR_MAT && kind != _InputArray::STD_ARRAY_MAT &&
         kind != _InputArray::STD_VECTOR_UMAT && kind != _InputArray::STD_VECTOR_CUDA_GPU_MAT)
-        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) +
-                                       " takes a list of images (std::vector<cv::Mat>), not a single image");
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        std::string(operation) + " takes a list of images (std::vector<cv::Mat>), not a single image");
     const size_t n = images.total();
     if (n == 0)
         PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " was given an empty list of images");
@@ -55,7 +55,7 @@ std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation)
         out[i] = images.getMat(static_cast<int>(i));
         if (out[i].empty())
             PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + ": image " + std::to_string(i) +
-                                           " of the list is empty (did cv::imread fail?)");
+                                                  " of the list is empty (did cv::imread fail?)");
     }
     return out;
 }
@@ -67,11 +67,10 @@ Mat singleImage(InputArray image, const char* operation)
         kind == _InputArray::STD_VECTOR_UMAT || kind == _InputArray::STD_VECTOR_VECTOR ||
         kind == _InputArray::STD_VECTOR_CUDA_GPU_MAT)
         PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " takes one image (a cv::Mat), not a "
-                                   "list; for several images use predictBatch()");
+                                                                   "list; for several images use predictBatch()");
     const Mat img = image.getMat();
     if (img.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) +
-                                       " was given an empty image (did cv::imread fail?)");
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " was given an empty image (did cv::imread fail?)");
     return img;
 }
 
@@ -167,8 +166,8 @@ Size DetectorImpl::getFeatureGridSize() const
 void DetectorImpl::requireTrained(const char* operation) const
 {
     if (empty())
-        PATCHCORE_ERROR(Error::StsError, std::string(operation) +
-                                      " needs a trained detector; call train() or load a saved one first");
+        PATCHCORE_ERROR(Error::StsError,
+                        std::string(operation) + " needs a trained detector; call train() or load a saved one first");
 }
 
 bool DetectorImpl::report(const char* stage, int done, int total, const std::string& message) const
@@ -262,7 +261,7 @@ public:
         const double needed = static_cast<double>(used_) + rows.rows;
         if (needed > static_cast<double>(std::numeric_limits<int>::max()))
             PATCHCORE_ERROR(Error::StsNoMem, "the training images give more than 2^31 patch vectors, more than "
-                                      "one bank can index; train on fewer images or a smaller working frame");
+                                             "one bank can index; train on fewer images or a smaller working frame");
         if (needed > storage_.rows)
         {
             Mat bigger(static_cast<int>(std::min<double>(std::numeric_limits<int>::max(),
@@ -332,8 +331,9 @@ Mat DetectorImpl::embedAll(const ImageSource& images, const char* operation) con
         }
     });
     if (collector.rows().empty())
-        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + ": no patch of these images lies in the "
-                                   "care area (setCareMask()); enlarge the mask's non-zero area");
+        PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) +
+                                              ": no patch of these images lies in the "
+                                              "care area (setCareMask()); enlarge the mask's non-zero area");
     return collector.rows();
 }
 
@@ -425,8 +425,8 @@ double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, in
     checkImage(img.size(), state_.params, "the image", operation);
     if (!frameMask.empty() && frameMask.size() != img.size())
         PATCHCORE_ERROR(Error::StsBadSize, cv::format("%s: the frame's care mask is %dx%d but the image is %dx%d; "
-                                               "they must have one size", operation, frameMask.cols, frameMask.rows,
-                                               img.cols, img.rows));
+                                                      "they must have one size",
+                                                      operation, frameMask.cols, frameMask.rows, img.cols, img.rows));
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result =
         extract(one, 0, 1, frameMask.empty() ? std::vector<Mat>() : std::vector<Mat>{frameMask});
@@ -471,7 +471,7 @@ void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores)
     const std::vector<ImageResult> result = extract(one, 0, 1);
     if (result[0].windows.size() != 1)
         PATCHCORE_ERROR(Error::StsNotImplemented, "computePatchScores() gives one grid; with INPUT_TILES use "
-                                           "predictMap()");
+                                                  "predictMap()");
     score(result[0]).patchScores[0].copyTo(patchScores);
 }
 

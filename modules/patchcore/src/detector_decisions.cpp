@@ -15,8 +15,8 @@ void checkFalseAlarmRates(double imageFalseAlarmRate, double pixelFalseAlarmRate
 {
     if (!(imageFalseAlarmRate > 0 && imageFalseAlarmRate < 1) || !(pixelFalseAlarmRate > 0 && pixelFalseAlarmRate < 1))
         PATCHCORE_ERROR(Error::StsBadArg, std::string(caller) + " needs false-alarm rates in (0, 1), got " +
-                                       std::to_string(imageFalseAlarmRate) + " and " +
-                                       std::to_string(pixelFalseAlarmRate));
+                                              std::to_string(imageFalseAlarmRate) + " and " +
+                                              std::to_string(pixelFalseAlarmRate));
 }
 
 void DetectorImpl::calibrate(InputArrayOfArrays goodImagesArg, double imageFalseAlarmRate, double pixelFalseAlarmRate)

@@ -174,7 +174,6 @@ private:
     double requestedTileScale_ = 1.0;
 };
 
-
 /** The images of an InputArrayOfArrays, refusing a single Mat (which would otherwise be read as rows) and empty
  *  images; `operation` names the caller in messages. */
 std::vector<Mat> collectImages(InputArrayOfArrays images, const char* operation);

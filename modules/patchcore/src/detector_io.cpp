@@ -41,8 +41,9 @@ std::vector<uchar> readModelBytes(const std::string& path)
         PATCHCORE_ERROR(Error::StsBadArg, "the backbone path '" + path + "' is a folder; pass the .onnx file");
     std::vector<uchar> bytes = readFileBytes(path);
     if (bytes.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, "the backbone file '" + path + "' is empty (0 bytes); copy the "
-                                   ".onnx file again");
+        PATCHCORE_ERROR(Error::StsBadArg, "the backbone file '" + path +
+                                              "' is empty (0 bytes); copy the "
+                                              ".onnx file again");
     return bytes;
 }
 
@@ -96,9 +97,9 @@ DetectorState readState(const FileNode& node, bool bankInNode)
         badFile("format_version is missing");
     if (static_cast<int>(version) > kFormatVersion || static_cast<int>(version) < 1)
         PATCHCORE_ERROR(Error::StsParseError, "the detector file has format version " +
-                                           std::to_string(static_cast<int>(version)) + "; this library reads " +
-                                           "versions 1 to " + std::to_string(kFormatVersion) +
-                                           " (saved by a newer version of cv::patchcore?)");
+                                                  std::to_string(static_cast<int>(version)) + "; this library reads " +
+                                                  "versions 1 to " + std::to_string(kFormatVersion) +
+                                                  " (saved by a newer version of cv::patchcore?)");
     DetectorState state;
     state.params.read(node["params"]);
     // How a process runs the detector is not part of the model: a detector trained with DEVICE_CUDA on a
@@ -166,15 +167,15 @@ void resolveModel(DetectorState& state, const std::string& loadFolder)
         }
         if (state.modelBytes.empty())
             PATCHCORE_ERROR(Error::StsObjectNotFound, "the detector's backbone '" + state.params.modelPath +
-                                                   "' was not found (also looked in '" + loadFolder +
-                                                   "'); copy it there or save the detector as .pcb, "
-                                                   "which embeds the model");
+                                                          "' was not found (also looked in '" + loadFolder +
+                                                          "'); copy it there or save the detector as .pcb, "
+                                                          "which embeds the model");
     }
     const std::string actual = sha256Hex(state.modelBytes.data(), state.modelBytes.size());
     if (actual != state.modelSha256)
         PATCHCORE_ERROR(Error::StsBadArg, "the backbone '" + state.params.modelPath +
-                                       "' is not the one the detector was trained with (SHA-256 " + actual +
-                                       ", expected " + state.modelSha256 + ")");
+                                              "' is not the one the detector was trained with (SHA-256 " + actual +
+                                              ", expected " + state.modelSha256 + ")");
     checkBank(state);
 }
 
@@ -221,8 +222,10 @@ void saveText(const std::string& path, const DetectorState& state)
             {
             }
             if (!complete)
-                PATCHCORE_ERROR(Error::StsError, "cannot save '" + path + "': the compressed file did not read "
-                                          "back complete (is the disk full?); the previous file is unchanged");
+                PATCHCORE_ERROR(Error::StsError,
+                                "cannot save '" + path +
+                                    "': the compressed file did not read "
+                                    "back complete (is the disk full?); the previous file is unchanged");
         });
 }
 
@@ -393,14 +396,17 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
     if (::stat(filename.c_str(), &st) != 0)
         PATCHCORE_ERROR(Error::StsObjectNotFound, "detector file '" + filename + "' does not exist; check the path");
     if (S_ISDIR(st.st_mode))
-        PATCHCORE_ERROR(Error::StsBadArg, "'" + filename + "' is a folder; pass the path of a saved detector "
-                                   "file (.pcb, .yml, .yml.gz, .xml or .json)");
+        PATCHCORE_ERROR(Error::StsBadArg, "'" + filename +
+                                              "' is a folder; pass the path of a saved detector "
+                                              "file (.pcb, .yml, .yml.gz, .xml or .json)");
     if (!S_ISREG(st.st_mode))
         PATCHCORE_ERROR(Error::StsBadArg, "'" + filename + "' is not a regular file; pass a saved detector file");
     if (st.st_size == 0)
-        PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: '" + filename + "' is empty (0 bytes), "
-                                       "probably left by an interrupted save or a full disk; save the detector "
-                                       "again or restore it from a backup");
+        PATCHCORE_ERROR(Error::StsParseError,
+                        "invalid detector file: '" + filename +
+                            "' is empty (0 bytes), "
+                            "probably left by an interrupted save or a full disk; save the detector "
+                            "again or restore it from a backup");
     DetectorState state;
     if (isContainerFile(filename))
     {

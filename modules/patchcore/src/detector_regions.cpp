@@ -14,15 +14,19 @@ namespace {
 void requireThresholds(const DetectorState& state, const char* operation)
 {
     if (std::isnan(state.imageThreshold) || std::isnan(state.pixelThreshold))
-        PATCHCORE_ERROR(Error::StsError, std::string(operation) + " needs thresholds; call calibrate() with "
-                                  "good images, train with Params::calibrationFraction > 0, or setThresholds()");
+        PATCHCORE_ERROR(Error::StsError,
+                        std::string(operation) +
+                            " needs thresholds; call calibrate() with "
+                            "good images, train with Params::calibrationFraction > 0, or setThresholds()");
 }
 
 void checkLabel(int label, const char* operation)
 {
     if (label < 1 || label > 255)
-        PATCHCORE_ERROR(Error::StsOutOfRange, std::string(operation) + ": care-mask labels are 1..255 (0 "
-                                       "is don't care), got " + std::to_string(label));
+        PATCHCORE_ERROR(Error::StsOutOfRange, std::string(operation) +
+                                                  ": care-mask labels are 1..255 (0 "
+                                                  "is don't care), got " +
+                                                  std::to_string(label));
 }
 
 } // namespace
@@ -46,8 +50,8 @@ void DetectorImpl::setLabelFalseAlarmRate(int label, double rate)
 {
     checkLabel(label, "setLabelFalseAlarmRate()");
     if (!(rate > 0 && rate < 1))
-        PATCHCORE_ERROR(Error::StsOutOfRange, "setLabelFalseAlarmRate() needs a rate in (0, 1), got " +
-                                           std::to_string(rate));
+        PATCHCORE_ERROR(Error::StsOutOfRange,
+                        "setLabelFalseAlarmRate() needs a rate in (0, 1), got " + std::to_string(rate));
     state_.labelFalseAlarmRates[label] = rate;
 }
 

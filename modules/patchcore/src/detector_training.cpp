@@ -26,11 +26,12 @@ bool DetectorImpl::needsSpill(double rows, double imageRows) const
     {
         const double need = BankBuilder::chunkedBytes(p, rows, imageRows);
         if (need > budget)
-            PATCHCORE_ERROR(Error::StsNoMem,
-                     cv::format("composable coreset selection over %.0f patch vectors needs about %.0f MiB "
-                                "(chunks of %d vectors and a bank of %d), more than memoryBudgetMB = %.0f; raise the "
-                                "budget, or lower coresetChunkRows or coresetMaxSize",
-                                rows, need / mib, effectiveChunkRows(p), bankSize(rows, p), p.memoryBudgetMB));
+            PATCHCORE_ERROR(
+                Error::StsNoMem,
+                cv::format("composable coreset selection over %.0f patch vectors needs about %.0f MiB "
+                           "(chunks of %d vectors and a bank of %d), more than memoryBudgetMB = %.0f; raise the "
+                           "budget, or lower coresetChunkRows or coresetMaxSize",
+                           rows, need / mib, effectiveChunkRows(p), bankSize(rows, p), p.memoryBudgetMB));
         return false;
     }
     const bool greedy = p.coresetMethod == CORESET_GREEDY;
@@ -42,20 +43,20 @@ bool DetectorImpl::needsSpill(double rows, double imageRows) const
     const bool canSpill = project || p.coresetMethod == CORESET_RANDOM;
     if (canSpill && need.spilled <= budget)
         return true;
-    PATCHCORE_ERROR(Error::StsNoMem,
-             cv::format("training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
-                        "memoryBudgetMB = %.0f; raise the budget, train on fewer images, or lower coresetRatio%s",
-                        (canSpill ? need.spilled : need.inMemory) / mib, rows,
-                        canSpill ? ", full vectors kept on disk" : "", p.memoryBudgetMB,
-                        canSpill ? "" : " (greedy selection with a projection keeps the full vectors on disk)"));
+    PATCHCORE_ERROR(
+        Error::StsNoMem,
+        cv::format("training on these images needs about %.0f MiB (%.0f patch vectors%s), more than "
+                   "memoryBudgetMB = %.0f; raise the budget, train on fewer images, or lower coresetRatio%s",
+                   (canSpill ? need.spilled : need.inMemory) / mib, rows, canSpill ? ", full vectors kept on disk" : "",
+                   p.memoryBudgetMB,
+                   canSpill ? "" : " (greedy selection with a projection keeps the full vectors on disk)"));
 }
 
 void DetectorImpl::commitBank(const Mat& bank, Size grid)
 {
     if (state_.params.k > bank.rows)
-        PATCHCORE_ERROR(Error::StsBadArg, "k = " + std::to_string(state_.params.k) +
-                                       " exceeds the memory bank size (" + std::to_string(bank.rows) +
-                                       "); lower k or keep more of the coreset");
+        PATCHCORE_ERROR(Error::StsBadArg, "k = " + std::to_string(state_.params.k) + " exceeds the memory bank size (" +
+                                              std::to_string(bank.rows) + "); lower k or keep more of the coreset");
     std::shared_ptr<BankIndex> search = createBankIndex(state_.params, bank.rows);
     search->setBank(bank);
     state_.bank = bank;
@@ -115,8 +116,9 @@ void DetectorImpl::trainFrom(const ImageSource& images)
         const int held = std::max(1, static_cast<int>(std::lround(n * p.calibrationFraction)));
         if (held >= n)
             PATCHCORE_ERROR(Error::StsBadArg, "calibrationFraction " + std::to_string(p.calibrationFraction) +
-                                           " leaves no image of " + std::to_string(n) + " to train on; give more "
-                                           "images or a smaller fraction");
+                                                  " leaves no image of " + std::to_string(n) +
+                                                  " to train on; give more "
+                                                  "images or a smaller fraction");
         const std::vector<int> order = randomIndices(n, n, static_cast<uint64>(p.seed) + 2);
         holdout = images.subset(order, 0, held);
         fit = images.subset(order, held, n);
@@ -142,13 +144,15 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     }
     if (rows == 0)
         PATCHCORE_ERROR(Error::StsBadArg, "train(): no patch of the training images lies in the care area "
-                                   "(setCareMask()); a patch counts when its centre falls on a non-zero pixel: "
-                                   "enlarge the mask's non-zero area");
+                                          "(setCareMask()); a patch counts when its centre falls on a non-zero pixel: "
+                                          "enlarge the mask's non-zero area");
     const double bankRows = p.coresetMethod == CORESET_NONE ? rows : bankSize(rows, p);
     if (p.k > bankRows)
-        PATCHCORE_ERROR(Error::StsBadArg, cv::format("k = %d exceeds the memory bank these images give (%.0f of "
-                                              "%.0f patch vectors); lower k, raise coresetRatio or train on more "
-                                              "images", p.k, bankRows, rows));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        cv::format("k = %d exceeds the memory bank these images give (%.0f of "
+                                   "%.0f patch vectors); lower k, raise coresetRatio or train on more "
+                                   "images",
+                                   p.k, bankRows, rows));
     // Greedy selection reads only the projected vectors: they are projected while embedding, so that the full
     // vectors can be spilled to disk when the memory budget asks for it, or dropped chunk by chunk.
     const bool spill = needsSpill(rows, imageRows);

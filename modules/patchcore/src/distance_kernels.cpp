@@ -352,7 +352,7 @@ void keepNearest(std::vector<std::pair<double, int>>& candidates, int k, int que
 {
     if (static_cast<int>(candidates.size()) < k)
         PATCHCORE_ERROR(Error::StsError, "a patch vector is not finite (NaN or Inf); check the backbone "
-                                  "model and the input image");
+                                         "model and the input image");
     std::partial_sort(candidates.begin(), candidates.begin() + k, candidates.end());
     for (int j = 0; j < k; ++j)
     {

@@ -39,8 +39,8 @@ public:
     explicit EnsembleImpl(double holdoutFraction) : holdout_(holdoutFraction)
     {
         if (!(holdoutFraction > 0 && holdoutFraction < 1))
-            PATCHCORE_ERROR(Error::StsBadArg, "Ensemble holdoutFraction must be in (0, 1), got " +
-                                           std::to_string(holdoutFraction));
+            PATCHCORE_ERROR(Error::StsBadArg,
+                            "Ensemble holdoutFraction must be in (0, 1), got " + std::to_string(holdoutFraction));
     }
 
     void addMember(const Params& params) CV_OVERRIDE
@@ -68,7 +68,8 @@ public:
         const int held = std::max(1, static_cast<int>(std::lround(n * holdout_)));
         if (n - held < 1)
             PATCHCORE_ERROR(Error::StsBadArg, "an ensemble needs at least 2 training images (one is held out to "
-                                       "normalise the members), got " + std::to_string(n));
+                                              "normalise the members), got " +
+                                                  std::to_string(n));
         // Held-out images spread evenly over the list, so that an ordered folder (e.g. by date) is sampled fairly.
         std::vector<Mat> fit, heldOut;
         for (int i = 0; i < n; ++i)
@@ -119,7 +120,7 @@ public:
         requireTrained("detect");
         if (std::isnan(imageThreshold_) || std::isnan(pixelThreshold_))
             PATCHCORE_ERROR(Error::StsError, "Ensemble::detect() needs thresholds; call calibrate() with good "
-                                      "images or setThresholds()");
+                                             "images or setThresholds()");
         Mat map;
         score = predict(image, defectMask.needed() ? _OutputArray(map) : _OutputArray(noArray()));
         if (defectMask.needed())
@@ -276,24 +277,26 @@ private:
         nm.mean = sum / count;
         nm.stdev = std::sqrt(std::max(0.0, sumSq / count - nm.mean * nm.mean));
         if (!(nm.stdev > 0) || !std::isfinite(nm.stdev))
-            PATCHCORE_ERROR(Error::StsError, "ensemble member " + std::to_string(index) +
-                                          " gives constant anomaly maps on the held-out good images, so it cannot "
-                                          "be normalised; check its backbone and layers, or hold out more images");
+            PATCHCORE_ERROR(Error::StsError,
+                            "ensemble member " + std::to_string(index) +
+                                " gives constant anomaly maps on the held-out good images, so it cannot "
+                                "be normalised; check its backbone and layers, or hold out more images");
         return nm;
     }
 
     void requireTrained(const char* what) const
     {
         if (empty())
-            PATCHCORE_ERROR(Error::StsError, std::string("Ensemble::") + what +
-                                          "() needs a trained ensemble; call addMember() and train(), or load()");
+            PATCHCORE_ERROR(Error::StsError,
+                            std::string("Ensemble::") + what +
+                                "() needs a trained ensemble; call addMember() and train(), or load()");
     }
 
     void checkIndex(int index) const
     {
         if (index < 0 || index >= static_cast<int>(members_.size()))
             PATCHCORE_ERROR(Error::StsOutOfRange, "ensemble member index " + std::to_string(index) +
-                                               " is outside [0, " + std::to_string(members_.size()) + ")");
+                                                      " is outside [0, " + std::to_string(members_.size()) + ")");
     }
 
     double holdout_;
@@ -432,10 +435,7 @@ Ptr<Inspector> Inspector::load(const String& filename)
     return Detector::load(filename);
 }
 
-String Ensemble::getDefaultName() const
-{
-    return "PatchCore.Ensemble";
-}
+String Ensemble::getDefaultName() const { return "PatchCore.Ensemble"; }
 
 } // namespace patchcore
 } // namespace cv

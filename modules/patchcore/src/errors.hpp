@@ -23,11 +23,11 @@ bool isUserFacing(const cv::Exception& e);
 } // namespace cv
 
 #define PATCHCORE_ERROR(code, message) ::cv::patchcore::detail::raise((code), (message), CV_Func, __FILE__, __LINE__)
-#define PATCHCORE_CHECK(condition, code, message)                                                                    \
-    do                                                                                                               \
-    {                                                                                                                \
-        if (!(condition))                                                                                            \
-            PATCHCORE_ERROR(code, message);                                                                          \
+#define PATCHCORE_CHECK(condition, code, message)                                                                      \
+    do                                                                                                                 \
+    {                                                                                                                  \
+        if (!(condition))                                                                                              \
+            PATCHCORE_ERROR(code, message);                                                                            \
     } while (false)
 
 #endif

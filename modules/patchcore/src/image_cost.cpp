@@ -94,11 +94,11 @@ void checkImageCost(const ImageCost& c, const Params& p, const std::string& name
         return;
     const double machine = processMemoryLimit();
     const double setting = p.maxImageMB > 0 ? p.maxImageMB * kMiB : std::numeric_limits<double>::infinity();
-    const std::string what = cv::format(
-        "%s: %s (%d x %d) would be processed as a %d x %d working frame in %d backbone run%s: %.1f M "
-        "pixels through the backbone, %.0f patch vectors and about %s of memory, ",
-        operation, name.c_str(), c.input.width, c.input.height, c.working.width, c.working.height, c.windows,
-        c.windows == 1 ? "" : "s", c.backbonePixels / 1e6, c.patches, gib(c.bytes).c_str());
+    const std::string what =
+        cv::format("%s: %s (%d x %d) would be processed as a %d x %d working frame in %d backbone run%s: %.1f M "
+                   "pixels through the backbone, %.0f patch vectors and about %s of memory, ",
+                   operation, name.c_str(), c.input.width, c.input.height, c.working.width, c.working.height, c.windows,
+                   c.windows == 1 ? "" : "s", c.backbonePixels / 1e6, c.patches, gib(c.bytes).c_str());
     const std::string limit =
         setting <= machine ? cv::format("more than Params::maxImageMB = %.0f allows", p.maxImageMB)
                            : "more than this process may use (" + gib(machine) + ")";

@@ -25,9 +25,9 @@ ImageSource ImageSource::fromMats(std::vector<Mat> images)
 ImageSource ImageSource::fromFiles(std::vector<String> files, const char* operation)
 {
 #ifndef HAVE_OPENCV_IMGCODECS
-    PATCHCORE_ERROR(Error::StsNotImplemented, std::string(operation) +
-                                           " reads image files with OpenCV's imgcodecs module, which this OpenCV "
-                                           "lacks; decode the images yourself and call train()");
+    PATCHCORE_ERROR(Error::StsNotImplemented,
+                    std::string(operation) + " reads image files with OpenCV's imgcodecs module, which this OpenCV "
+                                             "lacks; decode the images yourself and call train()");
 #endif
     if (files.empty())
         PATCHCORE_ERROR(Error::StsBadArg, std::string(operation) + " was given an empty list of files");
@@ -50,7 +50,7 @@ Mat ImageSource::load(size_t position) const
 #endif
     if (image.empty())
         PATCHCORE_ERROR(Error::StsError, "" + operation_ + ": cannot read image file '" + (*files_)[position] +
-                                      "' (missing, unreadable or not an image format OpenCV decodes)");
+                                             "' (missing, unreadable or not an image format OpenCV decodes)");
     return image;
 }
 

@@ -226,7 +226,7 @@ void IvfIndex::setBank(const Mat& bank)
         PATCHCORE_ERROR(Error::StsBadArg, "the IVF index needs a non-empty, continuous CV_32F bank (N x D)");
     if (!checkRange(bank))
         PATCHCORE_ERROR(Error::StsBadArg, "the bank holds NaN or Inf values; check the backbone model and the "
-                                   "training images");
+                                          "training images");
     const int n = bank.rows, dim = bank.cols;
     const int cells = std::min(n, cellsWanted_ > 0 ? cellsWanted_ : autoCells(n));
     probesUsed_ = std::min(cells, probesWanted_ > 0 ? probesWanted_ : autoProbes(cells));
@@ -298,10 +298,10 @@ void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& i
     const int n = permuted_.rows, dim = permuted_.cols;
     if (queries.type() != CV_32F || !queries.isContinuous() || queries.cols != dim)
         PATCHCORE_ERROR(Error::StsBadArg, "IVF queries must be continuous CV_32F rows of the bank's dimension (" +
-                                       std::to_string(dim) + ")");
+                                              std::to_string(dim) + ")");
     if (k < 1 || k > n)
-        PATCHCORE_ERROR(Error::StsBadArg, "k must be in [1, bank rows = " + std::to_string(n) + "], got " +
-                                       std::to_string(k));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        "k must be in [1, bank rows = " + std::to_string(n) + "], got " + std::to_string(k));
     const int m = queries.rows, capacity = std::min(n, k + kExtraCandidates);
     const float* q = queries.ptr<float>();
     const std::vector<float> queryNormsSq = squaredNorms(q, m, dim);

@@ -29,7 +29,7 @@ void splitImageScores(const char* fn, const std::vector<double>& scores, const s
 {
     if (scores.size() != labels.size())
         PATCHCORE_ERROR(Error::StsBadSize, format("%s: %zu scores but %zu labels; give exactly one label per score", fn,
-                                           scores.size(), labels.size()));
+                                                  scores.size(), labels.size()));
     if (scores.empty())
         PATCHCORE_ERROR(Error::StsBadArg, format("%s: no scores given", fn));
     for (size_t i = 0; i < scores.size(); ++i)
@@ -41,8 +41,8 @@ void splitImageScores(const char* fn, const std::vector<double>& scores, const s
         else if (labels[i] == 0)
             neg.push_back(scores[i]);
         else
-            PATCHCORE_ERROR(Error::StsBadArg, format("%s: label %zu is %d; labels must be 0 (normal) or 1 (anomalous)", fn,
-                                              i, labels[i]));
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: label %zu is %d; labels must be 0 (normal) or 1 (anomalous)",
+                                                     fn, i, labels[i]));
     }
 }
 
@@ -71,7 +71,7 @@ std::vector<Mat> validateMapsAndMasks(const char* fn, const std::vector<Mat>& ma
         PATCHCORE_ERROR(Error::StsBadArg, format("%s: no anomaly maps given", fn));
     if (maps.size() != masks.size())
         PATCHCORE_ERROR(Error::StsBadSize, format("%s: %zu anomaly maps but %zu masks; give one mask per map", fn,
-                                           maps.size(), masks.size()));
+                                                  maps.size(), masks.size()));
     std::vector<Mat> binary(maps.size());
     for (size_t i = 0; i < maps.size(); ++i)
     {
@@ -81,26 +81,28 @@ std::vector<Mat> validateMapsAndMasks(const char* fn, const std::vector<Mat>& ma
             PATCHCORE_ERROR(Error::StsBadArg, format("%s: anomaly map %zu is empty or not 2-D", fn, i));
         if (map.type() != CV_32FC1)
             PATCHCORE_ERROR(Error::StsBadArg, format("%s: anomaly map %zu has type %s; convert it to CV_32FC1", fn, i,
-                                              typeToString(map.type()).c_str()));
+                                                     typeToString(map.type()).c_str()));
         if (mask.dims != 2 || mask.size() != map.size())
-            PATCHCORE_ERROR(Error::StsBadSize, format("%s: mask %zu is %dx%d but its anomaly map is %dx%d; resize the mask "
-                                               "to the map's size (INTER_NEAREST)", fn, i, mask.cols, mask.rows,
-                                               map.cols, map.rows));
+            PATCHCORE_ERROR(Error::StsBadSize,
+                            format("%s: mask %zu is %dx%d but its anomaly map is %dx%d; resize the mask "
+                                   "to the map's size (INTER_NEAREST)",
+                                   fn, i, mask.cols, mask.rows, map.cols, map.rows));
         if (mask.type() == CV_8UC1)
             compare(mask, 0, binary[i], CMP_GT);
         else if (mask.type() == CV_32FC1)
             compare(mask, 0.5, binary[i], CMP_GT);
         else
-            PATCHCORE_ERROR(Error::StsBadArg, format("%s: mask %zu has type %s; masks must be CV_8UC1 or CV_32FC1", fn, i,
-                                              typeToString(mask.type()).c_str()));
+            PATCHCORE_ERROR(Error::StsBadArg, format("%s: mask %zu has type %s; masks must be CV_8UC1 or CV_32FC1", fn,
+                                                     i, typeToString(mask.type()).c_str()));
     }
     return binary;
 }
 
 void nanError(const char* fn, size_t image, int x, int y)
 {
-    PATCHCORE_ERROR(Error::StsBadArg, format("%s: anomaly map %zu has NaN at (x=%d, y=%d); every score must be a number",
-                                      fn, image, x, y));
+    PATCHCORE_ERROR(Error::StsBadArg,
+                    format("%s: anomaly map %zu has NaN at (x=%d, y=%d); every score must be a number", fn, image, x,
+                           y));
 }
 
 void splitPixelScores(const char* fn, InputArrayOfArrays anomalyMaps, InputArrayOfArrays masks,
@@ -135,7 +137,8 @@ void splitPixelScores(const char* fn, InputArrayOfArrays anomalyMaps, InputArray
 void requireBothClasses(const char* fn, size_t nPos, size_t nNeg, const char* what)
 {
     if (nPos == 0)
-        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no anomalous %s; AUROC needs at least one of each class", fn, what));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        format("%s: no anomalous %s; AUROC needs at least one of each class", fn, what));
     if (nNeg == 0)
         PATCHCORE_ERROR(Error::StsBadArg, format("%s: no normal %s; AUROC needs at least one of each class", fn, what));
 }
@@ -251,7 +254,8 @@ double computePRO(InputArrayOfArrays anomalyMaps, InputArrayOfArrays masks, doub
 {
     const char* fn = "computePRO";
     if (!(maxFpr > 0.0 && maxFpr <= 1.0))
-        PATCHCORE_ERROR(Error::StsBadArg, format("%s: maxFpr is %g; it must lie in (0, 1] (the tables use 0.3)", fn, maxFpr));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        format("%s: maxFpr is %g; it must lie in (0, 1] (the tables use 0.3)", fn, maxFpr));
     const std::vector<Mat> maps = matList(anomalyMaps);
     const std::vector<Mat> binary = validateMapsAndMasks(fn, maps, matList(masks));
 
@@ -286,10 +290,13 @@ double computePRO(InputArrayOfArrays anomalyMaps, InputArrayOfArrays masks, doub
         }
     }
     if (regionSize.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, format("%s: every mask is empty; PRO needs at least one anomalous region", fn));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        format("%s: every mask is empty; PRO needs at least one anomalous region", fn));
     if (neg.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no normal pixels in the masks; PRO needs them for the false-positive "
-                                          "rate", fn));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        format("%s: no normal pixels in the masks; PRO needs them for the false-positive "
+                               "rate",
+                               fn));
 
     std::vector<double> weight(regionSize.size());
     for (size_t r = 0; r < regionSize.size(); ++r)
@@ -339,7 +346,8 @@ F1Threshold bestF1Threshold(const std::vector<double>& scores, const std::vector
     std::vector<double> pos, neg;
     splitImageScores(fn, scores, labels, pos, neg);
     if (pos.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, format("%s: no anomalous samples (label 1); F1 is undefined without them", fn));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        format("%s: no anomalous samples (label 1); F1 is undefined without them", fn));
     std::sort(pos.begin(), pos.end());
     std::sort(neg.begin(), neg.end());
     return f1FromSorted(pos, neg);
@@ -351,7 +359,8 @@ F1Threshold bestPixelF1Threshold(InputArrayOfArrays anomalyMaps, InputArrayOfArr
     std::vector<float> pos, neg;
     splitPixelScores(fn, anomalyMaps, masks, pos, neg);
     if (pos.empty())
-        PATCHCORE_ERROR(Error::StsBadArg, format("%s: every mask is empty; F1 is undefined without anomalous pixels", fn));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        format("%s: every mask is empty; F1 is undefined without anomalous pixels", fn));
     std::sort(pos.begin(), pos.end());
     std::sort(neg.begin(), neg.end());
     return f1FromSorted(pos, neg);
@@ -363,8 +372,8 @@ std::vector<double> minMaxNormalize(const std::vector<double>& scores)
     for (size_t i = 0; i < scores.size(); ++i)
     {
         if (!std::isfinite(scores[i]))
-            PATCHCORE_ERROR(Error::StsBadArg, format("minMaxNormalize: score %zu is %g; every score must be finite", i,
-                                              scores[i]));
+            PATCHCORE_ERROR(Error::StsBadArg,
+                            format("minMaxNormalize: score %zu is %g; every score must be finite", i, scores[i]));
         lo = std::min(lo, scores[i]);
         hi = std::max(hi, scores[i]);
     }

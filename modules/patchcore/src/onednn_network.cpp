@@ -295,8 +295,9 @@ void Compiler::eltwiseOrAdd(const PlanStep& s)
     else
     {
         if (values_.at(s.inputs[1]).desc.dims() != a.second.dims())
-            PATCHCORE_ERROR(Error::StsNotImplemented, "node '" + s.node + "' of the backbone adds tensors of "
-                                               "different shapes; the oneDNN engine does not broadcast");
+            PATCHCORE_ERROR(Error::StsNotImplemented, "node '" + s.node +
+                                                          "' of the backbone adds tensors of "
+                                                          "different shapes; the oneDNN engine does not broadcast");
         const auto b = need(s.inputs[1], &a.second);
         dnnl::post_ops ops;
         if (s.relu)

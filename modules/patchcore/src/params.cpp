@@ -116,7 +116,8 @@ bool finiteValue(double v) { return std::isfinite(v); }
 template <typename T>
 void check(const T& v, bool ok, const char* name, const char* rule)
 {
-    require(ok && finiteValue(v), std::string(name) + " " + rule + shown(v));
+    if (!ok || !finiteValue(v))
+        require(false, std::string(name) + " " + rule + shown(v));
 }
 
 } // namespace
@@ -130,8 +131,8 @@ Params::Params()
 
 void Params::write(FileStorage& fs) const
 {
-#define PATCHCORE_WRITE(kind, type, name, pyName, value, ok, rule, doc)                                                            \
-    if (kind == MODEL)                                                                                               \
+#define PATCHCORE_WRITE(kind, type, name, pyName, value, ok, rule, doc)                                                \
+    if (kind == MODEL)                                                                                                 \
         writeField(fs, #name, name);
     PATCHCORE_PARAM_FIELDS(PATCHCORE_WRITE)
 #undef PATCHCORE_WRITE
@@ -142,8 +143,8 @@ void Params::read(const FileNode& node)
     if (node.empty() || !node.isMap())
         PATCHCORE_ERROR(Error::StsParseError, "expected a map of Params fields");
     Params p = *this;
-#define PATCHCORE_READ(kind, type, name, pyName, value, ok, rule, doc)                                                             \
-    if (!node[#name].empty())                                                                                        \
+#define PATCHCORE_READ(kind, type, name, pyName, value, ok, rule, doc)                                                 \
+    if (!node[#name].empty())                                                                                          \
         readField(node[#name], #name, p.name);
     PATCHCORE_PARAM_FIELDS(PATCHCORE_READ)
 #undef PATCHCORE_READ
@@ -153,18 +154,18 @@ void Params::read(const FileNode& node)
 
 void Params::validate() const
 {
-#define PATCHCORE_CHECK_FIELD(kind, type, name, pyName, value, ok, rule, doc)                                                      \
-    {                                                                                                                \
-        const type& v = name;                                                                                        \
-        check(v, ok, #name, rule);                                                                                   \
+#define PATCHCORE_CHECK_FIELD(kind, type, name, pyName, value, ok, rule, doc)                                          \
+    {                                                                                                                  \
+        const type& v = name;                                                                                          \
+        check(v, ok, #name, rule);                                                                                     \
     }
     PATCHCORE_PARAM_FIELDS(PATCHCORE_CHECK_FIELD)
 #undef PATCHCORE_CHECK_FIELD
     require(!layers.empty(), "layers is empty; name at least one backbone output (e.g. layer2, layer3)");
     for (const String& l : layers)
         require(!l.empty(), "layers holds an empty name");
-    require(resizeSize >= cropSize, "resizeSize must be >= cropSize (" + std::to_string(cropSize) + ") and <= 16384, got " +
-                                        std::to_string(resizeSize));
+    require(resizeSize >= cropSize, "resizeSize must be >= cropSize (" + std::to_string(cropSize) +
+                                        ") and <= 16384, got " + std::to_string(resizeSize));
     require(coresetRandom != RANDOM_REFERENCE || seed >= 0,
             "coresetRandom RANDOM_REFERENCE draws like numpy, whose seeds are >= 0; got seed " + std::to_string(seed));
 }
@@ -173,8 +174,8 @@ namespace detail {
 
 void copyRunSettings(const Params& from, Params& to)
 {
-#define PATCHCORE_COPY_RUN(kind, type, name, pyName, value, ok, rule, doc)                                                         \
-    if (kind == RUN)                                                                                                 \
+#define PATCHCORE_COPY_RUN(kind, type, name, pyName, value, ok, rule, doc)                                             \
+    if (kind == RUN)                                                                                                   \
         to.name = from.name;
     PATCHCORE_PARAM_FIELDS(PATCHCORE_COPY_RUN)
 #undef PATCHCORE_COPY_RUN

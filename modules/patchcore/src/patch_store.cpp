@@ -16,7 +16,7 @@ PatchStore::PatchStore(int dim, const Mat& projection, bool spill) : dim_(dim), 
         file_ = std::tmpfile();
         if (!file_)
             PATCHCORE_ERROR(Error::StsError, "cannot create a temporary file to hold the training patch vectors "
-                                      "under the memory budget; check the free space of the temporary folder");
+                                             "under the memory budget; check the free space of the temporary folder");
     }
 }
 
@@ -52,7 +52,7 @@ void PatchStore::append(const Mat& rows)
     const double needed = static_cast<double>(count_) + rows.rows;
     if (needed > std::numeric_limits<int>::max())
         PATCHCORE_ERROR(Error::StsNoMem, "the training images give more than 2^31 patch vectors, more than one "
-                                  "bank can index; train on fewer images or a smaller working frame");
+                                         "bank can index; train on fewer images or a smaller working frame");
     if (!projection_.empty())
     {
         grow(projected_, static_cast<int>(needed), projection_.cols);
@@ -63,7 +63,7 @@ void PatchStore::append(const Mat& rows)
         const size_t n = rows.total();
         if (std::fwrite(rows.ptr<float>(), sizeof(float), n, file_) != n)
             PATCHCORE_ERROR(Error::StsError, "writing training patch vectors to a temporary file failed "
-                                      "(disk full?)");
+                                             "(disk full?)");
     }
     else
     {

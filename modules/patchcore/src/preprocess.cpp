@@ -202,11 +202,11 @@ void resampleVertical32f(const Mat& src, Mat& dst, const AxisFilter& f)
 CropGeometry computeCropGeometry(Size input, int resizeSize, int cropSize)
 {
     if (input.width <= 0 || input.height <= 0)
-        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image size %dx%d is empty; pass a non-empty image",
-                                               input.width, input.height));
+        PATCHCORE_ERROR(Error::StsBadSize,
+                        cv::format("image size %dx%d is empty; pass a non-empty image", input.width, input.height));
     if (resizeSize <= 0 || cropSize <= 0)
-        PATCHCORE_ERROR(Error::StsBadArg, cv::format("resizeSize (%d) and cropSize (%d) must be positive",
-                                              resizeSize, cropSize));
+        PATCHCORE_ERROR(Error::StsBadArg,
+                        cv::format("resizeSize (%d) and cropSize (%d) must be positive", resizeSize, cropSize));
     CropGeometry g;
     g.input = input;
     const int shortSide = std::min(input.width, input.height);
@@ -215,19 +215,20 @@ CropGeometry computeCropGeometry(Size input, int resizeSize, int cropSize)
     const double longExact = static_cast<double>(static_cast<int64_t>(resizeSize) * longSide) / shortSide;
     if (longExact > static_cast<double>(INT_MAX / 4))
         PATCHCORE_ERROR(Error::StsBadSize, cv::format("image %dx%d is too elongated to resize its shorter "
-                                               "side to %d", input.width, input.height, resizeSize));
+                                                      "side to %d",
+                                                      input.width, input.height, resizeSize));
     const int newLong = static_cast<int>(longExact);
     if (static_cast<double>(newLong) * resizeSize > kMaxWorkingPixels)
         PATCHCORE_ERROR(Error::StsBadSize, cv::format("image %dx%d is too elongated: resizing its shorter side to %d "
-                                               "would make a %dx%d image; crop it first or use INPUT_RESIZE",
-                                               input.width, input.height, resizeSize,
-                                               input.width <= input.height ? resizeSize : newLong,
-                                               input.width <= input.height ? newLong : resizeSize));
+                                                      "would make a %dx%d image; crop it first or use INPUT_RESIZE",
+                                                      input.width, input.height, resizeSize,
+                                                      input.width <= input.height ? resizeSize : newLong,
+                                                      input.width <= input.height ? newLong : resizeSize));
     g.resized = input.width <= input.height ? Size(resizeSize, newLong) : Size(newLong, resizeSize);
     if (cropSize > g.resized.width || cropSize > g.resized.height)
         PATCHCORE_ERROR(Error::StsBadArg, cv::format("cropSize %d does not fit the resized image %dx%d; "
-                                              "choose cropSize <= resizeSize (%d)",
-                                              cropSize, g.resized.width, g.resized.height, resizeSize));
+                                                     "choose cropSize <= resizeSize (%d)",
+                                                     cropSize, g.resized.width, g.resized.height, resizeSize));
     g.crop = Rect(halfRoundEven(g.resized.width - cropSize), halfRoundEven(g.resized.height - cropSize),
                   cropSize, cropSize);
     return g;
@@ -286,8 +287,8 @@ CropGeometry computeGeometry(Size input, const Params& requested)
         return g;
     }
     if (input.width <= 0 || input.height <= 0)
-        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image size %dx%d is empty; pass a non-empty image",
-                                               input.width, input.height));
+        PATCHCORE_ERROR(Error::StsBadSize,
+                        cv::format("image size %dx%d is empty; pass a non-empty image", input.width, input.height));
     const int crop = params.cropSize;
     CropGeometry g;
     g.input = input;
@@ -325,9 +326,10 @@ CropGeometry computeGeometry(Size input, const Params& requested)
         PATCHCORE_ERROR(Error::StsBadArg, cv::format("inputMode %d is unknown", params.inputMode));
     }
     if (static_cast<double>(g.resized.width) * g.resized.height > kMaxWorkingPixels)
-        PATCHCORE_ERROR(Error::StsBadSize, cv::format("image %dx%d would be processed at %dx%d pixels, more than "
-                                               "this library agrees to allocate; lower tileScale or downscale it",
-                                               input.width, input.height, g.resized.width, g.resized.height));
+        PATCHCORE_ERROR(Error::StsBadSize,
+                        cv::format("image %dx%d would be processed at %dx%d pixels, more than "
+                                   "this library agrees to allocate; lower tileScale or downscale it",
+                                   input.width, input.height, g.resized.width, g.resized.height));
     g.crop = Rect(Point(), g.resized);
     if (params.inputMode == INPUT_TILES)
     {
@@ -349,15 +351,17 @@ Mat toRGB(InputArray image)
     Mat src = image.getMat();
     if (src.dims > 2)
         PATCHCORE_ERROR(Error::StsBadArg, cv::format("the image has %d dimensions; pass a 2-D image (rows x cols "
-                                              "with 1, 3 or 4 channels), not a blob", src.dims));
+                                                     "with 1, 3 or 4 channels), not a blob",
+                                                     src.dims));
     const int depth = src.depth(), cn = src.channels();
     if (depth != CV_8U && depth != CV_16U && depth != CV_32F && depth != CV_64F)
         PATCHCORE_ERROR(Error::StsUnsupportedFormat,
-                 cv::format("image depth %s is not supported; accepted depths are CV_8U, CV_16U "
-                            "(scaled by 1/65535), CV_32F and CV_64F (values in [0,1])", depthName(depth)));
+                        cv::format("image depth %s is not supported; accepted depths are CV_8U, CV_16U "
+                                   "(scaled by 1/65535), CV_32F and CV_64F (values in [0,1])",
+                                   depthName(depth)));
     if (cn != 1 && cn != 3 && cn != 4)
         PATCHCORE_ERROR(Error::StsUnsupportedFormat,
-                 cv::format("image has %d channels; accepted are 1 (grey), 3 (BGR) or 4 (BGRA)", cn));
+                        cv::format("image has %d channels; accepted are 1 (grey), 3 (BGR) or 4 (BGRA)", cn));
 
     Mat work = src;
     if (depth == CV_16U)
@@ -366,7 +370,7 @@ Mat toRGB(InputArray image)
         src.convertTo(work, CV_32F);
     if (work.depth() == CV_32F && !checkRange(work, true))
         PATCHCORE_ERROR(Error::StsBadArg, "the floating-point image holds NaN or infinite values "
-                                   "(or values beyond the float range); pass finite pixels in [0,1]");
+                                          "(or values beyond the float range); pass finite pixels in [0,1]");
 
     Mat rgb;
     const int code = cn == 1 ? COLOR_GRAY2RGB : (cn == 3 ? COLOR_BGR2RGB : COLOR_BGRA2RGB);
@@ -379,10 +383,11 @@ Mat resizePilBilinear(const Mat& src, Size dsize)
     CV_Assert(!src.empty());
     if (src.depth() != CV_8U && src.depth() != CV_32F)
         PATCHCORE_ERROR(Error::StsUnsupportedFormat, cv::format("resizePilBilinear: depth %s is not supported; pass "
-                                                         "CV_8U or CV_32F", depthName(src.depth())));
+                                                                "CV_8U or CV_32F",
+                                                                depthName(src.depth())));
     if (dsize.width <= 0 || dsize.height <= 0)
-        PATCHCORE_ERROR(Error::StsBadSize, cv::format("resizePilBilinear: target size %dx%d must be positive",
-                                               dsize.width, dsize.height));
+        PATCHCORE_ERROR(Error::StsBadSize,
+                        cv::format("resizePilBilinear: target size %dx%d must be positive", dsize.width, dsize.height));
     if (dsize == src.size())
         return src.clone();
 
@@ -418,7 +423,8 @@ Mat resizeImage(const Mat& src, Size dsize, int resizeMethod)
         return resizePilBilinear(src, dsize);
     if (resizeMethod != RESIZE_AREA && resizeMethod != RESIZE_LINEAR)
         PATCHCORE_ERROR(Error::StsBadArg, cv::format("resizeMethod %d is unknown; use RESIZE_PIL_BILINEAR (0), "
-                                              "RESIZE_AREA (1) or RESIZE_LINEAR (2)", resizeMethod));
+                                                     "RESIZE_AREA (1) or RESIZE_LINEAR (2)",
+                                                     resizeMethod));
     if (dsize == src.size())
         return src.clone();
     const bool shrinking = dsize.width < src.cols || dsize.height < src.rows;
@@ -433,8 +439,8 @@ Mat preprocessImage(InputArray image, const Params& params, CropGeometry* geomet
     for (int c = 0; c < 3; ++c)
         if (params.stdev[c] == 0.0 || !std::isfinite(params.stdev[c]) || !std::isfinite(params.mean[c]))
             PATCHCORE_ERROR(Error::StsBadArg, cv::format("Params.mean and Params.stdev must be finite and stdev "
-                                                  "non-zero (channel %d: mean %g, stdev %g)",
-                                                  c, params.mean[c], params.stdev[c]));
+                                                         "non-zero (channel %d: mean %g, stdev %g)",
+                                                         c, params.mean[c], params.stdev[c]));
     const Mat rgb = toRGB(image);
     const CropGeometry g = computeGeometry(rgb.size(), params);
     const Mat resized = resizeImage(rgb, g.resized, params.resizeMethod);
@@ -475,8 +481,8 @@ Mat packBlob(const std::vector<Mat>& hwcImages)
         const Mat& im = hwcImages[n];
         if (im.type() != CV_32FC3 || im.size() != sz)
             PATCHCORE_ERROR(Error::StsBadArg, cv::format("packBlob: image %d is %dx%d of type %d; every image must be "
-                                                  "CV_32FC3 of the first image's size %dx%d",
-                                                  (int)n, im.cols, im.rows, im.type(), sz.width, sz.height));
+                                                         "CV_32FC3 of the first image's size %dx%d",
+                                                         (int)n, im.cols, im.rows, im.type(), sz.width, sz.height));
     }
     const int dims[4] = {(int)hwcImages.size(), 3, sz.height, sz.width};
     Mat blob(4, dims, CV_32F);
@@ -500,9 +506,9 @@ Mat mapToInputFrame(const Mat& cropMap, const CropGeometry& geometry, float outs
 {
     if (cropMap.channels() != 1 || cropMap.size() != geometry.crop.size())
         PATCHCORE_ERROR(Error::StsBadSize, cv::format("mapToInputFrame: the map is %dx%d with %d channels; it must be "
-                                               "single-channel and of the crop size %dx%d",
-                                               cropMap.cols, cropMap.rows, cropMap.channels(),
-                                               geometry.crop.width, geometry.crop.height));
+                                                      "single-channel and of the crop size %dx%d",
+                                                      cropMap.cols, cropMap.rows, cropMap.channels(),
+                                                      geometry.crop.width, geometry.crop.height));
     CV_Assert((geometry.crop & Rect(Point(), geometry.resized)) == geometry.crop);
     CV_Assert(geometry.input.width > 0 && geometry.input.height > 0);
     Mat canvas(geometry.resized, CV_32F, Scalar::all(outsideValue));

@@ -13,11 +13,12 @@ namespace patchcore {
 void DecisionRule::validate() const
 {
     if (minRegionArea < 1)
-        PATCHCORE_ERROR(Error::StsOutOfRange, "DecisionRule::minRegionArea must be at least 1 pixel, got " +
-                                           std::to_string(minRegionArea));
+        PATCHCORE_ERROR(Error::StsOutOfRange,
+                        "DecisionRule::minRegionArea must be at least 1 pixel, got " + std::to_string(minRegionArea));
     if (maxRegions < 0)
         PATCHCORE_ERROR(Error::StsOutOfRange, "DecisionRule::maxRegions must be >= 0 (0 = report every region), "
-                                       "got " + std::to_string(maxRegions));
+                                              "got " +
+                                                  std::to_string(maxRegions));
 }
 
 namespace detail {

@@ -90,8 +90,9 @@ ImageScores scoreImage(const std::vector<ScoringWindow>& windows, const BankInde
         makeMaximumExact(scores, kExactBatch, [&](const std::vector<int>& which, std::vector<float>& exact) {
             Mat rows(static_cast<int>(which.size()), dim, CV_32F), distSq, indices;
             for (size_t i = 0; i < which.size(); ++i)
-                windows[patches[which[i]].first].embedding->row(patches[which[i]].second).copyTo(
-                    rows.row(static_cast<int>(i)));
+                windows[patches[which[i]].first]
+                    .embedding->row(patches[which[i]].second)
+                    .copyTo(rows.row(static_cast<int>(i)));
             index.knnExact(rows, k, distSq, indices);
             for (size_t i = 0; i < which.size(); ++i)
             {

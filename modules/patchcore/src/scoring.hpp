@@ -15,7 +15,7 @@ struct ScoringWindow
 {
     const Mat* embedding; // grid.area() x dim, row = y * grid.width + x
     Size grid;
-    const Mat* care;      // CV_8U, grid-sized, or empty
+    const Mat* care; // CV_8U, grid-sized, or empty
 };
 
 /** Patch-score grids (one per window, 0 outside the care area) and the image score. */

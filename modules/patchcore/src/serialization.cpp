@@ -26,19 +26,21 @@ uint64_t openForReading(std::ifstream& in, const std::string& path, const char* 
     PathKind kind = pathKind(path, &err);
     if (kind == PathKind::Missing)
         PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': %s; check the path", purpose, path.c_str(),
-                                             errnoText(err).c_str()));
+                                                    errnoText(err).c_str()));
     if (kind == PathKind::Folder)
-        PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': it is a folder, not a file; pass the path of a file",
-                                             purpose, path.c_str()));
+        PATCHCORE_ERROR(Error::StsError,
+                        cv::format("cannot %s '%s': it is a folder, not a file; pass the path of a file", purpose,
+                                   path.c_str()));
     in.open(path, std::ios::binary);
     if (!in)
         PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': %s; check the file permissions", purpose,
-                                             path.c_str(), errnoText(errno).c_str()));
+                                                    path.c_str(), errnoText(errno).c_str()));
     in.seekg(0, std::ios::end);
     std::streamoff size = in.tellg();
     in.seekg(0, std::ios::beg);
     if (size < 0 || !in)
-        PATCHCORE_ERROR(Error::StsError, cv::format("cannot %s '%s': cannot determine its size", purpose, path.c_str()));
+        PATCHCORE_ERROR(Error::StsError,
+                        cv::format("cannot %s '%s': cannot determine its size", purpose, path.c_str()));
     return static_cast<uint64_t>(size);
 }
 
@@ -74,7 +76,7 @@ public:
         file_ = std::fopen(tmpPath.c_str(), "wb");
         if (!file_)
             PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': cannot open temporary file '%s': %s",
-                                                 finalPath.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
+                                                        finalPath.c_str(), tmpPath.c_str(), errnoText(errno).c_str()));
     }
     explicit HashingWriter(std::vector<uchar>& buffer) : buffer_(&buffer) {}
     ~HashingWriter()
@@ -120,7 +122,7 @@ private:
     void fail(int err)
     {
         PATCHCORE_ERROR(Error::StsError, cv::format("cannot save '%s': write failed: %s; check free disk space",
-                                             finalPath_.c_str(), errnoText(err).c_str()));
+                                                    finalPath_.c_str(), errnoText(err).c_str()));
     }
 
     FILE* file_ = nullptr;
@@ -159,7 +161,7 @@ public:
             in_.read(static_cast<char*>(dst), static_cast<std::streamsize>(size));
             if (static_cast<size_t>(in_.gcount()) != size)
                 PATCHCORE_ERROR(Error::StsError, cv::format("cannot read '%s': read error after %llu bytes",
-                                                     path_.c_str(), (unsigned long long)in_.tellg()));
+                                                            path_.c_str(), (unsigned long long)in_.tellg()));
         }
         remaining_ -= size;
         if (hashed)
@@ -176,15 +178,15 @@ public:
     CV_NORETURN void truncated(const std::string& detail)
     {
         PATCHCORE_ERROR(Error::StsParseError,
-                 cv::format("'%s' is truncated or corrupted (%s); the save was probably interrupted, "
-                            "save the model again or restore it from a backup",
-                            path_.c_str(), detail.c_str()));
+                        cv::format("'%s' is truncated or corrupted (%s); the save was probably interrupted, "
+                                   "save the model again or restore it from a backup",
+                                   path_.c_str(), detail.c_str()));
     }
     CV_NORETURN void corrupted(const std::string& detail)
     {
         PATCHCORE_ERROR(Error::StsParseError,
-                 cv::format("'%s' is corrupted: %s; save the model again or restore it from a backup",
-                            path_.c_str(), detail.c_str()));
+                        cv::format("'%s' is corrupted: %s; save the model again or restore it from a backup",
+                                   path_.c_str(), detail.c_str()));
     }
 
 private:
@@ -221,8 +223,9 @@ std::vector<uchar> readFileBytes(const std::string& path)
     std::vector<uchar> bytes(static_cast<size_t>(openForReading(in, path, "read")));
     if (!bytes.empty() &&
         !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
-        PATCHCORE_ERROR(Error::StsError, cv::format("cannot read '%s': read error after %lld of %llu bytes", path.c_str(),
-                                             (long long)in.gcount(), (unsigned long long)bytes.size()));
+        PATCHCORE_ERROR(Error::StsError,
+                        cv::format("cannot read '%s': read error after %lld of %llu bytes", path.c_str(),
+                                   (long long)in.gcount(), (unsigned long long)bytes.size()));
     return bytes;
 }
 
@@ -302,8 +305,9 @@ Sections decodeContainer(ContainerReader& in, uint32_t maxSupportedVersion, uint
     in.read(magic, magicAvailable);
     if (std::memcmp(magic, kMagic, magicAvailable) != 0)
         PATCHCORE_ERROR(Error::StsParseError,
-                 cv::format("'%s' is not a PatchCore binary file (wrong magic bytes); pass a file written by "
-                            "cv::patchcore", path.c_str()));
+                        cv::format("'%s' is not a PatchCore binary file (wrong magic bytes); pass a file written by "
+                                   "cv::patchcore",
+                                   path.c_str()));
     if (magicAvailable == 0)
         in.truncated("the file is empty");
     if (magicAvailable < kMagicSize)
@@ -315,9 +319,9 @@ Sections decodeContainer(ContainerReader& in, uint32_t maxSupportedVersion, uint
     // Checked before anything else is parsed: a newer format may have a different layout.
     if (version > maxSupportedVersion)
         PATCHCORE_ERROR(Error::StsParseError,
-                 cv::format("'%s' was saved by a newer version (format %u), this library reads up to %u; "
-                            "upgrade the library or save the model again with this version",
-                            path.c_str(), version, maxSupportedVersion));
+                        cv::format("'%s' was saved by a newer version (format %u), this library reads up to %u; "
+                                   "upgrade the library or save the model again with this version",
+                                   path.c_str(), version, maxSupportedVersion));
 
     const uint32_t count = in.readLE<uint32_t>();
     // Each section needs at least its two length fields; rejects absurd counts before looping over them.

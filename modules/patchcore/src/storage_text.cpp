@@ -11,8 +11,9 @@ void checkStorageText(const char* text, size_t size, const std::string& what)
     if (size == 0)
         return; // nothing to scan (and memchr must not see a null pointer); the parser reports an empty file
     if (std::memchr(text, '\0', size))
-        PATCHCORE_ERROR(Error::StsParseError, "invalid detector file: " + what +
-                                           " contains NUL bytes, so it is not YAML, XML or JSON text (damaged?)");
+        PATCHCORE_ERROR(Error::StsParseError,
+                        "invalid detector file: " + what +
+                            " contains NUL bytes, so it is not YAML, XML or JSON text (damaged?)");
     static const char kXml[] = "<?xml";
     const size_t prefix = sizeof(kXml) - 1;
     if (size < prefix || std::memcmp(text, kXml, prefix) != 0)
