@@ -4,6 +4,7 @@
 #include "perf_common.hpp"
 
 #include "coreset.hpp"
+#include "coreset_update.hpp"
 #include "search.hpp"
 
 #include <Eigen/Core>
@@ -52,28 +53,22 @@ const cv::Mat* bankFor(benchmark::State& state, Source source)
                                                 "reference/magnetic_tile_train300.txt"));
 }
 
+typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> RowMatrix;
+
 // The straightforward greedy loop (what the reference runs, as one fused pass over all points per selection), used
-// as the side-by-side baseline and as the identity check of the optimised selection.
-std::vector<int> naiveGreedy(const cv::Mat& projected, const std::vector<int>& starts, int count)
+// as the side-by-side baseline and as the identity check of the optimised selection: from running minima `minSq`,
+// `count` times the farthest point (lowest index on ties), stopping when all coincide with a selected one (a fresh
+// selection takes its first point regardless).
+std::vector<int> naiveSelect(const cv::Mat& projected, std::vector<float> minSq, int count, bool firstAlwaysTaken)
 {
-    typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> RowMatrix;
     const Eigen::Map<const RowMatrix> x(projected.ptr<float>(), projected.rows, projected.cols);
-    const int n = projected.rows;
-    std::vector<float> minSq(n);
-    for (int i = 0; i < n; ++i)
-    {
-        double sum = 0;
-        for (int s : starts)
-            sum += std::sqrt(static_cast<double>((x.row(i) - x.row(s)).squaredNorm()));
-        const double mean = sum / static_cast<double>(starts.size());
-        minSq[i] = static_cast<float>(mean * mean);
-    }
+    const int n = static_cast<int>(minSq.size());
     typedef std::pair<float, int> Best; // (distance, -index): max picks the lowest index among equals
     std::vector<int> selected;
     int next = static_cast<int>(std::max_element(minSq.begin(), minSq.end()) - minSq.begin());
     for (int it = 0; it < count; ++it)
     {
-        if (it > 0 && minSq[next] <= 0.f)
+        if ((it > 0 || !firstAlwaysTaken) && minSq[next] <= 0.f)
             break;
         selected.push_back(next);
         const Eigen::RowVectorXf centre = x.row(next);
@@ -91,6 +86,21 @@ std::vector<int> naiveGreedy(const cv::Mat& projected, const std::vector<int>& s
         next = -best.second;
     }
     return selected;
+}
+
+std::vector<int> naiveGreedy(const cv::Mat& projected, const std::vector<int>& starts, int count)
+{
+    const Eigen::Map<const RowMatrix> x(projected.ptr<float>(), projected.rows, projected.cols);
+    std::vector<float> minSq(projected.rows);
+    for (int i = 0; i < projected.rows; ++i)
+    {
+        double sum = 0;
+        for (int s : starts)
+            sum += std::sqrt(static_cast<double>((x.row(i) - x.row(s)).squaredNorm()));
+        const double mean = sum / static_cast<double>(starts.size());
+        minSq[i] = static_cast<float>(mean * mean);
+    }
+    return naiveSelect(projected, minSq, count, true);
 }
 
 std::map<int, std::vector<int>>& lastSelection()
@@ -154,6 +164,73 @@ void BM_CoresetProjection(benchmark::State& state, Source source)
     });
     setFlopCounters(state, 2.0 * bank->rows * static_cast<double>(bank->cols) * p.projectionDim, seconds);
 }
+
+// update(): continuing a selection from a bank. The bank is every 10th vector of the source's first half, the
+// candidates are its second half (hazelnut: 1,098 bank rows, 10,976 candidates, 1,097 additions).
+struct UpdateCase
+{
+    cv::Mat bank, candidates;
+};
+
+UpdateCase updateCase(const cv::Mat& all)
+{
+    UpdateCase c;
+    const int half = all.rows / 2;
+    for (int r = 0; r < half; r += 10)
+        c.bank.push_back(all.row(r));
+    c.candidates = all.rowRange(half, all.rows).clone();
+    return c;
+}
+
+std::map<int, std::vector<int>>& lastUpdate()
+{
+    static std::map<int, std::vector<int>> m;
+    return m;
+}
+
+void BM_UpdateSelection(benchmark::State& state, Source source)
+{
+    const cv::Mat* all = bankFor(state, source);
+    if (!all)
+        return;
+    const UpdateCase c = updateCase(*all);
+    const cv::patchcore::Params p = defaultParams();
+    std::vector<int> selected;
+    const double seconds = secondsInLoop(state, [&]() { selected = selectAdditions(c.bank, c.candidates, p); });
+    state.counters["s/selection"] = seconds / static_cast<double>(state.iterations());
+    lastUpdate()[source] = selected;
+}
+
+// The loop update() ran before it shared training's selection: every candidate's running minimum updated at every
+// step (same projection and starting distances).
+void BM_UpdateSelectionNaive(benchmark::State& state, Source source)
+{
+    const cv::Mat* all = bankFor(state, source);
+    if (!all)
+        return;
+    const UpdateCase c = updateCase(*all);
+    const cv::patchcore::Params p = defaultParams();
+    const int n = c.candidates.rows, count = coresetSize(n, p.coresetRatio);
+    std::vector<int> selected;
+    const double seconds = secondsInLoop(state, [&]() {
+        const cv::Mat projection = coresetProjection(c.bank.cols, p);
+        const cv::Mat x = projectRows(c.candidates, projection), centres = projectRows(c.bank, projection);
+        ExactSearch nearest;
+        nearest.setBank(centres);
+        cv::Mat distSq, index;
+        nearest.knn(x, 1, distSq, index);
+        selected = naiveSelect(x, std::vector<float>(distSq.ptr<float>(), distSq.ptr<float>() + n), count, false);
+    });
+    state.counters["s/selection"] = seconds / static_cast<double>(state.iterations());
+    // 1 = BM_UpdateSelection (run just before, same source) gave exactly these indices.
+    if (lastUpdate().count(source))
+        state.counters["same_selection"] = lastUpdate()[source] == selected ? 1 : 0;
+}
+
+BENCHMARK_CAPTURE(BM_UpdateSelection, synthetic, SYNTHETIC)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_UpdateSelectionNaive, synthetic, SYNTHETIC)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_UpdateSelection, hazelnut, HAZELNUT)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_UpdateSelectionNaive, hazelnut, HAZELNUT)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_CAPTURE(BM_Coreset, synthetic, SYNTHETIC)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_CoresetNaive, synthetic, SYNTHETIC)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -219,9 +219,9 @@ double DetectorImpl::carePatches(Size size, const Params& p) const
 }
 
 std::vector<DetectorImpl::ImageResult> DetectorImpl::extract(const std::vector<Mat>& images, size_t begin,
-                                                             size_t end, const std::vector<Mat>& frameMasks) const
+                                                             size_t end, const Params& p,
+                                                             const std::vector<Mat>& frameMasks) const
 {
-    const Params& p = state_.params;
     const size_t n = end - begin;
     CV_Assert(frameMasks.empty() || frameMasks.size() == n);
     std::vector<ImageResult> results(n);
@@ -289,7 +289,7 @@ private:
 
 } // namespace
 
-void DetectorImpl::forEachBatch(const ImageSource& images, const char* stage, const char* activity,
+void DetectorImpl::forEachBatch(const ImageSource& images, const Params& p, const char* stage, const char* activity,
                                 const std::string& startMessage,
                                 const std::function<void(size_t, const std::vector<ImageResult>&)>& body) const
 {
@@ -297,21 +297,21 @@ void DetectorImpl::forEachBatch(const ImageSource& images, const char* stage, co
     const std::string cancelled = std::string(activity) + " cancelled by the progress callback";
     if (!startMessage.empty() && !report(stage, 0, total, startMessage))
         PATCHCORE_ERROR(Error::StsError, cancelled);
-    const size_t step = static_cast<size_t>(state_.params.batchSize);
+    const size_t step = static_cast<size_t>(p.batchSize);
     for (size_t begin = 0; begin < images.size(); begin += step)
     {
         const size_t end = std::min(images.size(), begin + step);
         const std::vector<Mat> batch = images.batch(begin, end);
-        body(begin, extract(batch, 0, batch.size()));
+        body(begin, extract(batch, 0, batch.size(), p));
         if (!report(stage, static_cast<int>(end), total))
             PATCHCORE_ERROR(Error::StsError, cancelled);
     }
 }
 
-void DetectorImpl::embedInto(const ImageSource& images, const char* activity,
+void DetectorImpl::embedInto(const ImageSource& images, const Params& p, const char* activity,
                              const std::function<void(const ImageResult&)>& sink) const
 {
-    forEachBatch(images, "backbone", activity, "backbone: " + backbone_->description(),
+    forEachBatch(images, p, "backbone", activity, "backbone: " + backbone_->description(),
                  [&](size_t, const std::vector<ImageResult>& batch) {
                      for (const ImageResult& r : batch)
                          sink(r);
@@ -322,7 +322,7 @@ Mat DetectorImpl::embedAll(const ImageSource& images, const char* operation) con
 {
     checkCosts(images, state_.params, operation);
     RowCollector collector(state_.params.targetEmbedDim);
-    embedInto(images, operation, [&](const ImageResult& r) {
+    embedInto(images, state_.params, operation, [&](const ImageResult& r) {
         for (const WindowResult& w : r.windows)
         {
             const Mat rows = careEmbedding(w.embedding, w.care);
@@ -382,7 +382,7 @@ void DetectorImpl::predictBatch(InputArrayOfArrays imagesArg, std::vector<double
     checkCosts(ImageSource::fromMats(images), p, "predictBatch()");
     std::vector<double> outScores(images.size());
     std::vector<Mat> maps(wantMaps ? images.size() : 0);
-    forEachBatch(ImageSource::fromMats(images), "predict", "prediction", std::string(),
+    forEachBatch(ImageSource::fromMats(images), p, "predict", "prediction", std::string(),
                  [&](size_t first, const std::vector<ImageResult>& batch) {
                      for (size_t i = 0; i < batch.size(); ++i)
                      {
@@ -429,7 +429,7 @@ double DetectorImpl::scoreOne(const Mat& img, const Mat& frameMask, Mat* map, in
                                                       operation, frameMask.cols, frameMask.rows, img.cols, img.rows));
     const std::vector<Mat> one{img};
     const std::vector<ImageResult> result =
-        extract(one, 0, 1, frameMask.empty() ? std::vector<Mat>() : std::vector<Mat>{frameMask});
+        extract(one, 0, 1, state_.params, frameMask.empty() ? std::vector<Mat>() : std::vector<Mat>{frameMask});
     const Scores s = score(result[0]);
     if (map)
         *map = frame == FRAME_WORKING ? workingMap(result[0], s) : imageMap(result[0], s);
@@ -468,7 +468,7 @@ void DetectorImpl::computePatchScores(InputArray image, OutputArray patchScores)
     const Mat img = singleImage(image, "computePatchScores()");
     checkImage(img.size(), state_.params, "the image", "computePatchScores()");
     const std::vector<Mat> one{img};
-    const std::vector<ImageResult> result = extract(one, 0, 1);
+    const std::vector<ImageResult> result = extract(one, 0, 1, state_.params);
     if (result[0].windows.size() != 1)
         PATCHCORE_ERROR(Error::StsNotImplemented, "computePatchScores() gives one grid; with INPUT_TILES use "
                                                   "predictMap()");
@@ -480,7 +480,7 @@ void DetectorImpl::computeEmbedding(InputArray image, OutputArray embedding) con
     const Mat img = singleImage(image, "computeEmbedding()");
     checkImage(img.size(), state_.params, "the image", "computeEmbedding()");
     const std::vector<Mat> one{img};
-    const std::vector<ImageResult> result = extract(one, 0, 1);
+    const std::vector<ImageResult> result = extract(one, 0, 1, state_.params);
     std::vector<Mat> rows;
     for (const WindowResult& w : result[0].windows)
         rows.push_back(w.embedding);

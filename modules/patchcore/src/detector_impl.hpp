@@ -124,9 +124,10 @@ private:
     std::vector<ImageCost> checkCosts(const ImageSource& images, const Params& p, const char* operation) const;
     /** checkCosts() for one image of `size` (named `name`), also refusing a size the care mask does not fit. */
     ImageCost checkImage(Size size, const Params& p, const std::string& name, const char* operation) const;
-    /** Pre-processing, backbone and embedding for images [begin, end) of `images`, with their care labels (the
-     *  detector's care mask, and `frameMasks`[i - begin] where given). */
-    std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end,
+    /** Pre-processing (under `p`: the detector's Params, or a training run's resolved ones), backbone and embedding
+     *  for images [begin, end) of `images`, with their care labels (the detector's care mask, and
+     *  `frameMasks`[i - begin] where given). */
+    std::vector<ImageResult> extract(const std::vector<Mat>& images, size_t begin, size_t end, const Params& p,
                                      const std::vector<Mat>& frameMasks = std::vector<Mat>()) const;
     /** Patches of an image of `size` inside the detector's care mask (all its patches without one). */
     double carePatches(Size size, const Params& p) const;
@@ -137,12 +138,12 @@ private:
     /** Extracts `images` Params::batchSize at a time, hands each batch's results to `body` with the index of its
      *  first image, and reports `stage` after every batch (and before the first, with `startMessage`, when given).
      *  A callback that returns false cancels with "<activity> cancelled by the progress callback". */
-    void forEachBatch(const ImageSource& images, const char* stage, const char* activity,
+    void forEachBatch(const ImageSource& images, const Params& p, const char* stage, const char* activity,
                       const std::string& startMessage,
                       const std::function<void(size_t first, const std::vector<ImageResult>&)>& body) const;
     /** forEachBatch() at stage "backbone", one result at a time. The caller has checked the images' costs
      *  (checkCosts), as it needs them itself. */
-    void embedInto(const ImageSource& images, const char* activity,
+    void embedInto(const ImageSource& images, const Params& p, const char* activity,
                    const std::function<void(const ImageResult&)>& sink) const;
     /** Checks the costs, then embeds every image's care patches into one matrix; `operation` names the caller in
      *  messages. */
@@ -153,7 +154,7 @@ private:
     void calibrateFrom(const ImageSource& images, double imageFalseAlarmRate, double pixelFalseAlarmRate);
     /** Whether `rows` training vectors must go to disk to meet Params::memoryBudgetMB; throws, saying what would
      *  fit, when even that cannot meet it. */
-    bool needsSpill(double rows, double imageRows) const;
+    bool needsSpill(double rows, double imageRows, const Params& p) const;
     /** Installs a new memory bank (checks k against its size). */
     void commitBank(const Mat& bank, Size grid);
     /** Patch scores of every window and the image score. */
@@ -168,8 +169,9 @@ private:
     std::shared_ptr<BankIndex> search_; // over state_.bank; null while untrained
     ProgressCallback progress_;
     int engine_ = ENGINE_AUTO; // setBackboneEngine(): a run-time choice, kept when read() adopts a new state
-    // The input mode and tile scale as the caller set them: train() resolves INPUT_AUTO into state_.params from each
-    // new training set, so a retrained detector chooses again instead of inheriting the last choice.
+    // The input mode and tile scale as the caller set them: a training run resolves INPUT_AUTO from its images and
+    // the resolved mode becomes part of the model (state_.params), so a retrained detector chooses again from here
+    // instead of inheriting the last choice.
     int requestedInputMode_ = INPUT_AUTO;
     double requestedTileScale_ = 1.0;
 };

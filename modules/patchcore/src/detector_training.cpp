@@ -15,9 +15,8 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
-bool DetectorImpl::needsSpill(double rows, double imageRows) const
+bool DetectorImpl::needsSpill(double rows, double imageRows, const Params& p) const
 {
-    const Params& p = state_.params;
     if (p.memoryBudgetMB <= 0)
         return false;
     const double budget = p.memoryBudgetMB * 1024 * 1024;
@@ -76,34 +75,22 @@ void DetectorImpl::trainFiles(const std::vector<String>& files)
 
 void DetectorImpl::trainFrom(const ImageSource& images)
 {
-    // The resolved mode is what embedding reads from state_.params; a failure puts the caller's parameters back.
-    struct ParamsRollback
-    {
-        Params& target;
-        const Params saved;
-        bool armed = true;
-        ~ParamsRollback()
-        {
-            if (armed)
-                target = saved;
-        }
-    } rollback{state_.params, state_.params};
+    // The run works with its own resolved Params; they become the detector's only when everything has succeeded.
     Params requested = state_.params;
     requested.inputMode = requestedInputMode_;
     requested.tileScale = requestedTileScale_;
     // Every image's size is needed before any work: for INPUT_AUTO, the cost check, the memory budget and k. For
     // files that means decoding each one an extra time (once; the sizes are kept).
     const std::vector<Size> sizes = images.sizes();
-    state_.params = resolveInputMode(requested, sizes);
-    if (requested.inputMode == INPUT_AUTO && state_.params.inputMode == INPUT_FRAME)
+    Params p = resolveInputMode(requested, sizes);
+    if (requested.inputMode == INPUT_AUTO && p.inputMode == INPUT_FRAME)
     {
         // One pass over the largest frame must fit where tiles at the same scale would: otherwise tiles, which run
         // one window at a time.
         const auto largest = std::max_element(sizes.begin(), sizes.end(), [](Size a, Size b) { return a.area() < b.area(); });
-        if (!imageCostFits(costOf(*largest, state_.params), state_.params))
-            state_.params.inputMode = INPUT_TILES;
+        if (!imageCostFits(costOf(*largest, p), p))
+            p.inputMode = INPUT_TILES;
     }
-    const Params& p = state_.params;
     if (requested.inputMode == INPUT_AUTO)
         report("input", 1, 1,
                p.inputMode == INPUT_TILES   ? cv::format("input mode: tiles of the images scaled by %.3f", p.tileScale)
@@ -155,13 +142,13 @@ void DetectorImpl::trainFrom(const ImageSource& images)
                                    p.k, bankRows, rows));
     // Greedy selection reads only the projected vectors: they are projected while embedding, so that the full
     // vectors can be spilled to disk when the memory budget asks for it, or dropped chunk by chunk.
-    const bool spill = needsSpill(rows, imageRows);
+    const bool spill = needsSpill(rows, imageRows, p);
     Mat bank;
     double collected = 0;
     Size grid;
     {
         BankBuilder builder(p, rows, spill, [this](int done, int count) { return report("coreset", done, count); });
-        embedInto(fit, "training", [&](const ImageResult& r) {
+        embedInto(fit, p, "training", [&](const ImageResult& r) {
             if (grid.area() == 0)
                 grid = r.windows[0].grid;
             for (const WindowResult& w : r.windows)
@@ -181,22 +168,20 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     // Nothing of *this changes before every step that can fail has succeeded.
     DetectorState previous = state_;
     std::shared_ptr<BankIndex> previousSearch = search_;
-    commitBank(bank, grid);
-    state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
-    if (holdout.size() > 0)
+    try
     {
-        try
-        {
+        state_.params = p; // the resolved input mode is part of the model from here on
+        commitBank(bank, grid);
+        state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
+        if (holdout.size() > 0)
             calibrateFrom(holdout, p.imageFalseAlarmRate, p.pixelFalseAlarmRate);
-        }
-        catch (...)
-        {
-            state_ = previous;
-            search_ = previousSearch;
-            throw;
-        }
     }
-    rollback.armed = false;
+    catch (...)
+    {
+        state_ = previous;
+        search_ = previousSearch;
+        throw;
+    }
     report("done", 1, 1, cv::format("memory bank: %d of %.0f patch vectors", bank.rows, collected));
 }
 

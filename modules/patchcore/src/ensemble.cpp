@@ -4,6 +4,7 @@
 #include "detector_impl.hpp"
 #include "preprocess.hpp"
 #include "quantile.hpp"
+#include "regions.hpp"
 #include "serialization.hpp"
 #include "storage_text.hpp"
 
@@ -124,10 +125,7 @@ public:
         Mat map;
         score = predict(image, defectMask.needed() ? _OutputArray(map) : _OutputArray(noArray()));
         if (defectMask.needed())
-        {
-            Mat mask = map > pixelThreshold_;
-            mask.copyTo(defectMask);
-        }
+            defectPixels(map, Mat(), pixelThreshold_, std::vector<double>()).copyTo(defectMask);
         return score > imageThreshold_;
     }
 
