@@ -78,7 +78,7 @@ cv::Mat trainingEmbeddings(const std::string& cacheName, const std::string& fold
     const char* env = std::getenv("PATCHCORE_PERF_CACHE");
     const std::string dir = env ? env : "/tmp/patchcore_perf_cache";
     cv::utils::fs::createDirectories(dir);
-    const std::string file = dir + "/" + cacheName + ".f32";
+    const std::string file = dir + "/" + cacheName + "_crop.f32";
     {
         std::ifstream in(file, std::ios::binary);
         int header[2] = {0, 0};
@@ -101,7 +101,11 @@ cv::Mat trainingEmbeddings(const std::string& cacheName, const std::string& fold
                 files.push_back(dataPath(folder) + "/" + line);
     }
     CV_Assert(!files.empty());
-    cv::Ptr<cv::patchcore::Detector> det = cv::patchcore::Detector::create(defaultParams());
+    // The reference's pre-processing: one 28 x 28 grid per image, so that the sets (and the selection times) are
+    // the ones the reference's fixtures and timings describe, whatever size each image has.
+    cv::patchcore::Params p = defaultParams();
+    p.inputMode = cv::patchcore::INPUT_CENTER_CROP;
+    cv::Ptr<cv::patchcore::Detector> det = cv::patchcore::Detector::create(p);
     cv::Mat all;
     for (size_t i = 0; i < files.size(); ++i)
     {
