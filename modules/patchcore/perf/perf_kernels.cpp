@@ -201,8 +201,9 @@ void BM_UpdateSelection(benchmark::State& state, Source source)
     lastUpdate()[source] = selected;
 }
 
-// The loop update() ran before it shared training's selection: every candidate's running minimum updated at every
-// step (same projection and starting distances).
+// The per-step loop update() ran before it shared training's selection (every candidate's running minimum updated at
+// every step; same projection and starting distances), written as the fused Eigen pass of naiveSelect() rather than
+// its former cv::norm per row, so the baseline is the fastest form of that loop.
 void BM_UpdateSelectionNaive(benchmark::State& state, Source source)
 {
     const cv::Mat* all = bankFor(state, source);
