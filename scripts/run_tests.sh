@@ -11,7 +11,7 @@ data_root=${PATCHCORE_DATA_ROOT:-$(cd .. && pwd)/shared}
 if [ ! -d "$data_root/models" ]; then
   echo "NOTE: no models under '$data_root': tests that need ../shared will report SKIPPED."
 fi
-# The magnetic_tile parity cases (about 9 min each alone on 2 cores) run here, not in a plain ctest or test binary run.
+# The magnetic_tile parity cases (5-9 min each alone on 2 cores) run here, not in a plain ctest or test binary run.
 export PATCHCORE_SLOW_TESTS=${PATCHCORE_SLOW_TESTS:-1}
 (cd "$build_dir" && ctest --output-on-failure -j "$(nproc)" --timeout 1500)
 echo "== documentation"
