@@ -152,9 +152,14 @@ void DetectorImpl::clear()
 {
     state_.bank.release();
     state_.grid = Size();
+    forgetThresholds();
+    search_.reset();
+}
+
+void DetectorImpl::forgetThresholds()
+{
     state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
     std::fill(state_.labelThresholds.begin(), state_.labelThresholds.end(), std::numeric_limits<double>::quiet_NaN());
-    search_.reset();
 }
 
 Size DetectorImpl::getFeatureGridSize() const

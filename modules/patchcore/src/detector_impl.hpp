@@ -155,6 +155,8 @@ private:
     /** Whether `rows` training vectors must go to disk to meet Params::memoryBudgetMB; throws, saying what would
      *  fit, when even that cannot meet it. */
     bool needsSpill(double rows, double imageRows, const Params& p) const;
+    /** Every threshold back to NaN (uncalibrated): image, pixel and per label. */
+    void forgetThresholds();
     /** Installs a new memory bank (checks k against its size). */
     void commitBank(const Mat& bank, Size grid);
     /** Patch scores of every window and the image score. */

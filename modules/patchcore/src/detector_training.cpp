@@ -115,6 +115,8 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     // before the backbone runs.
     double rows = 0, imageRows = 0;
     const std::vector<ImageCost> costs = checkCosts(fit, p, "train()");
+    if (holdout.size() > 0)
+        checkCosts(holdout, p, "train()"); // calibration runs them after the coreset: refuse them now
     std::map<std::pair<int, int>, double> careBySize; // images of one size have the same care patches
     for (const ImageCost& c : costs)
     {
@@ -172,7 +174,7 @@ void DetectorImpl::trainFrom(const ImageSource& images)
     {
         state_.params = p; // the resolved input mode is part of the model from here on
         commitBank(bank, grid);
-        state_.imageThreshold = state_.pixelThreshold = std::numeric_limits<double>::quiet_NaN();
+        forgetThresholds(); // also the per-label ones: a new bank's scores owe nothing to the old thresholds
         if (holdout.size() > 0)
             calibrateFrom(holdout, p.imageFalseAlarmRate, p.pixelFalseAlarmRate);
     }

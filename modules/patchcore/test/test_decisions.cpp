@@ -108,5 +108,41 @@ TEST_F(Patchcore_Decisions, UpdateAddsImagesWithoutStartingOver)
     EXPECT_EQ(random->getMemoryBankSize() - static_cast<int>(10 * 27 * 27 * 0.1), before.rows);
 }
 
+TEST_F(Patchcore_Decisions, RetrainingForgetsEveryThreshold)
+{
+    auto det = Detector::create(params);
+    det->train(std::vector<cv::Mat>(train.begin(), train.begin() + 3));
+    det->setThresholds(1.0, 2.0);
+    det->setLabelThreshold(3, 1.5);
+    ASSERT_EQ(det->getLabelThreshold(3), 1.5);
+    det->train(std::vector<cv::Mat>(train.begin() + 3, train.begin() + 6));
+    EXPECT_TRUE(std::isnan(det->getImageThreshold()));
+    EXPECT_TRUE(std::isnan(det->getPixelThreshold()));
+    EXPECT_TRUE(std::isnan(det->getLabelThreshold(3))) << "a label threshold of the previous bank survived";
+}
+
+TEST_F(Patchcore_Decisions, HeldOutImagesAreCheckedBeforeTheBackboneRuns)
+{
+    // One of four images does not fit the care mask; whether the split holds it out or trains on it, train() refuses
+    // it before any image reaches the backbone.
+    params.calibrationFraction = 0.5;
+    std::vector<cv::Mat> images(train.begin(), train.begin() + 4);
+    cv::resize(images[2], images[2], cv::Size(images[2].cols / 2, images[2].rows / 2));
+    for (uint64_t seed = 0; seed < 4; ++seed)
+    {
+        params.seed = static_cast<int>(seed);
+        auto det = Detector::create(params);
+        det->setCareMask(cv::Mat(train[0].size(), CV_8U, cv::Scalar(255)));
+        bool backboneRan = false;
+        det->setProgressCallback([&](const cv::patchcore::Progress& p) {
+            backboneRan = backboneRan || (p.stage == "backbone" && p.done > 0);
+            return true;
+        });
+        EXPECT_THROW(det->train(images), cv::Exception) << "seed " << seed;
+        EXPECT_FALSE(backboneRan) << "seed " << seed;
+        EXPECT_EQ(det->getMemoryBankSize(), 0);
+    }
+}
+
 } // namespace
 } // namespace opencv_test
