@@ -172,14 +172,21 @@ struct UpdateCase
     cv::Mat bank, candidates;
 };
 
-UpdateCase updateCase(const cv::Mat& all)
+/** The update case of a source, built once per process; null (the benchmark skipped) without its data. */
+const UpdateCase* updateCaseFor(benchmark::State& state, Source source)
 {
-    UpdateCase c;
-    const int half = all.rows / 2;
+    static std::map<int, UpdateCase> cache;
+    if (cache.count(source))
+        return &cache[source];
+    const cv::Mat* all = bankFor(state, source);
+    if (!all)
+        return nullptr;
+    UpdateCase& c = cache[source];
+    const int half = all->rows / 2;
     for (int r = 0; r < half; r += 10)
-        c.bank.push_back(all.row(r));
-    c.candidates = all.rowRange(half, all.rows).clone();
-    return c;
+        c.bank.push_back(all->row(r));
+    c.candidates = all->rowRange(half, all->rows).clone();
+    return &c;
 }
 
 std::map<int, std::vector<int>>& lastUpdate()
@@ -190,13 +197,12 @@ std::map<int, std::vector<int>>& lastUpdate()
 
 void BM_UpdateSelection(benchmark::State& state, Source source)
 {
-    const cv::Mat* all = bankFor(state, source);
-    if (!all)
+    const UpdateCase* c = updateCaseFor(state, source);
+    if (!c)
         return;
-    const UpdateCase c = updateCase(*all);
     const cv::patchcore::Params p = defaultParams();
     std::vector<int> selected;
-    const double seconds = secondsInLoop(state, [&]() { selected = selectAdditions(c.bank, c.candidates, p); });
+    const double seconds = secondsInLoop(state, [&]() { selected = selectAdditions(c->bank, c->candidates, p); });
     state.counters["s/selection"] = seconds / static_cast<double>(state.iterations());
     lastUpdate()[source] = selected;
 }
@@ -206,16 +212,15 @@ void BM_UpdateSelection(benchmark::State& state, Source source)
 // its former cv::norm per row, so the baseline is the fastest form of that loop.
 void BM_UpdateSelectionNaive(benchmark::State& state, Source source)
 {
-    const cv::Mat* all = bankFor(state, source);
-    if (!all)
+    const UpdateCase* c = updateCaseFor(state, source);
+    if (!c)
         return;
-    const UpdateCase c = updateCase(*all);
     const cv::patchcore::Params p = defaultParams();
-    const int n = c.candidates.rows, count = coresetSize(n, p.coresetRatio);
+    const int n = c->candidates.rows, count = coresetSize(n, p.coresetRatio);
     std::vector<int> selected;
     const double seconds = secondsInLoop(state, [&]() {
-        const cv::Mat projection = coresetProjection(c.bank.cols, p);
-        const cv::Mat x = projectRows(c.candidates, projection), centres = projectRows(c.bank, projection);
+        const cv::Mat projection = coresetProjection(c->bank.cols, p);
+        const cv::Mat x = projectRows(c->candidates, projection), centres = projectRows(c->bank, projection);
         ExactSearch nearest;
         nearest.setBank(centres);
         cv::Mat distSq, index;

@@ -33,7 +33,8 @@ void DetectorImpl::calibrateFrom(const ImageSource& images, double imageFalseAla
     std::vector<double> imageScores;
     std::vector<float> pixels;                         // care pixels (all of them without a care mask)
     std::vector<std::vector<float>> byLabel(state_.care.empty() ? 0 : 256); // the same, per care label
-    forEachBatch(images, state_.params, "calibrate", "calibration", std::string(), [&](size_t, const std::vector<ImageResult>& batch) {
+    forEachBatch(images, state_.params, "calibrate", "calibration", std::string(),
+                 [&](size_t, const std::vector<ImageResult>& batch) {
         for (const ImageResult& r : batch)
         {
             const Scores s = score(r);
