@@ -48,6 +48,8 @@ const char* const kDetectorOptions =
     "0: no cap) }"
     "{chunk-rows | -1  | composable greedy: select within chunks of this many patch vectors, then over their union "
     "(-1: automatic, 65536 in whole-frame modes, one selection with --mode=crop; 0: always one selection) }"
+    "{coverage-stop | 0 | stop the coreset once doubling it shrinks its coverage radius by less than this fraction "
+    "(0: off) }"
     "{max-image-mb | 2048 | largest memory one image may take, in MiB (0: what the machine has); larger images are "
     "refused before they are processed }"
     "{fp16     | false | round the memory bank to 16-bit floats (Params::bankFp16) }"
@@ -161,6 +163,7 @@ cv::patchcore::Params paramsFromOptions(const cv::CommandLineParser& parser)
     p.memoryBudgetMB = parser.get<double>("budget");
     p.coresetMaxSize = parser.get<int>("max-bank");
     p.coresetChunkRows = parser.get<int>("chunk-rows");
+    p.coresetCoverageStop = parser.get<double>("coverage-stop");
     p.maxImageMB = parser.get<double>("max-image-mb");
     p.bankFp16 = parser.get<bool>("fp16");
     const std::string search = parser.get<std::string>("search");

@@ -63,12 +63,13 @@ void BankBuilder::endImage()
         closeChunk();
 }
 
-std::vector<int> BankBuilder::greedy(const PatchStore& store, int count, const StepCallback& onStep) const
+std::vector<int> BankBuilder::greedy(const PatchStore& store, int count, bool bank, const StepCallback& onStep) const
 {
     const bool gpu = useCuda(params_.coresetDevice, "coreset");
     const Mat space = store.projected().empty() ? store.all() : store.projected();
+    // A chunk keeps its fixed share; only the bank's own selection stops by coverage.
     return selectCoresetProjected(space, params_, onStep, gpu ? GreedyKernel(greedyCoresetCuda) : GreedyKernel(),
-                                  count);
+                                  count, bank ? params_.coresetCoverageStop : 0);
 }
 
 bool BankBuilder::chunkProgress(double done) const
@@ -86,7 +87,7 @@ void BankBuilder::closeChunk()
         return;
     const double share = std::ceil(kChunkOverselect * static_cast<double>(bankRows_) * rows / total_);
     const int keep = static_cast<int>(std::min<double>(rows, std::max(1.0, share)));
-    kept_->append(current_->gather(greedy(*current_, keep, StepCallback())));
+    kept_->append(current_->gather(greedy(*current_, keep, false, StepCallback())));
     closedRows_ += rows;
     ++chunks_;
     if (!chunkProgress(closedRows_))
@@ -106,15 +107,16 @@ Mat BankBuilder::finish()
         else if (store.projected().empty() && useCuda(params_.coresetDevice, "coreset"))
             selected = selectCoresetCuda(store.all(), params_, onStep_);
         else
-            selected = greedy(store, 0, onStep_);
+            selected = greedy(store, 0, true, onStep_);
         return store.gather(selected);
     }
     closeChunk();
     current_.reset();
-    if (kept_->rows() <= bankRows_)
+    if (kept_->rows() <= bankRows_ && params_.coresetCoverageStop <= 0)
         return kept_->all().clone();
     const StepCallback finalSteps = [this](int done, int) { return chunkProgress(total_ + done); };
-    return kept_->gather(greedy(*kept_, bankRows_, onStep_ ? finalSteps : StepCallback()));
+    const int count = std::min(bankRows_, kept_->rows());
+    return kept_->gather(greedy(*kept_, count, true, onStep_ ? finalSteps : StepCallback()));
 }
 
 } // namespace detail

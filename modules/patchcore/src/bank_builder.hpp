@@ -45,7 +45,8 @@ private:
     void openChunk();
     void closeChunk();
     bool chunkProgress(double done) const;
-    std::vector<int> greedy(const PatchStore& store, int count, const StepCallback& onStep) const;
+    /** `bank`: the bank's own selection (the coverage stop applies), not a chunk's. */
+    std::vector<int> greedy(const PatchStore& store, int count, bool bank, const StepCallback& onStep) const;
 
     const Params params_;
     const double total_;

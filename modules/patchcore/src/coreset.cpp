@@ -269,12 +269,34 @@ std::vector<int> coresetStarts(int n, const Params& params)
     return randomIndices(n, count, static_cast<uint64>(params.seed) + 1);
 }
 
+float startDistanceSq(const float* x, int dim, const std::vector<int>& starts, size_t i, std::vector<float>& d2,
+                      int* nearest, float* nearestDistSq)
+{
+    d2.resize(starts.size());
+    // All start points in one call; (a - b)^2 and (b - a)^2 are the same floats, so the roles can swap.
+    distancesSqToRows(x, dim, starts.data(), static_cast<int>(starts.size()), x + i * dim, d2.data());
+    double sum = 0;
+    int best = 0;
+    for (size_t s = 0; s < starts.size(); ++s)
+    {
+        sum += std::sqrt(static_cast<double>(d2[s]));
+        if (d2[s] < d2[best])
+            best = static_cast<int>(s);
+    }
+    if (nearest)
+        *nearest = best;
+    if (nearestDistSq)
+        *nearestDistSq = d2[best];
+    const double mean = sum / static_cast<double>(starts.size());
+    return static_cast<float>(mean * mean);
+}
+
 namespace {
 
 /** The greedy loop shared by a fresh selection and one that continues from a bank: `cells` hold every candidate
  *  with its running minimum; `firstAlwaysTaken`: a fresh selection takes its first point even at distance 0. */
 std::vector<int> selectFromCells(const float* x, int dim, std::vector<Cell> cells, int count, bool firstAlwaysTaken,
-                                 const StepCallback& onStep)
+                                 const StepCallback& onStep, double coverageStop = 0)
 {
     for (Cell& c : cells)
         c.refresh();
@@ -288,6 +310,7 @@ std::vector<int> selectFromCells(const float* x, int dim, std::vector<Cell> cell
     std::vector<float> pivotDistSq, pruneAt;
     std::vector<int> toScan;
     tbb::enumerable_thread_specific<ScanScratch> scratch;
+    std::vector<float> radiusSq; // radiusSq[t]: the farthest point's distance with t points selected
     for (int it = 0; it < count; ++it)
     {
         // No farthest point means every distance is NaN: non-finite vectors must not reach the selection.
@@ -297,6 +320,9 @@ std::vector<int> selectFromCells(const float* x, int dim, std::vector<Cell> cell
                                              "model and the training images");
         if ((it > 0 || !firstAlwaysTaken) && best.distance <= 0.f)
             break; // every point coincides with a selected one
+        radiusSq.push_back(best.distance);
+        if (coverageFlattened(radiusSq, it, coverageStop))
+            break;
         selected.push_back(next);
         const float* centre = x + static_cast<size_t>(next) * dim;
 
@@ -356,13 +382,16 @@ std::vector<int> selectFromCells(const float* x, int dim, std::vector<Cell> cell
         if (onStep && ((it + 1) % reportEvery == 0 || it + 1 == count) && !onStep(it + 1, count))
             PATCHCORE_ERROR(Error::StsError, "coreset selection cancelled by the progress callback");
     }
+    // A selection that stopped early is complete all the same: progress says so.
+    if (onStep && static_cast<int>(selected.size()) < count)
+        onStep(count, count);
     return selected;
 }
 
 } // namespace
 
 std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
-                               const StepCallback& onStep)
+                               const StepCallback& onStep, double coverageStop)
 {
     const int n = projected.rows, dim = projected.cols;
     CV_Assert(n > 0 && count > 0 && count <= n && !starts.empty());
@@ -374,24 +403,12 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
     std::vector<float> minSq(n), reach(n);
     std::vector<int> nearestStart(n);
     tbb::parallel_for(tbb::blocked_range<int>(0, n, kRowGrain), [&](const tbb::blocked_range<int>& r) {
-        std::vector<float> d2(starts.size());
+        std::vector<float> d2;
         for (int i = r.begin(); i < r.end(); ++i)
         {
-            // All start points in one call; (a - b)^2 and (b - a)^2 are the same floats, so the roles can swap.
-            distancesSqToRows(x, dim, starts.data(), static_cast<int>(starts.size()), x + static_cast<size_t>(i) * dim,
-                              d2.data());
-            double sum = 0;
-            int best = 0;
-            for (size_t s = 0; s < starts.size(); ++s)
-            {
-                sum += std::sqrt(static_cast<double>(d2[s]));
-                if (d2[s] < d2[best])
-                    best = static_cast<int>(s);
-            }
-            const double mean = sum / static_cast<double>(starts.size());
-            minSq[i] = static_cast<float>(mean * mean);
-            nearestStart[i] = best;
-            reach[i] = static_cast<float>(mean) + std::sqrt(d2[best]);
+            float nearestSq = 0;
+            minSq[i] = startDistanceSq(x, dim, starts, i, d2, &nearestStart[i], &nearestSq);
+            reach[i] = std::sqrt(minSq[i]) + std::sqrt(nearestSq);
         }
     });
     // Before any selection the cells are those of the start points (their pivots), which bound distances as well.
@@ -400,7 +417,7 @@ std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& sta
         cells[s].pivot = starts[s];
     for (int i = 0; i < n; ++i)
         cells[nearestStart[i]].members.push(i, minSq[i], reach[i]);
-    return selectFromCells(x, dim, std::move(cells), count, true, onStep);
+    return selectFromCells(x, dim, std::move(cells), count, true, onStep, coverageStop);
 }
 
 std::vector<int> greedyContinue(const Mat& projected, int candidates, const std::vector<float>& minSq,
@@ -446,7 +463,8 @@ std::vector<int> selectCoreset(const Mat& bank, const Params& params, const Step
         return selectWithoutVectors(bank.rows, params);
 
     const Mat projection = coresetProjection(bank.cols, params);
-    return selectCoresetProjected(projection.empty() ? bank : projectRows(bank, projection), params, onStep);
+    return selectCoresetProjected(projection.empty() ? bank : projectRows(bank, projection), params, onStep,
+                                  GreedyKernel(), 0, params.coresetCoverageStop);
 }
 
 GreedyDraws greedyDraws(int n, const Params& params, int count)
@@ -459,11 +477,17 @@ GreedyDraws greedyDraws(int n, const Params& params, int count)
 }
 
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params, const StepCallback& onStep,
-                                        const GreedyKernel& kernel, int count)
+                                        const GreedyKernel& kernel, int count, double coverageStop)
 {
     CV_Assert(!projected.empty());
     const GreedyDraws d = greedyDraws(projected.rows, params, count);
-    return kernel ? kernel(projected, d.starts, d.count, onStep) : greedyCoreset(projected, d.starts, d.count, onStep);
+    if (!kernel)
+        return greedyCoreset(projected, d.starts, d.count, onStep, coverageStop);
+    // A kernel that does not stop by coverage selects up to the count; greedy's first t points do not depend on how
+    // many follow, so cutting its result where the loop would have stopped gives the same bank.
+    std::vector<int> selected = kernel(projected, d.starts, d.count, onStep);
+    selected.resize(coveragePrefix(projected, d.starts, selected, coverageStop));
+    return selected;
 }
 
 } // namespace detail

@@ -47,7 +47,27 @@ std::vector<int> coresetStarts(int n, const Params& params);
  *  everything selected so far is selected (lowest index on ties). Selection stops early when every remaining point
  *  coincides with a selected one, so indices are distinct. */
 std::vector<int> greedyCoreset(const Mat& projected, const std::vector<int>& starts, int count,
-                               const StepCallback& onStep = StepCallback());
+                               const StepCallback& onStep = StepCallback(), double coverageStop = 0);
+
+/** Point i of `x` (dim columns) before any selection: (mean Euclidean distance to the starts)^2, optionally its
+ *  nearest start and the squared distance to it. The selection and coveragePrefix() take it from here, so that
+ *  their radii agree bit for bit. `d2`: scratch. */
+float startDistanceSq(const float* x, int dim, const std::vector<int>& starts, size_t i, std::vector<float>& d2,
+                      int* nearest = nullptr, float* nearestDistSq = nullptr);
+
+/** Selected points before the coverage stop (Params::coresetCoverageStop) is checked. */
+const int kCoverageMinBank = 1024;
+
+/** The coverage stop: `radiusSq[t]` is greedy's running maximum (squared) of the distance from a point to the t
+ *  points selected so far; with `gain` > 0 the selection stops before its step t >= kCoverageMinBank when
+ *  r_t > (1 - gain) r_{t/2}, i.e. when doubling the selection has shrunk its coverage radius by less than `gain`. */
+bool coverageFlattened(const std::vector<float>& radiusSq, int t, double gain);
+
+/** How many of a fresh greedy selection's points (`selected`, in order, from `starts` on `projected`) the coverage
+ *  stop keeps: what greedyCoreset() with `gain` returns, for selections made without it (the CUDA kernel). Costs
+ *  selected^2 / 2 distances. */
+size_t coveragePrefix(const Mat& projected, const std::vector<int>& starts, const std::vector<int>& selected,
+                      double gain);
 
 /** greedyCoreset() continuing from centres already selected (Detector::update(): the bank). `projected` holds the
  *  candidates in rows [0, candidates) and the centres after them; minSq[i] and nearest[i] are candidate i's squared
@@ -58,7 +78,8 @@ std::vector<int> greedyContinue(const Mat& projected, int candidates, const std:
                                 const std::vector<int>& nearest, int count,
                                 const StepCallback& onStep = StepCallback());
 
-/** The whole subsampling stage as configured by `params` (method, ratio, projection, starts, seed).
+/** The whole subsampling stage as configured by `params` (method, ratio, cap, coverage stop, projection, starts,
+ *  seed).
  *  Returns the selected row indices of `bank` in selection order. */
 std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());
 
@@ -81,10 +102,11 @@ typedef std::function<std::vector<int>(const Mat& projected, const std::vector<i
     GreedyKernel;
 /** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
  *  coresetProjection(): training projects while it embeds, so the full vectors may stay on disk. `count`: how many
- *  to select, 0 = bankSize() of the rows. */
+ *  to select, 0 = bankSize() of the rows; `coverageStop`: the coverage stop's gain (0 = off). */
 std::vector<int> selectCoresetProjected(const Mat& projected, const Params& params,
                                         const StepCallback& onStep = StepCallback(),
-                                        const GreedyKernel& kernel = GreedyKernel(), int count = 0);
+                                        const GreedyKernel& kernel = GreedyKernel(), int count = 0,
+                                        double coverageStop = 0);
 
 } // namespace detail
 } // namespace patchcore

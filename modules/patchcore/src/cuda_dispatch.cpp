@@ -119,12 +119,28 @@ std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const 
     const Mat projection = coresetProjection(x.cols, params);
     const bool project = !projection.empty();
     const GreedyDraws d = greedyDraws(x.rows, params);
-    return translate("coreset selection", [&]() {
+    std::vector<int> selected = translate("coreset selection", [&]() {
         return patchcore_cuda::greedyCoreset(x.ptr<float>(), x.rows, x.cols,
                                              project ? projection.ptr<float>() : nullptr,
                                              project ? params.projectionDim : 0, d.starts.data(),
                                              static_cast<int>(d.starts.size()), d.count, onStep);
     });
+    if (params.coresetCoverageStop > 0 && selected.size() > static_cast<size_t>(kCoverageMinBank))
+    {
+        // The kernel does not stop by coverage; the stop needs only the starts' and the selected points' projected
+        // rows (projected here again: up to the projection's rounding, the cut the CPU selection would make).
+        Mat rows(static_cast<int>(d.starts.size() + selected.size()), x.cols, CV_32F);
+        std::vector<int> starts, order;
+        for (size_t i = 0; i < d.starts.size() + selected.size(); ++i)
+        {
+            const bool start = i < d.starts.size();
+            x.row(start ? d.starts[i] : selected[i - d.starts.size()]).copyTo(rows.row(static_cast<int>(i)));
+            (start ? starts : order).push_back(static_cast<int>(i));
+        }
+        selected.resize(coveragePrefix(project ? projectRows(rows, projection) : rows, starts, order,
+                                       params.coresetCoverageStop));
+    }
+    return selected;
 }
 
 struct CudaSearch::Impl

@@ -122,6 +122,9 @@
       v == -1 || v == 0 || v >= 1024,                                                                                \
       "must be -1 (automatic), 0 (one selection over all vectors) or at least 1024",                                 \
       "Composable greedy selection chunk (default -1: automatic; 0 = one selection).")                               \
+    X(MODEL, double, coresetCoverageStop, "coreset_coverage_stop", 0.0,                                              \
+      v >= 0 && v < 1, "must be in [0, 1) (0 = off)",                                                                \
+      "Stop greedy selection when doubling the bank shrinks its coverage radius by less (default 0: off).")          \
     X(MODEL, double, calibrationFraction, "calibration_fraction", 0.0,                                               \
       v >= 0 && v < 1, "must be in [0, 1)",                                                                          \
       "Fraction of training images held out to calibrate thresholds (default 0).")                                   \

@@ -158,6 +158,35 @@ TEST(Patchcore_BoundedBank, ComposableGreedyCoversLikeOneSelectionAndBetterThanR
     EXPECT_EQ(all.rows + k, progress.back());
 }
 
+TEST(Patchcore_BoundedBank, CoverageStopShrinksTheBankOfARedundantStream)
+{
+    // 48-d noise, 9,600 vectors: the bank's radius shrinks by a few per cent per doubling from 1,024 vectors on.
+    std::vector<cv::Mat> images;
+    for (int i = 0; i < 12; ++i)
+    {
+        images.push_back(cv::Mat(800, 48, CV_32F));
+        cv::RNG(100 + i).fill(images.back(), cv::RNG::NORMAL, 0.0, 1.0);
+    }
+    for (int chunk : {0, 2048})
+    {
+        Params p = vectorParams(48);
+        p.coresetRatio = 0.4;
+        p.coresetChunkRows = chunk;
+        const cv::Mat fixed = build(p, images);
+        ASSERT_EQ(coresetSize(9600, 0.4), fixed.rows) << "chunk " << chunk;
+        p.coresetCoverageStop = 0.10;
+        const cv::Mat stopped = build(p, images);
+        ASSERT_EQ(kCoverageMinBank, stopped.rows) << "chunk " << chunk;
+        EXPECT_EQ(0, cv::norm(stopped, fixed.rowRange(0, stopped.rows), cv::NORM_INF))
+            << "the bank is the fixed-size bank's first rows, chunk " << chunk;
+    }
+    Params bad;
+    bad.coresetCoverageStop = 1;
+    EXPECT_THROW(bad.validate(), cv::Exception);
+    bad.coresetCoverageStop = -0.1;
+    EXPECT_THROW(bad.validate(), cv::Exception);
+}
+
 TEST(Patchcore_BoundedBank, CancelledChunkedSelectionThrows)
 {
     const std::vector<cv::Mat> images = clusteredImages(6, 500, 8, 3);

@@ -155,6 +155,63 @@ TEST(Patchcore_Coreset, DuplicatesStopTheSelectionEarly)
     EXPECT_EQ(classes.size(), 3u);
 }
 
+TEST(Patchcore_Coreset, CoverageStopEndsWhereTheRadiusStopsShrinking)
+{
+    // 48-d noise: doubling a selection of 1,024 shrinks its radius by a few per cent, so a stop at 10 % ends there.
+    const cv::Mat noise = randomRows(6000, 48, 21);
+    const std::vector<int> starts = randomIndices(noise.rows, 10, 4);
+    const std::vector<int> full = greedyCoreset(noise, starts, 3000);
+    std::vector<int> progress;
+    const std::vector<int> stopped = greedyCoreset(noise, starts, 3000, [&](int done, int total) {
+        EXPECT_EQ(3000, total);
+        progress.push_back(done);
+        return true;
+    }, 0.10);
+    ASSERT_EQ(static_cast<size_t>(kCoverageMinBank), stopped.size()) << "checked from kCoverageMinBank points on";
+    EXPECT_TRUE(std::equal(stopped.begin(), stopped.end(), full.begin())) << "the stopped selection is a prefix";
+    ASSERT_FALSE(progress.empty());
+    EXPECT_EQ(3000, progress.back()) << "a stage that stopped early still reports its end";
+    // The cut a kernel without the stop gets afterwards (the CUDA path) is the loop's own.
+    EXPECT_EQ(stopped.size(), coveragePrefix(noise, starts, full, 0.10));
+    EXPECT_EQ(full.size(), coveragePrefix(noise, starts, full, 0)) << "0 = off";
+    EXPECT_EQ(full, greedyCoreset(noise, starts, 3000, StepCallback(), 0));
+
+    // Uniform points on a line: doubling the selection about halves its radius, so the same stop never ends it.
+    cv::Mat line(6000, 4, CV_32F, cv::Scalar(0));
+    cv::RNG rng(8);
+    for (int i = 0; i < line.rows; ++i)
+        line.at<float>(i, 0) = rng.uniform(0.f, 100.f);
+    const std::vector<int> lineStarts = randomIndices(line.rows, 10, 4);
+    const std::vector<int> lineAll = greedyCoreset(line, lineStarts, 3000, StepCallback(), 0.10);
+    EXPECT_EQ(3000u, lineAll.size());
+    EXPECT_EQ(lineAll.size(), coveragePrefix(line, lineStarts, lineAll, 0.10));
+    // A line seen through fine 48-d noise: the radius halves per doubling until it reaches the noise, then flattens.
+    // Where the stop cuts is where the radius test first holds, by the naive float64 greedy radii.
+    cv::Mat fuzzy = randomRows(6000, 48, 5) * 0.004;
+    for (int i = 0; i < fuzzy.rows; ++i)
+        fuzzy.at<float>(i, 0) += rng.uniform(0.f, 100.f);
+    const double gain = 0.30;
+    const std::vector<int> fuzzyAll = greedyCoreset(fuzzy, starts, 3000);
+    const std::vector<int> fuzzyStopped = greedyCoreset(fuzzy, starts, 3000, StepCallback(), gain);
+    std::vector<double> radius(fuzzyAll.size());
+    for (size_t t = 0; t < fuzzyAll.size(); ++t)
+    {
+        double s = 0;
+        for (int st : starts)
+            s += dist(fuzzy, fuzzyAll[t], st);
+        radius[t] = s / starts.size();
+        for (size_t u = 0; u < t; ++u)
+            radius[t] = std::min(radius[t], dist(fuzzy, fuzzyAll[t], fuzzyAll[u]));
+    }
+    size_t cut = fuzzyAll.size();
+    for (size_t t = kCoverageMinBank; t < fuzzyAll.size() && cut == fuzzyAll.size(); ++t)
+        if (radius[t] > (1 - gain) * radius[t / 2])
+            cut = t;
+    EXPECT_GT(cut, static_cast<size_t>(kCoverageMinBank)) << "the case must cut between the floor and the count";
+    EXPECT_LT(cut, fuzzyAll.size());
+    EXPECT_EQ(cut, fuzzyStopped.size());
+}
+
 TEST(Patchcore_Coreset, CancelledThroughCallback)
 {
     const cv::Mat x = randomRows(500, 4, 8);

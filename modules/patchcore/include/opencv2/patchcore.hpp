@@ -226,6 +226,12 @@ struct CV_EXPORTS_W_SIMPLE Params
     of quadratically; the bank is an approximation of one selection over everything. 0 = always one selection
     (exact). Default -1: 0 in INPUT_CENTER_CROP (the reference's selection), 65,536 in the whole-frame modes. */
     CV_PROP_RW int coresetChunkRows;
+    /** @brief Coverage stop of greedy selection: the bank stops growing once doubling it has shrunk its coverage
+    radius (greedy's running largest distance from a training vector to the bank) by less than this fraction, so a
+    redundant training set keeps fewer vectors than coresetRatio and coresetMaxSize allow, which stay the upper
+    bounds. Checked from 1,024 selected vectors on. 0 = off: the bank has exactly min(coresetRatio x N,
+    coresetMaxSize) vectors. Default 0 (doc/RESULTS.md, "Coverage stop"). update() does not apply it. */
+    CV_PROP_RW double coresetCoverageStop;
 
     /** @brief Writes every field under the current node of @p fs. */
     void write(FileStorage& fs) const;

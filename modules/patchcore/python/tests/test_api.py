@@ -16,7 +16,7 @@ def test_params_defaults_are_the_cpp_ones():
     assert (p.resize_size, p.crop_size, p.coreset_ratio, p.k, p.layers) == (256, 224, 0.1, 1, ["layer2", "layer3"])
     assert p.input_mode == patchcore.INPUT_AUTO and p.search_method == patchcore.SEARCH_AUTO
     assert patchcore.Params(**p.to_dict()) == p
-    assert len(patchcore.Params.fields()) == len(p.to_dict()) == 40
+    assert len(patchcore.Params.fields()) == len(p.to_dict()) == 41
 
 
 def test_every_field_is_written_to_the_cpp_struct(tmp_path, trained):
