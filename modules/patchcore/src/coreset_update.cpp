@@ -27,10 +27,11 @@ std::vector<int> selectAdditions(const Mat& bank, const Mat& candidates, const P
     const Mat centres = projection.empty() ? bank : projectRows(bank, projection);
 
     // Each candidate's distance to the nearest bank vector starts its running minimum: the bank counts as already
-    // selected. That search is the stage's heavy part (candidates x bank) and runs on the coreset's device; the
-    // selection loop is the training's own (greedyCoreset's cells), on the CPU.
+    // selected. That search (candidates x bank, the stage's heavy part) and the selection loop run on the coreset's
+    // device; the CPU loop is the training's own (greedyCoreset's cells, pruned by each candidate's nearest centre).
+    const bool cuda = useCuda(params.coresetDevice, "coreset");
     std::shared_ptr<BankIndex> nearestCentre;
-    if (useCuda(params.coresetDevice, "coreset"))
+    if (cuda)
         nearestCentre = std::make_shared<CudaSearch>();
     else
         nearestCentre = std::make_shared<ExactSearch>();
@@ -39,6 +40,8 @@ std::vector<int> selectAdditions(const Mat& bank, const Mat& candidates, const P
     nearestCentre->knn(x, 1, distSq, index);
     CV_Assert(distSq.type() == CV_32F && index.type() == CV_32S && distSq.isContinuous() && index.isContinuous());
     std::vector<float> minSq(distSq.ptr<float>(), distSq.ptr<float>() + n);
+    if (cuda)
+        return greedyContinueCuda(x, minSq, count, onStep);
     std::vector<int> nearest(index.ptr<int>(), index.ptr<int>() + n);
     for (int& c : nearest)
         c += n;

@@ -107,6 +107,19 @@ std::vector<int> greedyCoresetCuda(const Mat& projected, const std::vector<int>&
     });
 }
 
+std::vector<int> greedyContinueCuda(const Mat& projected, const std::vector<float>& minSq, int count,
+                                    const StepCallback& onStep)
+{
+    const Mat x = continuousFloat(projected, "projected candidates");
+    CV_Assert(count > 0 && count <= x.rows && minSq.size() == static_cast<size_t>(x.rows));
+    if (!cudaAvailable())
+        PATCHCORE_ERROR(Error::StsError, "coreset on CUDA: " + cudaStatus());
+    return translate("coreset selection", [&]() {
+        return patchcore_cuda::greedyContinue(x.ptr<float>(), x.rows, x.cols, nullptr, 0, minSq.data(), count,
+                                              onStep);
+    });
+}
+
 std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const StepCallback& onStep)
 {
     if (params.coresetMethod != CORESET_GREEDY)
@@ -193,6 +206,11 @@ std::string cudaStatus()
 }
 
 std::vector<int> greedyCoresetCuda(const Mat&, const std::vector<int>&, int, const StepCallback&)
+{
+    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
+}
+
+std::vector<int> greedyContinueCuda(const Mat&, const std::vector<float>&, int, const StepCallback&)
 {
     PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
 }

@@ -33,6 +33,12 @@ bool useCuda(int computeDevice, const char* stage);
 std::vector<int> greedyCoresetCuda(const Mat& projected, const std::vector<int>& starts, int count,
                                    const StepCallback& onStep = StepCallback());
 
+/** GPU greedyContinue() on the candidates alone (`projected`: candidates x d, already projected; `minSq`: each one's
+ *  squared distance to its nearest centre): same semantics and tie rule; the centres are not needed on the device,
+ *  since only the running minima carry them. */
+std::vector<int> greedyContinueCuda(const Mat& projected, const std::vector<float>& minSq, int count,
+                                    const StepCallback& onStep = StepCallback());
+
 /** GPU selectCoreset(): CORESET_GREEDY projects with the same coresetProjection() and coresetStarts() (cuBLAS SGEMM,
  *  FP32) and selects on the device; CORESET_RANDOM and CORESET_NONE run the CPU code. */
 std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());

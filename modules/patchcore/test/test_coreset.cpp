@@ -287,7 +287,13 @@ TEST(Patchcore_Coreset, ContinuingFromABankMatchesNaive)
 // with one selects what the CPU selects.
 TEST(Patchcore_Coreset, ContinuingHonoursTheCoresetDevice)
 {
-    const cv::Mat bank = randomRows(50, 16, 1), candidates = randomRows(100, 16, 2);
+    // Small integers: every distance is exact on either device in any summation order, so the GPU's search and
+    // selection loop must give the CPU's indices, ties included.
+    cv::Mat bank, candidates;
+    cv::Mat(randomRows(50, 16, 1) * 3).convertTo(bank, CV_32S);
+    cv::Mat(randomRows(100, 16, 2) * 3).convertTo(candidates, CV_32S);
+    bank.convertTo(bank, CV_32F);
+    candidates.convertTo(candidates, CV_32F);
     cv::patchcore::Params p;
     p.projectionDim = 0;
     p.coresetDevice = cv::patchcore::DEVICE_CPU;

@@ -70,6 +70,15 @@ std::vector<int> greedyCoreset(const float* data, int64_t n, int dim, const floa
                                const StepCallback& onStep = StepCallback(),
                                const CoresetOptions& options = CoresetOptions());
 
+/** greedyCoreset() continuing from centres already selected (cv::patchcore's Detector::update()): point i starts at
+ *  initialMinSq[i] (host memory: its squared distance to the nearest existing centre, finite and >= 0) instead of
+ *  the starts' mean distance. Selects up to `count` points, each the farthest from everything selected so far and
+ *  the centres (lowest index on ties); stops, possibly before the first, when every remaining point coincides with
+ *  a selected point or a centre. Distances in the projected space as greedyCoreset(). */
+std::vector<int> greedyContinue(const float* data, int64_t n, int dim, const float* projection, int projDim,
+                                const float* initialMinSq, int count, const StepCallback& onStep = StepCallback(),
+                                const CoresetOptions& options = CoresetOptions());
+
 struct KnnOptions
 {
     /** Let cuBLAS use TF32 tensor cores for the candidate GEMM (about 8x its FP32 rate; candidates are still

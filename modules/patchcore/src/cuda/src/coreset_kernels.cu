@@ -108,7 +108,7 @@ __global__ void __launch_bounds__(kThreads) coresetInitKernel(const float* __res
 __global__ void __launch_bounds__(kThreads) coresetStepsKernel(const float* __restrict__ y, int64_t n, int d,
                                                                float* __restrict__ minSq, CoresetDeviceState* state,
                                                                int* __restrict__ selected, int itBegin, int itEnd,
-                                                               bool cooperative)
+                                                               int checkFrom, bool cooperative)
 {
     extern __shared__ float centre[];
     __shared__ unsigned long long scratch[kThreads / 32];
@@ -122,7 +122,7 @@ __global__ void __launch_bounds__(kThreads) coresetStepsKernel(const float* __re
         // __ldcg: the slot was written through L2 by other multiprocessors; L1 may hold an older copy.
         const unsigned long long previous = __ldcg(&state->slots[(it + 2) % 3]);
         const int next = keyIndex(previous);
-        if (it > 0 && !(keyValue(previous) > 0.f))
+        if (it >= checkFrom && !(keyValue(previous) > 0.f))
         {
             // Every block reads the same key, so all leave here together and no barrier is left waiting.
             if (blockIdx.x == 0 && threadIdx.x == 0)
@@ -216,7 +216,7 @@ int coresetCooperativeBlocks(int d)
 }
 
 void launchCoresetSteps(const float* y, int64_t n, int d, float* minSq, CoresetDeviceState* state, int* selected,
-                        int itBegin, int itEnd, int cooperativeBlocks, cudaStream_t stream)
+                        int itBegin, int itEnd, int checkFrom, int cooperativeBlocks, cudaStream_t stream)
 {
     const size_t smem = centreBytes(d);
     allowSharedMemory(reinterpret_cast<const void*>(coresetStepsKernel), smem);
@@ -225,7 +225,7 @@ void launchCoresetSteps(const float* y, int64_t n, int d, float* minSq, CoresetD
         // Fewer blocks than fit when there are few points: every block pays for each grid barrier.
         const int blocks = std::max(1, std::min(cooperativeBlocks, maxUsefulBlocks(n)));
         bool cooperative = true;
-        void* args[] = {(void*)&y, &n, &d, &minSq, &state, &selected, &itBegin, &itEnd, &cooperative};
+        void* args[] = {(void*)&y, &n, &d, &minSq, &state, &selected, &itBegin, &itEnd, &checkFrom, &cooperative};
         check(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(coresetStepsKernel), dim3(blocks),
                                           dim3(kThreads), args, smem, stream),
               "cudaLaunchCooperativeKernel (coreset selection)");
@@ -234,7 +234,8 @@ void launchCoresetSteps(const float* y, int64_t n, int d, float* minSq, CoresetD
     const int blocks = std::max(1, std::min(maxUsefulBlocks(n), deviceMultiprocessors() * 4));
     for (int it = itBegin; it < itEnd; ++it)
     {
-        coresetStepsKernel<<<blocks, kThreads, smem, stream>>>(y, n, d, minSq, state, selected, it, it + 1, false);
+        coresetStepsKernel<<<blocks, kThreads, smem, stream>>>(y, n, d, minSq, state, selected, it, it + 1, checkFrom,
+                                                               false);
         checkLaunch("coresetStepsKernel launch");
     }
 }

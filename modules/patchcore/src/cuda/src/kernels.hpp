@@ -32,9 +32,11 @@ void launchCoresetInit(const float* y, int64_t n, int d, const int* starts, int 
  *  supported. */
 int coresetCooperativeBlocks(int d);
 
-/** Runs iterations [itBegin, itEnd): one cooperative launch (cooperativeBlocks > 0) or one launch per iteration. */
+/** Runs iterations [itBegin, itEnd): one cooperative launch (cooperativeBlocks > 0) or one launch per iteration.
+ *  From iteration `checkFrom` on, the selection stops when the farthest point's running minimum is 0 (1: the
+ *  first pick of a fresh selection is always made; 0: a continuation may select nothing). */
 void launchCoresetSteps(const float* y, int64_t n, int d, float* minSq, CoresetDeviceState* state, int* selected,
-                        int itBegin, int itEnd, int cooperativeBlocks, cudaStream_t stream);
+                        int itBegin, int itEnd, int checkFrom, int cooperativeBlocks, cudaStream_t stream);
 
 // ---- nearest neighbours (knn_kernels.cu) ----
 /** Most GEMM candidates per query the selection kernels keep (their lists live in shared memory). */

@@ -39,6 +39,32 @@ inline float squaredDistance(const float* a, const float* b, int dim)
     return acc;
 }
 
+/** The greedy loop from running minima `minSq`: each pick the farthest point (lowest index on ties); stops when the
+ *  farthest is at distance 0, from the second pick on when `firstAlwaysTaken`, else from the first. */
+inline std::vector<int> greedyFrom(const std::vector<float>& x, int64_t n, int d, std::vector<float> minSq, int count,
+                                   bool firstAlwaysTaken)
+{
+    auto farthest = [&]() {
+        int best = 0;
+        for (int64_t i = 1; i < n; ++i)
+            if (minSq[i] > minSq[best])
+                best = static_cast<int>(i);
+        return best;
+    };
+    std::vector<int> selected;
+    int next = farthest();
+    for (int it = 0; it < count; ++it)
+    {
+        if ((it > 0 || !firstAlwaysTaken) && minSq[next] <= 0.f)
+            break;
+        selected.push_back(next);
+        for (int64_t i = 0; i < n; ++i)
+            minSq[i] = std::min(minSq[i], squaredDistance(&x[i * d], &x[static_cast<size_t>(next) * d], d));
+        next = farthest();
+    }
+    return selected;
+}
+
 /** The CPU greedy coreset (cv::patchcore::detail::greedyCoreset) on already projected points. */
 inline std::vector<int> greedy(const std::vector<float>& x, int64_t n, int d, const std::vector<int>& starts, int count)
 {
@@ -51,25 +77,22 @@ inline std::vector<int> greedy(const std::vector<float>& x, int64_t n, int d, co
         const double mean = sum / static_cast<double>(starts.size());
         minSq[i] = static_cast<float>(mean * mean);
     }
-    auto farthest = [&]() {
-        int best = 0;
-        for (int64_t i = 1; i < n; ++i)
-            if (minSq[i] > minSq[best])
-                best = static_cast<int>(i);
-        return best;
-    };
-    std::vector<int> selected;
-    int next = farthest();
-    for (int it = 0; it < count; ++it)
+    return greedyFrom(x, n, d, std::move(minSq), count, true);
+}
+
+/** Each of the n points' squared distance to the nearest of the m centres (both already projected, d columns). */
+inline std::vector<float> nearestCentreSq(const std::vector<float>& x, int64_t n, const std::vector<float>& centres,
+                                          int64_t m, int d)
+{
+    std::vector<float> minSq(n);
+    for (int64_t i = 0; i < n; ++i)
     {
-        if (it > 0 && minSq[next] <= 0.f)
-            break;
-        selected.push_back(next);
-        for (int64_t i = 0; i < n; ++i)
-            minSq[i] = std::min(minSq[i], squaredDistance(&x[i * d], &x[static_cast<size_t>(next) * d], d));
-        next = farthest();
+        float best = squaredDistance(&x[i * d], &centres[0], d);
+        for (int64_t c = 1; c < m; ++c)
+            best = std::min(best, squaredDistance(&x[i * d], &centres[c * d], d));
+        minSq[i] = best;
     }
-    return selected;
+    return minSq;
 }
 
 /** Largest relative shortfall of each pick against the best available pick, replaying `picks` in double:

@@ -37,6 +37,9 @@ PCC_TEST(CudaCoreset, ReportsMissingDeviceAsError)
     const int start = 0;
     PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyCoreset(data.data(), 4, 2, nullptr, 0, &start, 1, 2),
                          patchcore_cuda::Error));
+    const std::vector<float> minSq(4, 1.f);
+    PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyContinue(data.data(), 4, 2, nullptr, 0, minSq.data(), 2),
+                         patchcore_cuda::Error));
 }
 
 // Integer data and a {-1, 0, 1} projection make every float sum exact in any order, so the GPU must return the CPU's
@@ -125,6 +128,43 @@ PCC_TEST(CudaCoreset, StopsWhenEveryPointIsSelected)
         PCC_CHECK_MSG(gpu(data, c, {}, starts, cooperative) == expected, "cooperative=" << cooperative);
 }
 
+// Continuing from existing centres (Detector::update()): integer data and projection keep every sum exact, so the
+// GPU must return the reference's indices, including a continuation with nothing left to select (every candidate
+// is a copy of a centre) and one where the farthest candidates tie.
+PCC_TEST(CudaCoreset, ContinuesFromExistingCentres)
+{
+    PCC_REQUIRE_DEVICE();
+    const Case cases[] = {{1, 3, 0, 1}, {517, 9, 0, 517}, {4099, 33, 8, 300}, {20011, 128, 16, 150}};
+    unsigned seed = 300;
+    for (const Case& c : cases)
+    {
+        const int64_t m = 1 + c.n / 7;
+        const int d = c.projDim ? c.projDim : c.dim;
+        const auto data = reference::integers(static_cast<size_t>(c.n) * c.dim, -8, 8, seed++);
+        const auto centres = reference::integers(static_cast<size_t>(m) * c.dim, -8, 8, seed++);
+        const auto projection = reference::integers(static_cast<size_t>(c.dim) * std::max(c.projDim, 1), -1, 1, seed++);
+        const auto x = c.projDim ? reference::project(data, c.n, c.dim, projection, c.projDim) : data;
+        const auto y = c.projDim ? reference::project(centres, m, c.dim, projection, c.projDim) : centres;
+        const auto minSq = reference::nearestCentreSq(x, c.n, y, m, d);
+        const auto expected = reference::greedyFrom(x, c.n, d, minSq, c.count, false);
+        for (bool cooperative : {true, false})
+        {
+            patchcore_cuda::CoresetOptions options;
+            options.cooperative = cooperative;
+            options.chunkIterations = 7;
+            const auto got = patchcore_cuda::greedyContinue(data.data(), c.n, c.dim,
+                                                            c.projDim ? projection.data() : nullptr, c.projDim,
+                                                            minSq.data(), c.count, {}, options);
+            PCC_CHECK_MSG(got == expected, "n=" << c.n << " projDim=" << c.projDim << " cooperative=" << cooperative
+                                                << ": " << got.size() << " vs " << expected.size() << " indices");
+        }
+    }
+    // Every candidate a copy of a centre: nothing is selected, not even a first pick.
+    const std::vector<float> copies = reference::integers(50 * 4, -3, 3, 399);
+    const std::vector<float> zeros(50, 0.f);
+    PCC_CHECK(patchcore_cuda::greedyContinue(copies.data(), 50, 4, nullptr, 0, zeros.data(), 10).empty());
+}
+
 PCC_TEST(CudaCoreset, DevicePointersGiveTheSameIndices)
 {
     PCC_REQUIRE_DEVICE();
@@ -177,4 +217,10 @@ PCC_TEST(CudaCoreset, RejectsInvalidArguments)
     PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyCoreset(data.data(), 10, 2, nullptr, 0, &bad, 1, 3), patchcore_cuda::Error));
     PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyCoreset(data.data(), 10, 2, nullptr, 0, &good, 1, 11), patchcore_cuda::Error));
     PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyCoreset(nullptr, 10, 2, nullptr, 0, &good, 1, 3), patchcore_cuda::Error));
+    std::vector<float> minSq(10, 1.f);
+    PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyContinue(data.data(), 10, 2, nullptr, 0, nullptr, 3), patchcore_cuda::Error));
+    minSq[4] = -1.f;
+    PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyContinue(data.data(), 10, 2, nullptr, 0, minSq.data(), 3), patchcore_cuda::Error));
+    minSq[4] = std::nanf("");
+    PCC_CHECK(PCC_THROWS(patchcore_cuda::greedyContinue(data.data(), 10, 2, nullptr, 0, minSq.data(), 3), patchcore_cuda::Error));
 }
