@@ -46,14 +46,17 @@ struct DevicePoints
 /** Projects `data` (n x dim, host or device) with `projection` (dim x projDim, or none) into y (d x n) after checking
  *  that y, the running minima and the staging fit in free device memory. */
 DevicePoints projectPoints(const char* what, const float* data, int64_t n, int dim, const float* projection,
-                           int projDim, cudaStream_t stream)
+                           int projDim, const CoresetOptions& options, cudaStream_t stream)
 {
     const bool project = projection && projDim > 0;
     DevicePoints points;
     points.d = project ? projDim : dim;
     const int d = points.d;
     const bool dataOnDevice = isDevicePointer(data);
-    const int64_t rowBlock = std::min<int64_t>(std::max<int64_t>(1, static_cast<int64_t>(256 * kMiB / (4 * dim))), n);
+    const int64_t rowBlock =
+        std::min(options.rowBlock > 0 ? options.rowBlock
+                                      : std::max<int64_t>(1, static_cast<int64_t>(256 * kMiB / (4 * dim))),
+                 n);
 
     const size_t needed = (static_cast<size_t>(n) * (d + 1) + (dataOnDevice ? 0 : rowBlock * dim) +
                            static_cast<size_t>(dim) * d) * sizeof(float) + 16 * kMiB;
@@ -164,7 +167,7 @@ std::vector<int> greedyCoreset(const float* data, int64_t n, int dim, const floa
             throw Error("patchcore_cuda::greedyCoreset: start index " + std::to_string(s) + " is outside [0, n)");
 
     Stream stream;
-    const DevicePoints points = projectPoints("greedyCoreset", data, n, dim, projection, projDim, stream.get());
+    const DevicePoints points = projectPoints("greedyCoreset", data, n, dim, projection, projDim, options, stream.get());
     DeviceBuffer<float> minSq(static_cast<size_t>(n));
     DeviceBuffer<int> deviceStarts;
     upload(deviceStarts, hostStarts.data(), hostStarts.size(), stream.get());
@@ -195,7 +198,7 @@ std::vector<int> greedyContinue(const float* data, int64_t n, int dim, const flo
     requireDevice();
 
     Stream stream;
-    const DevicePoints points = projectPoints("greedyContinue", data, n, dim, projection, projDim, stream.get());
+    const DevicePoints points = projectPoints("greedyContinue", data, n, dim, projection, projDim, options, stream.get());
     DeviceBuffer<float> minSq;
     upload(minSq, initialMinSq, static_cast<size_t>(n), stream.get());
     DeviceBuffer<CoresetDeviceState> state(1);
