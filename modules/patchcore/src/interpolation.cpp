@@ -25,29 +25,36 @@ std::vector<LinearTap> linearTaps(int inSize, int outSize)
     return taps;
 }
 
+GridResampler::GridResampler(Size from, Size to)
+    : from_(from), to_(to), ty_(linearTaps(from.height, to.height)), tx_(linearTaps(from.width, to.width))
+{
+}
+
+void GridResampler::row(const Mat& grid, int y, float* dst, size_t dstStride) const
+{
+    const LinearTap& vy = ty_[y];
+    const int channels = grid.cols;
+    for (int x = 0; x < to_.width; ++x)
+    {
+        const LinearTap& vx = tx_[x];
+        const float* a = grid.ptr<float>(vy.i0 * from_.width + vx.i0);
+        const float* b = grid.ptr<float>(vy.i0 * from_.width + vx.i1);
+        const float* c = grid.ptr<float>(vy.i1 * from_.width + vx.i0);
+        const float* d = grid.ptr<float>(vy.i1 * from_.width + vx.i1);
+        float* o = dst + static_cast<size_t>(x) * dstStride;
+        for (int ch = 0; ch < channels; ++ch)
+            o[ch] = vy.w0 * (vx.w0 * a[ch] + vx.w1 * b[ch]) + vy.w1 * (vx.w0 * c[ch] + vx.w1 * d[ch]);
+    }
+}
+
 Mat resizeGridBilinear(const Mat& grid, Size from, Size to)
 {
     CV_Assert(grid.type() == CV_32F && grid.rows == from.area() && grid.isContinuous());
     if (from == to)
         return grid.clone();
-    const std::vector<LinearTap> ty = linearTaps(from.height, to.height);
-    const std::vector<LinearTap> tx = linearTaps(from.width, to.width);
-    const int channels = grid.cols;
-    Mat out(to.area(), channels, CV_32F);
-    tbb::parallel_for(0, to.height, [&](int y) {
-        const LinearTap& vy = ty[y];
-        for (int x = 0; x < to.width; ++x)
-        {
-            const LinearTap& vx = tx[x];
-            const float* a = grid.ptr<float>(vy.i0 * from.width + vx.i0);
-            const float* b = grid.ptr<float>(vy.i0 * from.width + vx.i1);
-            const float* c = grid.ptr<float>(vy.i1 * from.width + vx.i0);
-            const float* d = grid.ptr<float>(vy.i1 * from.width + vx.i1);
-            float* o = out.ptr<float>(y * to.width + x);
-            for (int ch = 0; ch < channels; ++ch)
-                o[ch] = vy.w0 * (vx.w0 * a[ch] + vx.w1 * b[ch]) + vy.w1 * (vx.w0 * c[ch] + vx.w1 * d[ch]);
-        }
-    });
+    const GridResampler resampler(from, to);
+    Mat out(to.area(), grid.cols, CV_32F);
+    tbb::parallel_for(0, to.height, [&](int y) { resampler.row(grid, y, out.ptr<float>(y * to.width), grid.cols); });
     return out;
 }
 

@@ -24,6 +24,19 @@ std::vector<LinearTap> linearTaps(int inSize, int outSize);
  *  cv::resize, which is limited to 512 channels. */
 Mat resizeGridBilinear(const Mat& grid, Size from, Size to);
 
+/** resizeGridBilinear one output row at a time, so that a caller can consume rows while they are in cache. */
+class GridResampler
+{
+public:
+    GridResampler(Size from, Size to);
+    /** Output row y (to.width positions) of `grid` (from.area() rows), position x at dst + x * dstStride. */
+    void row(const Mat& grid, int y, float* dst, size_t dstStride) const;
+
+private:
+    Size from_, to_;
+    std::vector<LinearTap> ty_, tx_;
+};
+
 } // namespace detail
 } // namespace patchcore
 } // namespace cv
