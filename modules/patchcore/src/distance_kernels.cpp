@@ -10,6 +10,10 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
 #include <immintrin.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #define PATCHCORE_X86_KERNELS 1
 // GCC 12's AVX-512 headers initialise their "undefined" vectors from themselves, which -Wuninitialized reports at
 // every inlined use; the values are never read.
@@ -34,6 +38,30 @@ typedef Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> Ro
 typedef Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>> ConstStridedMap;
 typedef Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>> StridedMap;
 
+#if PATCHCORE_X86_KERNELS
+/** AMX-BF16 and AMX-TILE (CPUID leaf 7 EDX bits 22, 24), the tile state enabled by the OS (XCR0 bits 17-18), and
+ *  Linux's permission for this process to use it (arch_prctl ARCH_REQ_XCOMP_PERM; without it the first tile
+ *  instruction kills the process). Asked once; any thread may use the tiles afterwards. */
+bool amxGranted()
+{
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(edx & (1u << 22)) || !(edx & (1u << 24)))
+        return false;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+        return false;
+    unsigned lo = 0, hi = 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & (3u << 17)) != (3u << 17))
+        return false;
+#if defined(__linux__)
+    const long ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18;
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return false;
+#endif
+}
+#endif
+
 SimdLevel detectSimd()
 {
     SimdLevel best = SIMD_GENERIC;
@@ -50,14 +78,17 @@ SimdLevel detectSimd()
     // AVX512_BF16 is leaf 7, sub-leaf 1, EAX bit 5 (older compilers' __builtin_cpu_supports do not name it).
     if (best == SIMD_AVX512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)))
         best = SIMD_AVX512_BF16;
+    if (best == SIMD_AVX512_BF16 && amxGranted())
+        best = SIMD_AMX_BF16;
 #endif
     if (const char* cap = std::getenv("PATCHCORE_SIMD"))
     {
         const std::string s(cap);
-        const SimdLevel wanted = s == "generic" ? SIMD_GENERIC
-                                 : s == "avx2"  ? SIMD_AVX2
-                                 : s == "avx512" ? SIMD_AVX512
-                                                 : SIMD_AVX512_BF16;
+        const SimdLevel wanted = s == "generic"      ? SIMD_GENERIC
+                                 : s == "avx2"       ? SIMD_AVX2
+                                 : s == "avx512"     ? SIMD_AVX512
+                                 : s == "avx512bf16" ? SIMD_AVX512_BF16
+                                                     : SIMD_AMX_BF16;
         best = std::min(best, wanted);
     }
     return best;
@@ -369,7 +400,8 @@ SimdLevel simdLevel()
 
 const char* simdLevelName(SimdLevel level)
 {
-    return level == SIMD_AVX512_BF16 ? "avx512bf16"
+    return level == SIMD_AMX_BF16      ? "amx-bf16"
+           : level == SIMD_AVX512_BF16 ? "avx512bf16"
            : level == SIMD_AVX512    ? "avx512"
            : level == SIMD_AVX2      ? "avx2"
                                      : "generic";

@@ -10,15 +10,16 @@ namespace patchcore {
 namespace detail {
 
 /** Instruction set the distance kernels use on this CPU, chosen once at run time so that a generic x86-64 build still
- *  runs AVX-512 / AVX2 code where the CPU has it. The environment variable PATCHCORE_SIMD=avx512bf16|avx512|avx2|generic
- *  caps it (to measure or to rule the kernels out); it can lower the choice, never raise it above what the CPU
- *  supports. */
+ *  runs AVX-512 / AVX2 code where the CPU has it. The environment variable
+ *  PATCHCORE_SIMD=amx|avx512bf16|avx512|avx2|generic caps it (to measure or to rule the kernels out); it can lower the
+ *  choice, never raise it above what the CPU (and, for AMX, the operating system) supports. */
 enum SimdLevel
 {
     SIMD_GENERIC = 0,    //!< Eigen, compiled for the build's baseline
     SIMD_AVX2 = 1,       //!< AVX2 + FMA intrinsics
     SIMD_AVX512 = 2,     //!< AVX-512F intrinsics
-    SIMD_AVX512_BF16 = 3 //!< AVX-512F, and AVX-512 BF16 dot products to screen search candidates
+    SIMD_AVX512_BF16 = 3, //!< AVX-512F, and AVX-512 BF16 dot products to screen search candidates
+    SIMD_AMX_BF16 = 4     //!< as SIMD_AVX512_BF16, the screening's dot products on AMX tiles (Linux grants the state)
 };
 SimdLevel simdLevel();
 const char* simdLevelName(SimdLevel level);

@@ -1,6 +1,7 @@
 #include "search_bf16.hpp"
 
 #include "distance_kernels.hpp"
+#include "search_amx.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -133,6 +134,7 @@ struct Screening
     const int* stateOf; // query -> its QueryState, when the queries are a gathered subset (null: the identity)
     int rowBegin, rowEnd; // the rows screened: a cell's, whose first and last groups it may share with others
     const float* bounds;  // per query: no row above it can be a candidate (null: none known yet)
+    bool amx;             // the dot products on AMX tiles (queries padded to whole tiles)
 };
 
 #if PATCHCORE_BF16_KERNELS
@@ -220,8 +222,36 @@ PATCHCORE_TARGET_BF16 void collect(const Screening& s, const float* dots, int q0
     }
 }
 
+// AMX: tiles of 32 queries x 32 bank rows, the queries in blocks of kAmxQueryBlock so that they stay in L2 with the
+// task's groups (all the queries per pair of groups would stream megabytes from memory at the tiles' rate).
+const int kAmxQueryBlock = 128;
+
+void screenBlockAmx(const Screening& s, int group0, int groupEnd, int m, QueryState* states)
+{
+    const AmxTiles tiles;
+    alignas(64) float dots[2 * kAmxQueries * 2 * kLanes];
+    for (int qb = 0; qb < m; qb += kAmxQueryBlock)
+    {
+        const int qEnd = std::min(m, qb + kAmxQueryBlock);
+        for (int g = group0; g < groupEnd; g += 2)
+        {
+            const int c = std::min(2, groupEnd - g);
+            const uint16_t* b = s.packed + static_cast<size_t>(g) * s.groupStride;
+            for (int q0 = qb; q0 < qEnd; q0 += 2 * kAmxQueries)
+            {
+                const int r = std::min(2 * kAmxQueries, qEnd - q0);
+                tiles.dots(s.queryPairs + static_cast<size_t>(q0) * s.pairs, s.pairs, r > kAmxQueries ? 2 : 1, b,
+                           s.groupStride, c, s.pairs, dots);
+                collect(s, dots, q0, r, g, c, states);
+            }
+        }
+    }
+}
+
 void screenBlock(const Screening& s, int group0, int groupEnd, int m, QueryState* states)
 {
+    if (s.amx)
+        return screenBlockAmx(s, group0, groupEnd, m, states);
     static const Bf16TileTable table;
     alignas(64) float dots[kTileQueries * kTileGroups * kLanes];
     for (int g = group0; g < groupEnd; g += kTileGroups)
@@ -255,9 +285,10 @@ void Bf16Screen::release()
     packed_.release();
     normsSq_.clear();
     rows_ = dim_ = pairs_ = 0;
+    amx_ = false;
 }
 
-bool Bf16Screen::build(const Mat& bank)
+bool Bf16Screen::build(const Mat& bank, bool allowAmx)
 {
     release();
     CV_Assert(bank.type() == CV_32F && bank.isContinuous() && !bank.empty());
@@ -291,6 +322,7 @@ bool Bf16Screen::build(const Mat& bank)
     rows_ = n;
     dim_ = dim;
     pairs_ = pairs;
+    amx_ = allowAmx && simdLevel() >= SIMD_AMX_BF16 && pairs % kAmxPairs == 0;
     maxRoundingError_ = std::sqrt(maxError);
     maxRoundedNorm_ = std::sqrt(maxRounded);
     maxNormSq_ = maxNormSq;
@@ -299,6 +331,12 @@ bool Bf16Screen::build(const Mat& bank)
 
 #if PATCHCORE_BF16_KERNELS
 namespace {
+
+// Query rows allocated: whole AMX tiles, whose rows past the last query are read (and their results ignored).
+inline int paddedQueries(int m)
+{
+    return (m + kAmxQueries - 1) / kAmxQueries * kAmxQueries;
+}
 
 // Queries rounded to bf16 pairs, their norms and screening windows (2 x margin, rounded up).
 struct PackedQueries
@@ -311,7 +349,7 @@ PackedQueries packQueries(const Mat& queries, int pairs, const Margin& margin)
 {
     const int m = queries.rows, dim = queries.cols;
     PackedQueries out;
-    out.pairs.assign(static_cast<size_t>(m) * pairs, 0u);
+    out.pairs.assign(static_cast<size_t>(paddedQueries(m)) * pairs, 0u);
     out.normsSq.resize(m);
     out.windows.resize(m);
     tbb::parallel_for(0, m, [&](int i) {
@@ -385,7 +423,7 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
     const PackedQueries packed =
         packQueries(queries, pairs_, Margin{static_cast<double>(dim_), maxRoundingError_, maxRoundedNorm_, maxNormSq_});
     const Screening s{packed.pairs.data(), packed.normsSq.data(), packed.windows.data(), packed_.ptr<uint16_t>(),
-                      packed_.step1(), normsSq_.data(), pairs_, rows_, k, nullptr, 0, rows_, nullptr};
+                      packed_.step1(), normsSq_.data(), pairs_, rows_, k, nullptr, 0, rows_, nullptr, amx_};
     ThreadStates perThread([m] { return std::vector<QueryState>(m); });
     tbb::parallel_for(tbb::blocked_range<int>(0, packed_.rows, kBlockGroups), [&](const tbb::blocked_range<int>& range) {
         screenBlock(s, range.begin(), range.end(), m, perThread.local().data());
@@ -424,7 +462,7 @@ void Bf16Screen::knnInCells(const Mat& queries, const Mat& bank, int k, const Ce
             if (count == 0 || rowBegin == rowEnd)
                 return;
             const int* cellIds = ids.data() + first;
-            std::vector<uint32_t> pairs(static_cast<size_t>(count) * pairs_);
+            std::vector<uint32_t> pairs(static_cast<size_t>(paddedQueries(count)) * pairs_);
             std::vector<float> normsSq(count), windows(count), cellBounds(bounds ? count : 0);
             for (int i = 0; i < count; ++i)
             {
@@ -437,7 +475,7 @@ void Bf16Screen::knnInCells(const Mat& queries, const Mat& bank, int k, const Ce
             }
             const Screening s{pairs.data(), normsSq.data(), windows.data(), packed_.ptr<uint16_t>(), packed_.step1(),
                               normsSq_.data(), pairs_, rows_, k, cellIds, rowBegin, rowEnd,
-                              bounds ? cellBounds.data() : nullptr};
+                              bounds ? cellBounds.data() : nullptr, amx_};
             screenBlock(s, rowBegin / kLanes, (rowEnd + kLanes - 1) / kLanes, count, perThread.local().data());
         });
     };

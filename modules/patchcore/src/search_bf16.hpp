@@ -24,10 +24,14 @@ public:
     /** True when the CPU (and PATCHCORE_SIMD) allow the kernel. */
     static bool available();
     /** Packs `bank` (N x D CV_32F, continuous). Returns false, keeping nothing, when a value is not finite: the caller
-     *  then searches in fp32, which reports non-finite data itself. */
-    bool build(const Mat& bank);
+     *  then searches in fp32, which reports non-finite data itself. `allowAmx` false keeps the AVX-512 BF16 kernel
+     *  where AMX is available (to compare the two). */
+    bool build(const Mat& bank, bool allowAmx = true);
     void release();
     bool empty() const { return packed_.empty(); }
+    /** True when the dot products run on AMX tiles (SIMD_AMX_BF16 and a dimension that fills whole tile rows, a
+     *  multiple of 32), else on AVX-512 BF16; the results are the same either way. */
+    bool usesAmx() const { return amx_; }
 
     /** As ExactSearch::knn; `bank` is the CV_32F matrix given to build(), used to rank the candidates.
      *  `candidatesPerQuery`, when given, receives the mean number of rows ranked per query (how tight the bound is). */
@@ -51,6 +55,7 @@ private:
     Mat packed_;                 // CV_16U, one row per group of 16 bank rows: [pair][lane][2] bf16
     std::vector<float> normsSq_; // |x|^2 per bank row, padded to whole groups
     int rows_ = 0, dim_ = 0, pairs_ = 0;
+    bool amx_ = false;
     double maxRoundingError_ = 0; // max over rows of |x - bf16(x)|
     double maxRoundedNorm_ = 0;   // max over rows of |bf16(x)|
     double maxNormSq_ = 0;        // max over rows of |x|^2
