@@ -280,7 +280,8 @@ void writeJson(const std::vector<Run>& runs, const cv::patchcore::Params& p, con
            << ", \"false_negatives\": " << r.falseNegatives.size() << ", \"false_positives\": "
            << r.falsePositives.size() << ", \"missing_masks\": " << r.ev.missingMasks
            << ", \"masks_out_of_crop\": " << r.ev.masksOutOfCrop << ", \"train_s\": "
-           << jsonNumber(r.ev.trainSeconds) << ", \"predict_s_per_image\": " << jsonNumber(r.ev.predictSeconds);
+           << jsonNumber(r.ev.trainSeconds) << ", \"predict_s_per_image\": " << jsonNumber(r.ev.predictSeconds)
+           << ", \"predict_call_s_per_image\": " << jsonNumber(r.ev.predictCallSeconds);
         if (r.hasReference)
             js << ", \"reference\": {\"matched\": " << r.reference.matched << ", \"spearman\": "
                << jsonNumber(r.reference.spearman) << ", \"median_relative_diff\": "

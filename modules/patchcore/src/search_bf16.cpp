@@ -2,6 +2,7 @@
 
 #include "distance_kernels.hpp"
 #include "search_amx.hpp"
+#include "search_bf16_rounding.hpp"
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -37,58 +38,6 @@ const int kLanes = 16;           // bank rows per group: one 512-bit vector of f
 const int kTileQueries = 6;      // queries per kernel call: 6 x 4 accumulators + 4 bank vectors fit 32 registers
 const int kTileGroups = 4;       // groups of 16 bank rows per kernel call
 const int kBlockGroups = 8;      // groups per parallel task (128 rows, 256 KB of bf16 at dim 1024: L2-resident)
-const double kUnitRoundoff = std::ldexp(1.0, -24);
-
-// Round to nearest even, as vcvtneps2bf16 does. A result below bf16's normal range becomes zero because vdpbf16ps
-// reads denormal inputs as zero; the error bound then sees the value as lost, which it is.
-inline uint16_t toBf16(float f)
-{
-    uint32_t u;
-    std::memcpy(&u, &f, sizeof u);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    uint16_t h = static_cast<uint16_t>(u >> 16);
-    if ((h & 0x7F80u) == 0)
-        h &= 0x8000u;
-    return h;
-}
-
-inline float fromBf16(uint16_t h)
-{
-    const uint32_t u = static_cast<uint32_t>(h) << 16;
-    float f;
-    std::memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-// Norms of a vector, of its bf16 rounding and of the rounding error, in double.
-struct RoundingStats
-{
-    double normSq = 0, roundedNormSq = 0, errorSq = 0;
-    void add(float v, uint16_t h)
-    {
-        const double x = v, r = fromBf16(h);
-        normSq += x * x;
-        roundedNormSq += r * r;
-        errorSq += (x - r) * (x - r);
-    }
-};
-
-// Per-query bound on |screened distance - exact distance| over every bank row (see Bf16Screen). Each term is
-// rounded up generously; the bound costs candidates, never correctness, when loose.
-struct Margin
-{
-    double dim, maxRoundingError, maxRoundedNorm, maxNormSq;
-    double operator()(const RoundingStats& q) const
-    {
-        const double qNorm = std::sqrt(q.normSq), qRounded = std::sqrt(q.roundedNormSq), qError = std::sqrt(q.errorSq);
-        // vdpbf16ps: exact products, one rounding per accumulated product (dim of them per lane).
-        const double n = dim + 2, gamma = n * kUnitRoundoff / (1 - n * kUnitRoundoff);
-        const double dot = qNorm * maxRoundingError + qError * maxRoundedNorm + gamma * qRounded * maxRoundedNorm;
-        // |q|^2 + |x|^2 - 2 dot in fp32: the two norms and two operations, each within one unit roundoff.
-        const double combine = 8 * kUnitRoundoff * (q.normSq + maxNormSq + 2 * (1 + gamma) * qRounded * maxRoundedNorm);
-        return (2 * dot + combine) * (1 + 1e-6) + 1e-30;
-    }
-};
 
 // The k smallest screened distances seen so far by one thread for one query, and every row that could still be
 // among the k nearest: screened distance within `window` (2 x margin) of the current k-th smallest.
@@ -355,12 +304,7 @@ PackedQueries packQueries(const Mat& queries, int pairs, const Margin& margin)
     tbb::parallel_for(0, m, [&](int i) {
         const float* q = queries.ptr<float>(i);
         uint16_t* h = reinterpret_cast<uint16_t*>(out.pairs.data() + static_cast<size_t>(i) * pairs);
-        RoundingStats st;
-        for (int t = 0; t < dim; ++t)
-        {
-            h[t] = toBf16(q[t]);
-            st.add(q[t], h[t]);
-        }
+        const RoundingStats st = roundRow(q, dim, h);
         out.normsSq[i] = static_cast<float>(st.normSq);
         // Non-finite queries get an infinite window and NaN distances, so they collect no candidate and fail below.
         out.windows[i] = std::nextafter(static_cast<float>(2 * margin(st)), std::numeric_limits<float>::infinity());

@@ -186,7 +186,8 @@ struct Evaluation
     int trainImages = 0, bankSize = 0;
     int missingMasks = 0;   // defective images without a mask file, or with an empty one, scored as all-normal
     int masksOutOfCrop = 0; // defective images whose defect lies entirely outside the working frame
-    double trainSeconds = 0, predictSeconds = 0; // predictSeconds: per image, end to end
+    // Per image: predictSeconds end to end (reading the image and its mask too), predictCallSeconds in predictMap().
+    double trainSeconds = 0, predictSeconds = 0, predictCallSeconds = 0;
     double imageAUROC = std::numeric_limits<double>::quiet_NaN();
     double pixelAUROC = std::numeric_limits<double>::quiet_NaN();
     double pro = std::numeric_limits<double>::quiet_NaN();
@@ -211,6 +212,7 @@ inline void scoreTestSplit(const cv::patchcore::Detector& det, const Split& spli
     ev.masks.assign(n, cv::Mat());
     ev.missingMasks = ev.masksOutOfCrop = 0;
     const auto start = std::chrono::steady_clock::now();
+    double callSeconds = 0;
     for (size_t i = 0; i < n; ++i)
     {
         const Sample& t = split.test[i];
@@ -218,7 +220,9 @@ inline void scoreTestSplit(const cv::patchcore::Detector& det, const Split& spli
         if (image.empty())
             CV_Error(cv::Error::StsObjectNotFound, "cannot read test image '" + t.path + "'");
         cv::Mat map;
+        const auto callStart = std::chrono::steady_clock::now();
         ev.scores[i] = det.predictMap(image, map, cv::patchcore::FRAME_WORKING);
+        callSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - callStart).count();
         ev.labels[i] = t.label;
         cv::minMaxLoc(map, nullptr, &ev.mapMax[i]);
         cv::Mat mask = cv::Mat::zeros(map.size(), CV_8U);
@@ -245,6 +249,7 @@ inline void scoreTestSplit(const cv::patchcore::Detector& det, const Split& spli
             progress("test", static_cast<int>(i + 1), static_cast<int>(n));
     }
     ev.predictSeconds = n ? std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / n : 0;
+    ev.predictCallSeconds = n ? callSeconds / n : 0;
 
     const long defective = std::count(ev.labels.begin(), ev.labels.end(), 1);
     if (defective > 0 && defective < static_cast<long>(n))
