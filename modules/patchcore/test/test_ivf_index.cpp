@@ -81,16 +81,21 @@ private:
     const BankIndex& index_;
 };
 
-// knnExact() probes every cell, whatever knn() probes: what the detector's exact image score relies on.
+// knnExact() probes every cell, whatever knn() probes: what the detector's exact image score relies on. Queries far
+// from the data, and queries next to bank rows, which sit near cell boundaries as often as the rows do.
 TEST(Patchcore_IvfIndex, KnnExactIsExactWithFewProbes)
 {
-    const cv::Mat bank = mixture(6000, 48, 60, 11), queries = normalRows(40, 48, 12, 0);
+    const cv::Mat bank = mixture(6000, 48, 60, 11);
+    cv::Mat queries = normalRows(80, 48, 12, 0);
+    cv::RNG rng(5);
+    for (int i = 40; i < queries.rows; ++i)
+        queries.row(i) = bank.row(rng.uniform(0, bank.rows)) + queries.row(i) * 0.02;
     for (bool bf16 : {true, false})
     {
         IvfIndex index(40, 1, 0, bf16);
         index.setBank(bank);
         SCOPED_TRACE(index.describe());
-        for (int k : {1, 3})
+        for (int k : {1, 3, 17})
             expectExact(compareWithBruteForce(ExactPathOf(index), bank, queries, k));
         // Whatever one probe finds is a true distance to a real row, so it bounds the exact one from above.
         cv::Mat approxD, approxI, exactD, exactI;
