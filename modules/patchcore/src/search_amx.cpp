@@ -95,6 +95,11 @@ PATCHCORE_TARGET_AMX void tileDots(const uint32_t* q, size_t qStride, const uint
 
 } // namespace
 
+bool AmxTiles::built()
+{
+    return true;
+}
+
 AmxTiles::AmxTiles()
 {
     configure();
@@ -117,6 +122,11 @@ void AmxTiles::dots(const uint32_t* queries, size_t queryStride, int queryTiles,
 }
 
 #else
+
+bool AmxTiles::built()
+{
+    return false;
+}
 
 AmxTiles::AmxTiles()
 {

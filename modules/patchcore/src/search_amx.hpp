@@ -20,6 +20,8 @@ const int kAmxPairs = 16;
 class AmxTiles
 {
 public:
+    /** True when this build has the tile kernels (GCC 11 / clang 12 on x86-64). */
+    static bool built();
     AmxTiles();
     ~AmxTiles();
     AmxTiles(const AmxTiles&) = delete;

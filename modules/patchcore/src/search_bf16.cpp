@@ -271,7 +271,7 @@ bool Bf16Screen::build(const Mat& bank, bool allowAmx)
     rows_ = n;
     dim_ = dim;
     pairs_ = pairs;
-    amx_ = allowAmx && simdLevel() >= SIMD_AMX_BF16 && pairs % kAmxPairs == 0;
+    amx_ = allowAmx && AmxTiles::built() && simdLevel() >= SIMD_AMX_BF16 && pairs % kAmxPairs == 0;
     maxRoundingError_ = std::sqrt(maxError);
     maxRoundedNorm_ = std::sqrt(maxRounded);
     maxNormSq_ = maxNormSq;

@@ -14,9 +14,9 @@ using namespace cv::patchcore::detail;
 
 bool amxRuns()
 {
-    if (simdLevel() >= SIMD_AMX_BF16)
+    if (simdLevel() >= SIMD_AMX_BF16 && AmxTiles::built())
         return true;
-    std::cout << "[   INFO   ] no AMX on this CPU or OS (or PATCHCORE_SIMD caps it): simd level "
+    std::cout << "[   INFO   ] no AMX in this build, CPU or OS (or PATCHCORE_SIMD caps it): simd level "
               << simdLevelName(simdLevel()) << "\n";
     return false;
 }
