@@ -62,8 +62,21 @@ bool amxGranted()
 }
 #endif
 
+// The level PATCHCORE_SIMD allows (unset or unknown: no cap).
+SimdLevel simdCap()
+{
+    const char* cap = std::getenv("PATCHCORE_SIMD");
+    const std::string s(cap ? cap : "");
+    return s == "generic"      ? SIMD_GENERIC
+           : s == "avx2"       ? SIMD_AVX2
+           : s == "avx512"     ? SIMD_AVX512
+           : s == "avx512bf16" ? SIMD_AVX512_BF16
+                               : SIMD_AMX_BF16;
+}
+
 SimdLevel detectSimd()
 {
+    const SimdLevel cap = simdCap();
     SimdLevel best = SIMD_GENERIC;
 #if PATCHCORE_X86_KERNELS
     __builtin_cpu_init();
@@ -78,20 +91,11 @@ SimdLevel detectSimd()
     // AVX512_BF16 is leaf 7, sub-leaf 1, EAX bit 5 (older compilers' __builtin_cpu_supports do not name it).
     if (best == SIMD_AVX512 && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)))
         best = SIMD_AVX512_BF16;
-    if (best == SIMD_AVX512_BF16 && amxGranted())
+    // Only asked of the OS when the cap allows the tiles.
+    if (best == SIMD_AVX512_BF16 && cap >= SIMD_AMX_BF16 && amxGranted())
         best = SIMD_AMX_BF16;
 #endif
-    if (const char* cap = std::getenv("PATCHCORE_SIMD"))
-    {
-        const std::string s(cap);
-        const SimdLevel wanted = s == "generic"      ? SIMD_GENERIC
-                                 : s == "avx2"       ? SIMD_AVX2
-                                 : s == "avx512"     ? SIMD_AVX512
-                                 : s == "avx512bf16" ? SIMD_AVX512_BF16
-                                                     : SIMD_AMX_BF16;
-        best = std::min(best, wanted);
-    }
-    return best;
+    return std::min(best, cap);
 }
 
 #if PATCHCORE_X86_KERNELS

@@ -217,7 +217,7 @@ Mat embedPatches(const std::vector<Mat>& tapBlobs, int index, int patchSize, int
     Mat out(grid.area(), targetDim, CV_32F);
     const RowPool pool(width, targetDim);
     tbb::parallel_for(tbb::blocked_range<int>(0, grid.height, 1), [&](const tbb::blocked_range<int>& range) {
-        // Kept per thread across calls: a fresh 0.5 MB buffer per task was a quarter of the time in page faults.
+        // Kept per thread across calls: a fresh buffer per task would be mapped and faulted in every time.
         thread_local std::vector<float> scratch;
         scratch.resize(std::max(scratch.size(), static_cast<size_t>(grid.width) * width));
         float* concatenated = scratch.data();
