@@ -65,11 +65,10 @@ void BankBuilder::endImage()
 
 std::vector<int> BankBuilder::greedy(const PatchStore& store, int count, bool bank, const StepCallback& onStep) const
 {
-    const bool gpu = useCuda(params_.coresetDevice, "coreset");
     const Mat space = store.projected().empty() ? store.all() : store.projected();
     // A chunk keeps its fixed share; only the bank's own selection stops by coverage.
-    return selectCoresetProjected(space, params_, onStep, gpu ? GreedyKernel(greedyCoresetCuda) : GreedyKernel(),
-                                  count, bank ? params_.coresetCoverageStop : 0);
+    return selectCoresetProjected(space, params_, onStep, greedyKernelFor(params_.coresetDevice), count,
+                                  bank ? params_.coresetCoverageStop : 0);
 }
 
 bool BankBuilder::chunkProgress(double done) const
@@ -101,14 +100,8 @@ Mat BankBuilder::finish()
     if (!chunked_)
     {
         const PatchStore& store = *current_;
-        std::vector<int> selected;
-        if (params_.coresetMethod != CORESET_GREEDY)
-            selected = selectWithoutVectors(store.rows(), params_);
-        else if (store.projected().empty() && useCuda(params_.coresetDevice, "coreset"))
-            selected = selectCoresetCuda(store.all(), params_, onStep_);
-        else
-            selected = greedy(store, 0, true, onStep_);
-        return store.gather(selected);
+        return store.gather(params_.coresetMethod != CORESET_GREEDY ? selectWithoutVectors(store.rows(), params_)
+                                                                    : greedy(store, 0, true, onStep_));
     }
     closeChunk();
     current_.reset();

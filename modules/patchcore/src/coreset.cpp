@@ -456,15 +456,16 @@ std::vector<int> selectWithoutVectors(int n, const Params& params)
     return all;
 }
 
-std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep)
+std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep,
+                               const GreedyKernel& kernel)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F);
     if (params.coresetMethod != CORESET_GREEDY)
         return selectWithoutVectors(bank.rows, params);
 
     const Mat projection = coresetProjection(bank.cols, params);
-    return selectCoresetProjected(projection.empty() ? bank : projectRows(bank, projection), params, onStep,
-                                  GreedyKernel(), 0, params.coresetCoverageStop);
+    return selectCoresetProjected(projection.empty() ? bank : projectRows(bank, projection), params, onStep, kernel,
+                                  0, params.coresetCoverageStop);
 }
 
 GreedyDraws greedyDraws(int n, const Params& params, int count)

@@ -78,10 +78,6 @@ std::vector<int> greedyContinue(const Mat& projected, int candidates, const std:
                                 const std::vector<int>& nearest, int count,
                                 const StepCallback& onStep = StepCallback());
 
-/** The whole subsampling stage as configured by `params` (method, ratio, cap, coverage stop, projection, starts,
- *  seed).
- *  Returns the selected row indices of `bank` in selection order. */
-std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());
 
 /** CORESET_NONE (every index) and CORESET_RANDOM selections, which depend only on the number of vectors. */
 std::vector<int> selectWithoutVectors(int n, const Params& params);
@@ -100,6 +96,11 @@ GreedyDraws greedyDraws(int n, const Params& params, int count = 0);
 typedef std::function<std::vector<int>(const Mat& projected, const std::vector<int>& starts, int count,
                                        const StepCallback& onStep)>
     GreedyKernel;
+/** The whole subsampling stage as configured by `params` (method, ratio, cap, coverage stop, projection, starts,
+ *  seed), its greedy steps run by `kernel` (empty: the CPU loop; greedyKernelFor() picks one by device).
+ *  Returns the selected row indices of `bank` in selection order. */
+std::vector<int> selectCoreset(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback(),
+                               const GreedyKernel& kernel = GreedyKernel());
 /** Greedy selection (the CORESET_GREEDY branch of selectCoreset) from vectors already projected with
  *  coresetProjection(): training projects while it embeds, so the full vectors may stay on disk. `count`: how many
  *  to select, 0 = bankSize() of the rows; `coverageStop`: the coverage stop's gain (0 = off). */

@@ -120,42 +120,6 @@ std::vector<int> greedyContinueCuda(const Mat& projected, const std::vector<floa
     });
 }
 
-std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const StepCallback& onStep)
-{
-    if (params.coresetMethod != CORESET_GREEDY)
-        return selectCoreset(bank, params, onStep);
-    const Mat x = continuousFloat(bank, "memory bank");
-    if (!cudaAvailable())
-        PATCHCORE_ERROR(Error::StsError, "coreset on CUDA: " + cudaStatus());
-    // The same random choices as selectCoreset(), so that a seed selects the same points on either device; the
-    // projection itself runs on the device.
-    const Mat projection = coresetProjection(x.cols, params);
-    const bool project = !projection.empty();
-    const GreedyDraws d = greedyDraws(x.rows, params);
-    std::vector<int> selected = translate("coreset selection", [&]() {
-        return patchcore_cuda::greedyCoreset(x.ptr<float>(), x.rows, x.cols,
-                                             project ? projection.ptr<float>() : nullptr,
-                                             project ? params.projectionDim : 0, d.starts.data(),
-                                             static_cast<int>(d.starts.size()), d.count, onStep);
-    });
-    if (params.coresetCoverageStop > 0 && selected.size() > static_cast<size_t>(kCoverageMinBank))
-    {
-        // The kernel does not stop by coverage; the stop needs only the starts' and the selected points' projected
-        // rows (projected here again: up to the projection's rounding, the cut the CPU selection would make).
-        Mat rows(static_cast<int>(d.starts.size() + selected.size()), x.cols, CV_32F);
-        std::vector<int> starts, order;
-        for (size_t i = 0; i < d.starts.size() + selected.size(); ++i)
-        {
-            const bool start = i < d.starts.size();
-            x.row(start ? d.starts[i] : selected[i - d.starts.size()]).copyTo(rows.row(static_cast<int>(i)));
-            (start ? starts : order).push_back(static_cast<int>(i));
-        }
-        selected.resize(coveragePrefix(project ? projectRows(rows, projection) : rows, starts, order,
-                                       params.coresetCoverageStop));
-    }
-    return selected;
-}
-
 struct CudaSearch::Impl
 {
     // TF32 stays off: it would need its own exactness argument, and nothing has been measured on a GPU yet.
@@ -215,11 +179,6 @@ std::vector<int> greedyContinueCuda(const Mat&, const std::vector<float>&, int, 
     PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
 }
 
-std::vector<int> selectCoresetCuda(const Mat&, const Params&, const StepCallback&)
-{
-    PATCHCORE_ERROR(Error::StsNotImplemented, kNotBuilt);
-}
-
 struct CudaSearch::Impl
 {
 };
@@ -242,6 +201,11 @@ bool useCuda(int computeDevice, const char* stage)
     if (!cudaAvailable())
         PATCHCORE_ERROR(Error::StsError, std::string(stage) + "Device = DEVICE_CUDA but " + cudaStatus());
     return true;
+}
+
+GreedyKernel greedyKernelFor(int coresetDevice)
+{
+    return useCuda(coresetDevice, "coreset") ? GreedyKernel(greedyCoresetCuda) : GreedyKernel();
 }
 
 } // namespace detail

@@ -39,9 +39,10 @@ std::vector<int> greedyCoresetCuda(const Mat& projected, const std::vector<int>&
 std::vector<int> greedyContinueCuda(const Mat& projected, const std::vector<float>& minSq, int count,
                                     const StepCallback& onStep = StepCallback());
 
-/** GPU selectCoreset(): CORESET_GREEDY projects with the same coresetProjection() and coresetStarts() (cuBLAS SGEMM,
- *  FP32) and selects on the device; CORESET_RANDOM and CORESET_NONE run the CPU code. */
-std::vector<int> selectCoresetCuda(const Mat& bank, const Params& params, const StepCallback& onStep = StepCallback());
+/** The greedy selection kernel for a coreset device setting (Params::coresetDevice), for selectCoreset() and
+ *  selectCoresetProjected(): greedyCoresetCuda() where useCuda() resolves the setting to the GPU, else the CPU loop
+ *  (an empty kernel). The projection and the draws stay on the host, so a seed selects the same points on either. */
+GreedyKernel greedyKernelFor(int coresetDevice);
 
 /** GPU counterpart of ExactSearch with the same interface and results: the bank is copied to the device once in
  *  setBank() and stays there (streamed in blocks if it does not fit); candidates come from a cuBLAS GEMM and are

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <sys/stat.h>
 
 namespace cv {
@@ -260,6 +261,48 @@ Sections binarySections(const DetectorState& state)
     return sections;
 }
 
+/** Opens FileStorage text (`inMemory`) or a file for reading. OpenCV parses the whole document here, so every
+ *  failure of this step is the file's (`what` names it in the message). */
+FileStorage openStorage(const std::string& source, bool inMemory, const std::string& what)
+{
+    FileStorage fs;
+    try
+    {
+        fs.open(source, FileStorage::READ | (inMemory ? static_cast<int>(FileStorage::MEMORY) : 0));
+    }
+    catch (const cv::Exception& e)
+    {
+        badFile(what + " cannot be parsed: " + e.err);
+    }
+    catch (const std::exception& e) // e.g. std::length_error on a key-less line (found by fuzzing)
+    {
+        badFile(what + " cannot be parsed: " + e.what());
+    }
+    if (!fs.isOpened())
+        badFile(what + " is not readable YAML/XML/JSON (nor a .pcb container)");
+    return fs;
+}
+
+/** Reads a parsed document's nodes: our own verdicts on the content pass as they are; anything else that fails
+ *  (OpenCV's accessors on an odd node) is named as the file's. */
+void readContent(const std::string& what, const std::function<void()>& read)
+{
+    try
+    {
+        read();
+    }
+    catch (const cv::Exception& e)
+    {
+        if (isUserFacing(e))
+            throw;
+        badFile(what + " cannot be read: " + e.err);
+    }
+    catch (const std::exception& e)
+    {
+        badFile(what + " cannot be read: " + e.what());
+    }
+}
+
 /** What binarySections() wrote; `path` names the file (or the ensemble member) in messages. */
 DetectorState stateFromSections(Sections& sections, const std::string& path)
 {
@@ -268,27 +311,15 @@ DetectorState stateFromSections(Sections& sections, const std::string& path)
     const std::vector<uchar>& headerBytes = sections["header"];
     checkStorageText(reinterpret_cast<const char*>(headerBytes.data()), headerBytes.size(),
                      "the header of '" + path + "'");
+    const std::string what = "the header of '" + path + "'";
+    const FileStorage fs = openStorage(std::string(headerBytes.begin(), headerBytes.end()), true, what);
     DetectorState state;
     int rows = 0, cols = 0;
-    try
-    {
-        FileStorage fs(std::string(headerBytes.begin(), headerBytes.end()), FileStorage::READ | FileStorage::MEMORY);
+    readContent(what, [&] {
         state = readState(fs[kNodeName], false);
         rows = static_cast<int>(fs[kNodeName]["bank_rows"]);
         cols = static_cast<int>(fs[kNodeName]["bank_cols"]);
-    }
-    catch (const cv::Exception& e)
-    {
-        // The header passed its checksum, so a parse failure means a writer's bug or a crafted file: either way
-        // the file is named, and our own verdicts on its content pass as they are.
-        if (isUserFacing(e) && e.code != Error::StsParseError)
-            throw;
-        badFile("'" + path + "' has an unreadable header: " + e.err);
-    }
-    catch (const std::exception& e) // OpenCV's parser lets some std exceptions out (found by fuzzing)
-    {
-        badFile("'" + path + "' has an unreadable header: " + e.what());
-    }
+    });
     const std::vector<uchar>& bank = sections["bank"];
     if (rows < 0 || cols < 0 || static_cast<double>(rows) * cols * 4 != static_cast<double>(bank.size()))
         badFile("'" + path + "' has a memory bank of the wrong size");
@@ -423,37 +454,8 @@ Ptr<Detector> Detector::load(const String& filename, const String& modelPath)
             checkStorageText(reinterpret_cast<const char*>(bytes.data()), bytes.size(), "'" + filename + "'");
             text.assign(bytes.begin(), bytes.end());
         }
-        FileStorage fs;
-        try
-        {
-            // OpenCV parses the whole document here: every failure of this step is the file's.
-            fs.open(text.empty() ? filename : text,
-                    FileStorage::READ | (text.empty() ? 0 : static_cast<int>(FileStorage::MEMORY)));
-        }
-        catch (const cv::Exception& e)
-        {
-            badFile("'" + filename + "' cannot be parsed: " + e.err);
-        }
-        catch (const std::exception& e) // e.g. std::length_error from FileStorage on a key-less line (fuzzing)
-        {
-            badFile("'" + filename + "' cannot be parsed: " + e.what());
-        }
-        if (!fs.isOpened())
-            badFile("'" + filename + "' is neither a .pcb file nor a readable YAML/XML/JSON file");
-        try
-        {
-            state = readState(fs[kNodeName], true);
-        }
-        catch (const cv::Exception& e)
-        {
-            if (isUserFacing(e))
-                throw;
-            badFile("'" + filename + "' cannot be parsed: " + e.err);
-        }
-        catch (const std::exception& e)
-        {
-            badFile("'" + filename + "' cannot be parsed: " + e.what());
-        }
+        const FileStorage fs = openStorage(text.empty() ? filename : text, !text.empty(), "'" + filename + "'");
+        readContent("'" + filename + "'", [&] { state = readState(fs[kNodeName], true); });
     }
     if (!modelPath.empty())
     {

@@ -45,6 +45,11 @@ TEST(Patchcore_CudaDispatch, DeviceSettingsResolve)
     else
         EXPECT_THROW(useCuda(DEVICE_CUDA, "coreset"), cv::Exception);
     EXPECT_FALSE(cudaStatus().empty());
+    // The selection kernel follows the same resolution: the CPU loop (empty) unless the setting resolves to CUDA.
+    EXPECT_FALSE(greedyKernelFor(DEVICE_CPU));
+    EXPECT_EQ(static_cast<bool>(greedyKernelFor(DEVICE_AUTO)), cudaAvailable());
+    if (!cudaAvailable())
+        EXPECT_THROW(greedyKernelFor(DEVICE_CUDA), cv::Exception);
     if (!cudaBuilt())
     {
         EXPECT_FALSE(cudaAvailable());
@@ -84,8 +89,9 @@ TEST(Patchcore_CudaDispatch, GreedyCoresetMatchesCpuOnExactData)
     EXPECT_EQ(greedyCoresetCuda(dup, starts, 200), greedyCoreset(dup, starts, 200));
 }
 
-// The whole stage with a float projection: cuBLAS and Eigen round the projection differently, so the two may part
-// at a near-tie; every GPU pick must be the farthest point of the CPU-projected data up to rounding.
+// The whole stage with a float projection, through the one selection path with the GPU kernel: both kernels see the
+// host's projection, but the GPU's distances may differ from Eigen's in the last bit, so the two may part at a
+// near-tie; every GPU pick must be the farthest point of the projected data up to rounding.
 TEST(Patchcore_CudaDispatch, SelectCoresetIsGreedyOnCpuProjection)
 {
     PATCHCORE_REQUIRE_CUDA();
@@ -93,7 +99,7 @@ TEST(Patchcore_CudaDispatch, SelectCoresetIsGreedyOnCpuProjection)
     Params p;
     p.coresetRatio = 0.05;
     p.projectionDim = 32;
-    const std::vector<int> gpu = selectCoresetCuda(bank, p);
+    const std::vector<int> gpu = selectCoreset(bank, p, StepCallback(), greedyKernelFor(DEVICE_CUDA));
     const std::vector<int> cpu = selectCoreset(bank, p);
     ASSERT_EQ(gpu.size(), cpu.size());
     const cv::Mat x = projectRows(bank, coresetProjection(bank.cols, p));

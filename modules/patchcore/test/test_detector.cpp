@@ -260,6 +260,16 @@ TEST_F(Patchcore_Detector, ProgressIsReportedAndCancelKeepsTheDetector)
         EXPECT_NE(e.err.find("cancelled"), std::string::npos) << e.err;
     }
     EXPECT_EQ(cv::norm(before, det->getMemoryBank(), cv::NORM_INF), 0.0);
+
+    // Every long operation shares the batch loop but names itself when cancelled, and changes nothing.
+    det->setProgressCallback([](const cv::patchcore::Progress& p) { return p.stage != "backbone" || p.done == 0; });
+    const std::vector<cv::Mat> more(train.begin(), train.begin() + 2);
+    expectErrorContaining([&] { det->update(more); }, {"update() cancelled by the progress callback"});
+    EXPECT_EQ(cv::norm(before, det->getMemoryBank(), cv::NORM_INF), 0.0);
+    det->setProgressCallback([](const cv::patchcore::Progress& p) { return p.stage != "predict"; });
+    std::vector<double> scores;
+    expectErrorContaining([&] { det->predictBatch(more, scores); }, {"prediction cancelled by the progress callback"});
+    det->setProgressCallback(cv::patchcore::ProgressCallback());
 }
 
 TEST_F(Patchcore_Detector, AcceptsEveryImageFormat)
@@ -482,6 +492,14 @@ TEST_F(Patchcore_Detector, RunSettingsAreNotPartOfTheModel)
     EXPECT_EQ(4096, loaded->getParams().maxImageMB);
     EXPECT_EQ(cv::patchcore::DEVICE_CPU, loaded->getParams().searchDevice);
     expectSamePredictions(*det, *loaded, test);
+
+    // The binary container does not keep them either.
+    loaded->save(dir + "/run.pcb");
+    cv::Ptr<Detector> fromPcb = Detector::load(dir + "/run.pcb");
+    EXPECT_EQ(defaults.batchSize, fromPcb->getParams().batchSize);
+    EXPECT_EQ(defaults.maxImageMB, fromPcb->getParams().maxImageMB);
+    EXPECT_EQ(defaults.searchDevice, fromPcb->getParams().searchDevice);
+    expectSamePredictions(*det, *fromPcb, test);
 
     // An invalid run setting is refused and changes nothing.
     run.batchSize = 0;

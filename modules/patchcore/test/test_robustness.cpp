@@ -350,7 +350,7 @@ TEST(Patchcore_Robustness, unknown_format_versions_are_named)
     header.replace(header.find("      k: 1\n"), 11, "      :  1  k\n");
     sections["header"].assign(header.begin(), header.end());
     cv::patchcore::detail::writeContainer(dir + "/det.pcb", 2, sections);
-    expectErrorContaining([&] { Detector::load(dir + "/det.pcb"); }, {"unreadable header"});
+    expectErrorContaining([&] { Detector::load(dir + "/det.pcb"); }, {"the header of", "cannot be parsed"});
 
     det->save(dir + "/det.yml");
     const std::vector<char> text = readAll(dir + "/det.yml");

@@ -104,8 +104,8 @@ enum BackboneEngine
     ENGINE_OPENCV = 1,      //!< cv::dnn with Params::backend and Params::target
     ENGINE_ONEDNN_FP32 = 2, //!< oneDNN in fp32; an error if the build lacks oneDNN or the model uses an operator it
                             //!< does not run (the message names it)
-    ENGINE_ONEDNN_BF16 = 3  //!< oneDNN in bf16 (taps returned as fp32), about 2.5x faster than fp32 on CPUs with
-                            //!< AVX512_BF16 or AMX; an error on other CPUs
+    ENGINE_ONEDNN_BF16 = 3  //!< oneDNN in bf16 (taps returned as fp32) on CPUs with AVX512_BF16 or AMX; an error
+                            //!< on other CPUs (speed and accuracy: doc/PERFORMANCE.md)
 };
 
 /** @brief Coordinate frame of an anomaly map. */
@@ -208,32 +208,23 @@ struct CV_EXPORTS_W_SIMPLE Params
     CV_PROP_RW double imageFalseAlarmRate;
     /** @brief Target fraction of good pixels flagged anomalous when thresholds are calibrated (default 0.001). */
     CV_PROP_RW double pixelFalseAlarmRate;
-    /** @brief Run setting: bound, in MiB, on the memory training's patch vectors take, >= 0 (default 2048; 0 = none).
-    Beyond it the full vectors go to a temporary file; training fails early, saying what would fit, when even that
-    cannot meet it. The network and runtime come on top (doc/PERFORMANCE.md, "Scale"). */
+    /** @brief Run setting: MiB training's patch vectors may take before they spill to a temporary file, >= 0
+    (default 2048; 0 = no bound; doc/ROBUSTNESS.md). */
     CV_PROP_RW double memoryBudgetMB;
-    /** @brief Run setting: largest memory, in MiB, one image may take in any operation, >= 0 (default 2048; 0 = what
-    this process may use). Checked from the image's size before any work: an image over it is refused with what it
-    would cost and what to change. */
+    /** @brief Run setting: MiB one image may take in any operation, checked before any work, >= 0 (default 2048;
+    0 = what this process may use; doc/ROBUSTNESS.md). */
     CV_PROP_RW double maxImageMB;
-    /** @brief Largest memory bank a greedy or random coreset keeps: the bank has min(coresetRatio x N, this) of the
-    N training patch vectors. 0 = no cap. Default -1: no cap in INPUT_CENTER_CROP (the reference's bank), 16,384 in
-    the whole-frame modes, whose banks otherwise grow with pixels x images (doc/RESULTS.md, "Bounded bank"). */
+    /** @brief Cap on the bank: min(coresetRatio x N, this) vectors, >= -1 (default -1: none in INPUT_CENTER_CROP,
+    16,384 in the whole-frame modes; 0 = none; doc/RESULTS.md, "Bounded bank"). */
     CV_PROP_RW int coresetMaxSize;
-    /** @brief Composable greedy selection: above this many training patch vectors, greedy selection runs within
-    chunks of about this many (whole images, in training order), keeping a share of the final bank from each, and
-    then once more over what the chunks kept. Its cost and memory grow linearly with the training vectors instead
-    of quadratically; the bank is an approximation of one selection over everything. 0 = always one selection
-    (exact). Default -1: 0 in INPUT_CENTER_CROP (the reference's selection), 65,536 in the whole-frame modes. */
+    /** @brief Composable greedy: select within chunks of about this many training vectors, then over their union,
+    >= -1 (default -1: 0 in INPUT_CENTER_CROP, 65,536 in the whole-frame modes; 0 = one exact selection; doc/DESIGN.md). */
     CV_PROP_RW int coresetChunkRows;
-    /** @brief Coverage stop of greedy selection: the bank stops growing once doubling it has shrunk its coverage
-    radius (greedy's running largest distance from a training vector to the bank) by less than this fraction, so a
-    redundant training set keeps fewer vectors than coresetRatio and coresetMaxSize allow, which stay the upper
-    bounds. Checked from 1,024 selected vectors on. 0 = off: the bank has exactly min(coresetRatio x N,
-    coresetMaxSize) vectors. Default 0 (doc/RESULTS.md, "Coverage stop"). update() does not apply it. */
+    /** @brief Coverage stop: greedy stops once doubling the bank shrinks its coverage radius by less than this
+    fraction, in [0, 1) (default 0 = off; doc/RESULTS.md, "Coverage stop"). */
     CV_PROP_RW double coresetCoverageStop;
 
-    /** @brief Writes every field under the current node of @p fs. */
+    /** @brief Writes the model's fields (not the run settings) under the current node of @p fs. */
     void write(FileStorage& fs) const;
     /** @brief Reads fields from @p node; missing fields keep their defaults, invalid values throw. */
     void read(const FileNode& node);
