@@ -27,8 +27,13 @@ public:
     BankBuilder(const Params& params, double totalRows, bool spill, const StepCallback& onStep);
     ~BankBuilder();
 
-    /** Whether `params` select in chunks for a stream of `totalRows`. */
+    /** Whether `params` select in chunks for a stream of `totalRows`: above Params::coresetChunkRows when the user
+     *  set it; with the automatic setting only where that costs fewer distance evaluations than one selection
+     *  (composableBreakEven()). Model settings alone decide, so that a run setting never changes the bank. */
     static bool chunked(const Params& params, double totalRows);
+    /** The stream length above which composable selection with chunks of `chunkRows` and a bank of `bankRows`
+     *  evaluates fewer distances than one selection. */
+    static double composableBreakEven(double chunkRows, double bankRows);
     /** Peak bytes of the chunked path for `totalRows`, of which the largest image gives `imageRows`. */
     static double chunkedBytes(const Params& params, double totalRows, double imageRows);
 

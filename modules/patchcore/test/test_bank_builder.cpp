@@ -108,6 +108,38 @@ TEST(Patchcore_BoundedBank, CapAndChunksFollowTheInputMode)
     EXPECT_EQ(BankBuilder::chunkedBytes(p, 1e6, 1000), BankBuilder::chunkedBytes(p, 1e8, 1000));
 }
 
+// The automatic chunk setting chunks a stream only where composable selection evaluates fewer distances than one
+// selection; a chunk size the user sets is obeyed.
+TEST(Patchcore_BoundedBank, AutomaticChunksOnlyWhereTheyPay)
+{
+    Params p;
+    p.inputMode = INPUT_FRAME;
+    const double c = effectiveChunkRows(p);
+    ASSERT_GT(c, 0);
+    // Hand count: chunks keep kChunkOverselect x K; one selection costs N x K evaluations, composable about
+    // kChunkOverselect x K x (C + kChunkOverselect x K).
+    const double k = bankSize(1e7, p);
+    const double breakEven = BankBuilder::composableBreakEven(c, k);
+    EXPECT_EQ(kChunkOverselect * (c + kChunkOverselect * k), breakEven);
+    EXPECT_GT(breakEven, 4 * c) << "a stream of a few chunks is cheaper in one selection";
+    EXPECT_FALSE(BankBuilder::chunked(p, 102400)) << "mvtec_grid's default stream: one exact selection";
+    EXPECT_FALSE(BankBuilder::chunked(p, std::floor(breakEven)));
+    EXPECT_TRUE(BankBuilder::chunked(p, std::floor(breakEven) + 1));
+    EXPECT_TRUE(BankBuilder::chunked(p, 4.1e6)) << "deeppcb's 1,000 images";
+
+    // The memory budget, a run setting, never changes the bank: below the break-even one selection spills.
+    const double rows = 102400;
+    p.memoryBudgetMB = 64;
+    EXPECT_FALSE(BankBuilder::chunked(p, rows));
+
+    // An explicit chunk size chunks every stream above it.
+    p.coresetChunkRows = 65536;
+    EXPECT_TRUE(BankBuilder::chunked(p, rows));
+    EXPECT_FALSE(BankBuilder::chunked(p, 65536));
+    p.coresetChunkRows = 0;
+    EXPECT_FALSE(BankBuilder::chunked(p, 1e8));
+}
+
 TEST(Patchcore_BoundedBank, ComposableGreedyCoversLikeOneSelectionAndBetterThanRandom)
 {
     const int dim = 4; // low enough that the tails do not dominate the max: greedy covers them, random does not

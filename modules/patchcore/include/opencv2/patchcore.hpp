@@ -218,7 +218,8 @@ struct CV_EXPORTS_W_SIMPLE Params
     16,384 in the whole-frame modes; 0 = none; doc/RESULTS.md, "Bounded bank"). */
     CV_PROP_RW int coresetMaxSize;
     /** @brief Composable greedy: select within chunks of about this many training vectors, then over their union,
-    >= -1 (default -1: 0 in INPUT_CENTER_CROP, 65,536 in the whole-frame modes; 0 = one exact selection; doc/DESIGN.md). */
+    >= -1 (default -1: one selection in INPUT_CENTER_CROP; in the whole-frame modes chunks of 65,536 where they
+    cost less than one selection; 0 = one exact selection; doc/DESIGN.md). */
     CV_PROP_RW int coresetChunkRows;
     /** @brief Coverage stop: greedy stops once doubling the bank shrinks its coverage radius by less than this
     fraction, in [0, 1) (default 0 = off; doc/RESULTS.md, "Coverage stop"). */
