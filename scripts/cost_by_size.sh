@@ -8,14 +8,11 @@
 # Environment: PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_PERF (the benchmark binary), PATCHCORE_DATA_ROOT
 # (../shared), OUT (out/cost), WORK (a temporary folder for the resized copies), THREADS (2).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${PATCHCORE_BIN:-build/bin/patchcore}
+source "$(dirname "$0")/eval_env.sh"
 PERF=${PATCHCORE_PERF:-build/modules/patchcore/opencv_perf_patchcore}
-DATA=${PATCHCORE_DATA_ROOT:-../shared}
 OUT=${OUT:-out/cost}
 THREADS=${THREADS:-2}
 WORK=${WORK:-$(mktemp -d)}
-[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 [ -x "$PERF" ] || { echo "build the benchmarks first (scripts/build.sh), or set PATCHCORE_PERF" >&2; exit 1; }
 for need in datasets/mvtec_grid datasets/deeppcb models/resnet50v2_to_layer3.onnx; do
     [ -e "$DATA/$need" ] || { echo "SKIPPED: needs $DATA/$need (set PATCHCORE_DATA_ROOT)" >&2; exit 0; }

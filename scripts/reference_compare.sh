@@ -14,17 +14,14 @@
 # Needs: PATCHCORE_SRC, the folder holding the authors' `patchcore` package (their repository's src/, commit
 # fcaa92f; ../shared/reference/runner/README.md says how to get it), and `scripts/install_deps.sh --reference`.
 # Environment: PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), OUT (out/refcmp),
-# THREADS (the reference's torch and FAISS threads, 2; ours use every core, 2 here), RUNS (the runs to do: "ref default crop bf16").
+# THREADS (the reference's torch and FAISS threads, 2; ours use every core, 2 here), RUNS (the runs to do: "ref default crop bf16"; empty: only print the table of earlier runs).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${PATCHCORE_BIN:-build/bin/patchcore}
-DATA=${PATCHCORE_DATA_ROOT:-../shared}
+source "$(dirname "$0")/eval_env.sh"
 OUT=${OUT:-out/refcmp}
 THREADS=${THREADS:-2}
-RUNS=${RUNS:-ref default crop bf16}
+RUNS=${RUNS-ref default crop bf16}
 RUNNER=$DATA/reference/runner/run_reference.py
 MODEL=$DATA/models/resnet50v2_to_layer3.onnx
-[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 for need in "$RUNNER" "$MODEL"; do
     [ -e "$need" ] || { echo "SKIPPED: needs $need (set PATCHCORE_DATA_ROOT)" >&2; exit 0; }
 done

@@ -7,14 +7,11 @@
 # $OUT is not repeated (delete it to rerun). Environment: PATCHCORE_BIN (default build/bin/patchcore),
 # PATCHCORE_DATA_ROOT (default ../shared), OUT (default out/results).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${PATCHCORE_BIN:-build/bin/patchcore}
-DATA=${PATCHCORE_DATA_ROOT:-../shared}
+source "$(dirname "$0")/eval_env.sh"
 OUT=${OUT:-out/results}
 RAW=layer2,layer3
 ACT=layer2_act,layer3_act
 MT_LIST=$DATA/reference/magnetic_tile_train300.txt
-[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 
 # run <id> <dataset> [eval options...]: one evaluation into $OUT/<id>, skipped when already done.
 run() {

@@ -7,12 +7,9 @@
 # A run whose results.json exists under $OUT is not repeated. Environment as scripts/results.sh:
 # PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), OUT (out/results), RATIO (coreset, 0.01).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${PATCHCORE_BIN:-build/bin/patchcore}
-DATA=${PATCHCORE_DATA_ROOT:-../shared}
+source "$(dirname "$0")/eval_env.sh"
 OUT=${OUT:-out/results}
 RATIO=${RATIO:-0.01}
-[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 
 ids=()
 # run <id> <dataset> [eval options...]: one evaluation into $OUT/<id>, peak memory recorded beside it.

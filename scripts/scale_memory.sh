@@ -7,14 +7,11 @@
 # Environment: PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), SCRATCH (/tmp/patchcore-scale),
 # BUDGET (MiB for the bounded runs, 1536), COUNTS ("500 1000 2000"), UNBOUNDED ("500 2000").
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${PATCHCORE_BIN:-build/bin/patchcore}
-DATA=${PATCHCORE_DATA_ROOT:-../shared}
+source "$(dirname "$0")/eval_env.sh"
 SCRATCH=${SCRATCH:-/tmp/patchcore-scale}
 BUDGET=${BUDGET:-1536}
 COUNTS=${COUNTS-500 1000 2000}
 UNBOUNDED=${UNBOUNDED-500 2000}
-[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 
 pool="$SCRATCH/pool"
 if [ ! -f "$pool/.complete" ]; then

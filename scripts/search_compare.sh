@@ -7,11 +7,8 @@
 #   scripts/search_compare.sh [sets...]      (default: hazelnut_toy mvtec_grid magnetic_tile deeppcb)
 # Environment: PATCHCORE_BIN (build/bin/patchcore), PATCHCORE_DATA_ROOT (../shared), OUT (out/search_compare).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${PATCHCORE_BIN:-build/bin/patchcore}
-DATA=${PATCHCORE_DATA_ROOT:-../shared}
+source "$(dirname "$0")/eval_env.sh"
 OUT=${OUT:-out/search_compare}
-[ -x "$BIN" ] || { echo "build the patchcore program first (scripts/build.sh), or set PATCHCORE_BIN" >&2; exit 1; }
 sets=("$@")
 [ ${#sets[@]} -eq 0 ] && sets=(hazelnut_toy mvtec_grid magnetic_tile deeppcb)
 mkdir -p "$OUT"
