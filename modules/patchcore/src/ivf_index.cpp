@@ -252,8 +252,9 @@ void IvfIndex::setBank(const Mat& bank)
     tbb::parallel_for(0, n, [&](int i) { bank.row(rowIds_[i]).copyTo(permuted_.row(i)); });
     normsSq_ = squaredNorms(permuted_.ptr<float>(), n, dim);
     screen_.release();
-    if (bf16Screening_ && Bf16Screen::available())
-        screen_.build(permuted_);
+    centroidScreen_.release();
+    if (bf16Screening_ && Bf16Screen::available() && screen_.build(permuted_))
+        centroidScreen_.build(centroids_);
 }
 
 std::vector<int> IvfIndex::cellsToProbe(const float* centroidDistance, int probesWanted, int capacity) const
@@ -306,9 +307,14 @@ void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& i
     const float* q = queries.ptr<float>();
     const std::vector<float> queryNormsSq = squaredNorms(q, m, dim);
 
+    // The cells come from bf16 dot products where the rows are screened in bf16 anyway: a near tie between two
+    // cells may go the other way than in fp32, which changes which rows are probed, never a reported distance.
     std::vector<std::vector<int>> probed(m);
-    centroidDistances(q, m, centroids_, centroidNormsSq_,
-                      [&](int i, const float* d) { probed[i] = cellsToProbe(d, probes, capacity); });
+    const auto choose = [&](int i, const float* d) { probed[i] = cellsToProbe(d, probes, capacity); };
+    if (!centroidScreen_.empty())
+        centroidScreen_.partialDistances(queries, choose);
+    else
+        centroidDistances(q, m, centroids_, centroidNormsSq_, choose);
 
     // One slot per (query, probed cell) holds that cell's best candidates for the query; the slots of a cell are
     // listed by cell so that each probed cell is read once, for all the queries that probe it.

@@ -12,7 +12,8 @@ namespace detail {
 
 /** The bank is split into k-means cells; a query scans only the `probes` cells whose centroids are nearest to it
  *  (more when those cells hold fewer than k rows), screens them with bf16 dot products where the CPU has AVX-512 BF16
- *  (Bf16Screen::knnInCells, with the same error bound as the exact search) or with the fp32 kernels in GEMM form,
+ *  (Bf16Screen::knnInCells, with the same error bound as the exact search; the cells are then chosen by bf16 distances
+ *  to the centroids too, Bf16Screen::partialDistances) or with the fp32 kernels in GEMM form,
  *  and re-ranks the best candidates in double precision. A true neighbour is missed only when it lies in a cell that is
  *  not probed; with probes == cells the search is exact.
  *
@@ -64,6 +65,7 @@ private:
     uint64 seed_;
     bool bf16Screening_;
     Bf16Screen screen_;                 // of permuted_, where the CPU has AVX-512 BF16
+    Bf16Screen centroidScreen_;         // of centroids_: the queries' choice of cells, with screen_
     Mat centroids_;                     // cells x D CV_32F
     std::vector<float> centroidNormsSq_;
     Mat permuted_;                      // bank rows cell by cell (CV_32F, N x D)

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 // vdpbf16ps needs GCC 10 / clang 9; older compilers build the fp32 path only.
@@ -378,6 +379,49 @@ void Bf16Screen::knn(const Mat& queries, const Mat& bank, int k, Mat& distSq, Ma
     (void)distSq;
     (void)indices;
     (void)candidatesPerQuery;
+    PATCHCORE_ERROR(Error::StsNotImplemented, "this build has no AVX-512 BF16 kernels");
+#endif
+}
+
+void Bf16Screen::partialDistances(const Mat& queries, const std::function<void(int, const float*)>& visit) const
+{
+    CV_Assert(!empty() && queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim_);
+#if PATCHCORE_BF16_KERNELS
+    static const Bf16TileTable table;
+    const int m = queries.rows, groups = packed_.rows, width = groups * kLanes;
+    const int block = 2 * kAmxQueries, groupStep = amx_ ? 2 : kTileGroups, callRows = amx_ ? block : kTileQueries;
+    tbb::parallel_for(0, (m + block - 1) / block, [&](int b) {
+        const int q0 = b * block, count = std::min(block, m - q0);
+        std::vector<uint32_t> pairs(static_cast<size_t>(block) * pairs_, 0u); // whole tiles are read
+        for (int i = 0; i < count; ++i)
+            roundRow(queries.ptr<float>(q0 + i), dim_,
+                     reinterpret_cast<uint16_t*>(pairs.data() + static_cast<size_t>(i) * pairs_));
+        std::vector<float> d(static_cast<size_t>(count) * width);
+        alignas(64) float dots[2 * kAmxQueries * 2 * kLanes]; // the larger of the two kernels' outputs
+        std::unique_ptr<AmxTiles> tiles(amx_ ? new AmxTiles : nullptr);
+        for (int g = 0; g < groups; g += groupStep)
+        {
+            const int c = std::min(groupStep, groups - g);
+            for (int r0 = 0; r0 < count; r0 += callRows)
+            {
+                const int r = std::min(callRows, count - r0);
+                const uint32_t* q = pairs.data() + static_cast<size_t>(r0) * pairs_;
+                if (tiles)
+                    tiles->dots(q, pairs_, r > kAmxQueries ? 2 : 1, packed_.ptr<uint16_t>(g), packed_.step1(), c,
+                                pairs_, dots);
+                else
+                    table.get(r, c)(q, pairs_, packed_.ptr<uint16_t>(g), packed_.step1(), pairs_, dots);
+                for (int i = 0; i < r; ++i)
+                    for (int j = 0; j < c * kLanes; ++j)
+                        d[static_cast<size_t>(r0 + i) * width + g * kLanes + j] =
+                            normsSq_[g * kLanes + j] - 2.f * dots[i * c * kLanes + j];
+            }
+        }
+        for (int i = 0; i < count; ++i)
+            visit(q0 + i, d.data() + static_cast<size_t>(i) * width);
+    });
+#else
+    (void)visit;
     PATCHCORE_ERROR(Error::StsNotImplemented, "this build has no AVX-512 BF16 kernels");
 #endif
 }

@@ -6,6 +6,7 @@
 #include "precomp.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace cv {
@@ -50,6 +51,11 @@ public:
      *  null) names the rows in `indices` and breaks ties. A query must reach at least k rows. */
     void knnInCells(const Mat& queries, const Mat& bank, int k, const CellProbes& probes, const int* rowIds,
                     Mat& distSq, Mat& indices) const;
+    /** Screened distances less |q|^2, without the exact ranking: calls visit(i, d) for every query i, where d[r] =
+     *  |x_r|^2 - 2 bf16(q_i).bf16(x_r) for the build()'s rows r (an approximate ranking of the rows for query i:
+     *  the inverted file's choice of cells). Queries in fixed blocks, so that a value does not depend on the number
+     *  of threads; visit() may be called from several threads at once. */
+    void partialDistances(const Mat& queries, const std::function<void(int, const float*)>& visit) const;
 
 private:
     Mat packed_;                 // CV_16U, one row per group of 16 bank rows: [pair][lane][2] bf16

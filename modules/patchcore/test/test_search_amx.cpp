@@ -5,7 +5,10 @@
 #include "search_amx.hpp"
 #include "search_bf16.hpp"
 
+#include <cmath>
 #include <cstring>
+
+#include <tbb/global_control.h>
 
 namespace opencv_test {
 namespace {
@@ -132,6 +135,55 @@ TEST(Patchcore_SearchAmx, ScreeningFindsTheBruteForceNeighboursLikeTheAvx512Kern
                     for (int j = 0; j < k; ++j)
                         ASSERT_NEAR(d1.at<float>(i, j), refD.at<double>(i, j), 1e-6 * std::max(1.0, refD.at<double>(i, j)));
             }
+}
+
+// The screened distances the inverted file ranks its cells by: every value against double precision within the bf16
+// rounding bound (a wrong tile layout or row offset is off by about |q| |x|), on both kernels, for partial tiles of
+// queries and rows, and the same values whatever the number of threads.
+TEST(Patchcore_SearchAmx, PartialDistancesMatchDoublePrecisionOnBothKernels)
+{
+    if (!Bf16Screen::available())
+        GTEST_SKIP() << "needs AVX-512 BF16";
+    const bool amx = amxRuns();
+    cv::RNG rng(5);
+    for (const int dim : {64, 1024})
+        for (const int n : {17, 101})
+            for (const int m : {1, 7, 33, 70})
+                for (const bool allowAmx : {true, false})
+                {
+                    SCOPED_TRACE(cv::format("dim %d, rows %d, queries %d, AMX allowed %d", dim, n, m, allowAmx));
+                    cv::Mat rows(n, dim, CV_32F), queries(m, dim, CV_32F);
+                    rng.fill(rows, cv::RNG::NORMAL, 0, 1);
+                    rng.fill(queries, cv::RNG::NORMAL, 0, 1);
+                    Bf16Screen screen;
+                    ASSERT_TRUE(screen.build(rows, allowAmx));
+                    EXPECT_EQ(screen.usesAmx(), allowAmx && amx);
+                    cv::Mat got[2];
+                    for (int run = 0; run < 2; ++run)
+                    {
+                        tbb::global_control limit(tbb::global_control::max_allowed_parallelism, run == 0 ? 2 : 1);
+                        got[run] = cv::Mat(m, n, CV_32F, cv::Scalar(NAN));
+                        screen.partialDistances(queries, [&](int i, const float* d) {
+                            std::copy(d, d + n, got[run].ptr<float>(i));
+                        });
+                    }
+                    ASSERT_EQ(cv::norm(got[0], got[1], cv::NORM_INF), 0) << "depends on the number of threads";
+                    for (int i = 0; i < m; ++i)
+                        for (int r = 0; r < n; ++r)
+                        {
+                            double dot = 0, qq = 0, xx = 0;
+                            for (int t = 0; t < dim; ++t)
+                            {
+                                const double q = queries.at<float>(i, t), x = rows.at<float>(r, t);
+                                dot += q * x;
+                                qq += q * q;
+                                xx += x * x;
+                            }
+                            // bf16 keeps 8 significant bits: each product is off by at most 2^-8 of |q_t x_t|.
+                            const double bound = 2 * std::ldexp(1.0, -7) * std::sqrt(qq * xx) + 1e-5 * xx;
+                            ASSERT_NEAR(got[0].at<float>(i, r), xx - 2 * dot, bound) << "query " << i << ", row " << r;
+                        }
+                }
 }
 
 } // namespace
