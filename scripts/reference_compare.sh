@@ -5,6 +5,8 @@
 #   default   ours with the default settings (INPUT_AUTO)
 #   crop      ours in the reference's centre-crop mode
 #   default+bf16  the default with the oneDNN bf16 backbone (only where the CPU has AVX512_BF16 or AMX)
+#   frame     ours with the whole frame in one pass at its own scale (--mode=frame; RUNS=frame asks for it: it
+#             measures INPUT_AUTO's 512 px edge on sets whose images are not above it, e.g. hazelnut_toy)
 # and prints train time, predict time per image (inside the predict call: the reference's _predict, our
 # predictMap()), peak RSS (/usr/bin/time, whole process) and the metrics, with ours / ref ratios. Only ratios from
 # one run of this script mean anything on a shared machine.
@@ -64,6 +66,7 @@ for spec in "${sets[@]}"; do
             default) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 "${list[@]}" > "$dir/log.txt" 2>&1 ;;
             crop) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 --mode=crop "${list[@]}" > "$dir/log.txt" 2>&1 ;;
             bf16) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 --engine=onednn-bf16 "${list[@]}" > "$dir/log.txt" 2>&1 ;;
+            frame) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 --mode=frame "${list[@]}" > "$dir/log.txt" 2>&1 ;;
             *) echo "unknown run '$run' in RUNS" >&2; exit 2 ;;
         esac
         mv "$dir/peak_kb.tmp" "$dir/peak_kb" # only a finished run counts, so an interrupted one is redone
@@ -74,14 +77,14 @@ done
 import json, os, sys
 out, sets = sys.argv[1], sys.argv[2:]
 names = {"ref": "authors' code (crop, 10 %)", "default": "ours, default", "crop": "ours, --mode=crop",
-         "bf16": "ours, default + bf16 backbone"}
+         "bf16": "ours, default + bf16 backbone", "frame": "ours, --mode=frame"}
 print("| set | run | mode | bank | train s | predict s/img | peak RSS GB | image AUROC / pixel AUROC / PRO "
       "| train / ref | predict / ref | RSS / ref |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for spec in sets:
     tag = spec.replace(":", "_")
     rows = {}
-    for run in ("ref", "default", "crop", "bf16"):
+    for run in ("ref", "default", "crop", "bf16", "frame"):
         d = os.path.join(out, tag, run)
         if not os.path.isfile(os.path.join(d, "peak_kb")):
             continue
