@@ -23,9 +23,10 @@ bool BankBuilder::chunked(const Params& params, double totalRows)
 
 double BankBuilder::composableBreakEven(double chunkRows, double bankRows)
 {
-    // One selection: N x K distance evaluations; composable: about kChunkOverselect x K x (C + kChunkOverselect x K)
-    // (the chunks', then the final one over what they kept).
-    return kChunkOverselect * (chunkRows + kChunkOverselect * bankRows);
+    // One selection: N x K distance evaluations. Composable: a chunk of c keeps kChunkOverselect x K x c / N, so the
+    // chunks cost at most kChunkOverselect x K x C together, and the final selection of K among the
+    // kChunkOverselect x K kept costs kChunkOverselect x K x K: kChunkOverselect x K x (C + K) in all.
+    return kChunkOverselect * (chunkRows + bankRows);
 }
 
 double BankBuilder::chunkedBytes(const Params& params, double totalRows, double imageRows)

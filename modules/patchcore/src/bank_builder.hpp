@@ -17,8 +17,8 @@ namespace detail {
  *  Composable greedy (Params::coresetChunkRows): the images are cut into consecutive chunks of about C vectors; a
  *  chunk of c vectors keeps the greedy selection of ceil(kChunkOverselect x K x c / N) of them, where K is the final
  *  bank size and N the whole stream; the bank is the greedy selection of K over everything the chunks kept. Only
- *  one chunk and the kept vectors are in memory at a time, and the selections cost about kChunkOverselect x K x
- *  (C + kChunkOverselect x K) distance evaluations, whatever N. */
+ *  one chunk and the kept vectors are in memory at a time, and the selections cost at most kChunkOverselect x K x
+ *  (C + K) distance evaluations, whatever N. */
 class BankBuilder
 {
 public:
