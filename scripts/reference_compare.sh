@@ -57,18 +57,21 @@ for spec in "${sets[@]}"; do
         [ "$run" = bf16 ] && [ $bf16 -eq 0 ] && { echo "SKIPPED: bf16 (the CPU has neither AVX512_BF16 nor AMX)" >&2; continue; }
         mkdir -p "$dir"
         echo "== $tag $run" >&2
+        # Every run is one command under /usr/bin/time, which records the process's peak RSS.
+        ours=("$BIN" eval "$ds" --out="$dir" --overlays=0 "${list[@]}")
         case $run in
             ref)
-                args=(--patchcore-src "$PATCHCORE_SRC" --onnx "$MODEL" --data "$ds" --variant RAW --pct 0.1
-                      --threads "$THREADS" --faiss-num-workers "$THREADS" --out "$dir" --tag result)
-                [ -n "$count" ] && args+=(--train-list "$OUT/$tag.train.txt")
-                /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" /usr/bin/python3 "$RUNNER" "${args[@]}" > "$dir/log.txt" 2>&1 ;;
-            default) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 "${list[@]}" > "$dir/log.txt" 2>&1 ;;
-            crop) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 --mode=crop "${list[@]}" > "$dir/log.txt" 2>&1 ;;
-            bf16) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 --engine=onednn-bf16 "${list[@]}" > "$dir/log.txt" 2>&1 ;;
-            frame) /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "$BIN" eval "$ds" --out="$dir" --overlays=0 --mode=frame "${list[@]}" > "$dir/log.txt" 2>&1 ;;
+                cmd=(/usr/bin/python3 "$RUNNER" --patchcore-src "$PATCHCORE_SRC" --onnx "$MODEL" --data "$ds"
+                     --variant RAW --pct 0.1 --threads "$THREADS" --faiss-num-workers "$THREADS" --out "$dir"
+                     --tag result)
+                [ -n "$count" ] && cmd+=(--train-list "$OUT/$tag.train.txt") ;;
+            default) cmd=("${ours[@]}") ;;
+            crop) cmd=("${ours[@]}" --mode=crop) ;;
+            bf16) cmd=("${ours[@]}" --engine=onednn-bf16) ;;
+            frame) cmd=("${ours[@]}" --mode=frame) ;;
             *) echo "unknown run '$run' in RUNS" >&2; exit 2 ;;
         esac
+        /usr/bin/time -f "%M" -o "$dir/peak_kb.tmp" "${cmd[@]}" > "$dir/log.txt" 2>&1
         mv "$dir/peak_kb.tmp" "$dir/peak_kb" # only a finished run counts, so an interrupted one is redone
     done
 done
