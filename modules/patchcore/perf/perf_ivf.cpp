@@ -161,9 +161,10 @@ struct Reference
     cv::Mat bank;
     cv::Mat nearest;        // CV_32F squared distance of every test patch to its nearest bank row
     cv::Mat nearestIndex;   // CV_32S
-    double secondsPerImage = 0;
-    std::shared_ptr<IvfIndex> ivf;
-    double buildSeconds = 0;
+    double secondsPerImage = 0, projectedSecondsPerImage = 0; // the exact search screened at full width, projected
+    bool projectedAgrees = false;                             // both exact searches found the same rows
+    std::map<int, std::shared_ptr<IvfIndex>> ivf; // by Screening
+    std::map<int, double> buildSeconds;
 };
 
 double since(std::chrono::steady_clock::time_point t0)
@@ -175,12 +176,14 @@ double since(std::chrono::steady_clock::time_point t0)
 // index the image's worst patches are then searched again exactly, as the detector does (makeMaximumExact), so that
 // the time includes what exact image scores cost; `rescored` counts those patches.
 void searchImages(const cv::patchcore::detail::BankIndex& index, const Embedded& test, cv::Mat& dist, cv::Mat& idx,
-                  size_t* rescored = nullptr)
+                  size_t* rescored = nullptr, double* rescoreSeconds = nullptr)
 {
     dist.create(test.rows.rows, 1, CV_32F);
     idx.create(test.rows.rows, 1, CV_32S);
     if (rescored)
         *rescored = 0;
+    if (rescoreSeconds)
+        *rescoreSeconds = 0;
     for (int i = 0; i < test.images(); ++i)
     {
         const cv::Range r(test.start[i], test.start[i + 1]);
@@ -191,6 +194,7 @@ void searchImages(const cv::patchcore::detail::BankIndex& index, const Embedded&
             std::vector<float> scores(d.ptr<float>(), d.ptr<float>() + d.rows);
             const size_t n = makeMaximumExact(scores, kExactBatch, [&](const std::vector<int>& which,
                                                                          std::vector<float>& exact) {
+                const auto t0 = std::chrono::steady_clock::now();
                 cv::Mat rows(static_cast<int>(which.size()), test.rows.cols, CV_32F), ed, ej;
                 for (size_t q = 0; q < which.size(); ++q)
                     test.rows.row(r.start + which[q]).copyTo(rows.row(static_cast<int>(q)));
@@ -200,6 +204,8 @@ void searchImages(const cv::patchcore::detail::BankIndex& index, const Embedded&
                     exact[q] = ed.at<float>(static_cast<int>(q));
                     j.at<int>(which[q]) = ej.at<int>(static_cast<int>(q));
                 }
+                if (rescoreSeconds)
+                    *rescoreSeconds += since(t0);
             });
             std::copy(scores.begin(), scores.end(), d.ptr<float>());
             if (rescored)
@@ -229,15 +235,20 @@ Reference& reference(int setIndex, int bankRows)
     ref.bank.create(bankRows, train.rows.cols, CV_32F);
     for (int i = 0; i < bankRows; ++i)
         train.rows.row(rows[i]).copyTo(ref.bank.row(i));
-    ExactSearch exact;
+    ExactSearch exact(cv::patchcore::detail::SCREEN_BF16);
     exact.setBank(ref.bank); // bf16 screening where the CPU has it, as the detector searches
     auto t0 = std::chrono::steady_clock::now();
     searchImages(exact, test, ref.nearest, ref.nearestIndex);
     ref.secondsPerImage = since(t0) / test.images();
-    ref.ivf = std::make_shared<IvfIndex>();
-    t0 = std::chrono::steady_clock::now();
-    ref.ivf->setBank(ref.bank);
-    ref.buildSeconds = since(t0);
+    {
+        ExactSearch projected(cv::patchcore::detail::SCREEN_PROJECTED);
+        projected.setBank(ref.bank);
+        cv::Mat d, j;
+        t0 = std::chrono::steady_clock::now();
+        searchImages(projected, test, d, j);
+        ref.projectedSecondsPerImage = since(t0) / test.images();
+        ref.projectedAgrees = cv::norm(j, ref.nearestIndex, cv::NORM_INF) == 0;
+    }
     return ref;
 }
 
@@ -254,7 +265,8 @@ std::vector<double> imageScores(const Embedded& test, const cv::Mat& nearestSq)
     return out;
 }
 
-// Arguments: set (index into kSets), bank rows, probes (0: the automatic setting).
+// Arguments: set (index into kSets), bank rows, probes (0: the automatic setting), screening (Screening: 0 projected,
+// 1 bf16 at full width).
 void BM_IvfVsExactLarge(benchmark::State& state)
 {
     const int setIndex = static_cast<int>(state.range(0)), bankRows = static_cast<int>(state.range(1));
@@ -268,11 +280,21 @@ void BM_IvfVsExactLarge(benchmark::State& state)
     }
     Reference& ref = reference(setIndex, bankRows);
     const Embedded& test = embedded(setIndex, true);
-    IvfIndex& ivf = *ref.ivf;
+    const auto screening = static_cast<cv::patchcore::detail::Screening>(state.range(3));
+    if (!ref.ivf.count(screening))
+    {
+        ref.ivf[screening] = std::make_shared<IvfIndex>(0, 0, 0, screening);
+        const auto t0 = std::chrono::steady_clock::now();
+        ref.ivf[screening]->setBank(ref.bank);
+        ref.buildSeconds[screening] = since(t0);
+    }
+    IvfIndex& ivf = *ref.ivf[screening];
     ivf.setProbes(state.range(2) > 0 ? static_cast<int>(state.range(2)) : IvfIndex::autoProbes(ivf.cells()));
     cv::Mat dist, idx;
     size_t rescored = 0;
-    const double seconds = secondsInLoop(state, [&]() { searchImages(ivf, test, dist, idx, &rescored); });
+    double rescoreSeconds = 0;
+    const double seconds =
+        secondsInLoop(state, [&]() { searchImages(ivf, test, dist, idx, &rescored, &rescoreSeconds); });
     const double ivfPerImage = seconds / state.iterations() / test.images();
 
     int same = 0;
@@ -290,11 +312,14 @@ void BM_IvfVsExactLarge(benchmark::State& state)
     state.SetLabel(std::string(kSets[setIndex].name) + ", " + ivf.describe() + ", " + std::to_string(test.images()) +
                    " images, " + std::to_string(test.rows.rows) + " patches");
     state.counters["exact_ms/img"] = 1e3 * ref.secondsPerImage;
+    state.counters["exact_projected_ms/img"] = 1e3 * ref.projectedSecondsPerImage;
+    state.counters["exact_agree"] = ref.projectedAgrees;
     state.counters["ivf_ms/img"] = 1e3 * ivfPerImage;
     state.counters["speedup"] = ref.secondsPerImage / ivfPerImage;
-    state.counters["build_s"] = ref.buildSeconds;
+    state.counters["build_s"] = ref.buildSeconds[screening];
     state.counters["recall@1"] = static_cast<double>(same) / dist.rows;
     state.counters["rescored/img"] = static_cast<double>(rescored) / test.images();
+    state.counters["rescore_ms/img"] = 1e3 * rescoreSeconds / test.images();
     state.counters["patch_err"] = patchErr;
     state.counters["image_err"] = imageErr;
     state.counters["spearman"] = patchcore_eval::spearman(exactScores, ivfScores);
@@ -309,7 +334,8 @@ void ivfArguments(benchmark::internal::Benchmark* b)
     for (int set = 0; set < 3; ++set)
         for (int bank : {16384, 50000, set == 2 ? 100000 : 200000, 400000})
             for (int probes : {0, 8, 32})
-                b->Args({set, bank, probes});
+                for (int screening : {cv::patchcore::detail::SCREEN_PROJECTED, cv::patchcore::detail::SCREEN_BF16})
+                    b->Args({set, bank, probes, screening});
 }
 BENCHMARK(BM_IvfVsExactLarge)->Apply(ivfArguments)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 

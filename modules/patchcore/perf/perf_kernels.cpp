@@ -281,7 +281,7 @@ void runSearch(benchmark::State& state, BankKind kind, bool real)
     }
     else
         searchData(static_cast<int>(state.range(0)), bank, queries);
-    ExactSearch search(kind == BANK_BF16_SCREENED);
+    ExactSearch search(kind == BANK_BF16_SCREENED ? cv::patchcore::detail::SCREEN_BF16 : cv::patchcore::detail::SCREEN_FP32);
     search.setBank(bank);
     if (kind == BANK_BF16_SCREENED && !search.screensInBf16())
     {

@@ -13,6 +13,15 @@ namespace {
 // with every metric unchanged (doc/PERFORMANCE.md, "Inverted-file index"). The centre crop stays exact, so that its
 // maps reproduce the reference as well as its scores.
 const int kAutoIvfMinRows = 8192;
+// Bank rows from which the projected screen beats the full-width bf16 one (doc/PERFORMANCE.md, "Projected
+// screening"): it adds a fixed cost per query (the projection) and saves a share of every row's screening.
+const int kProjectedExactMinRows = 16384;
+const int kProjectedIvfMinRows = 32768;
+
+Screening screeningFor(int bankRows, int projectedMinRows)
+{
+    return bankRows >= projectedMinRows ? SCREEN_PROJECTED : SCREEN_BF16;
+}
 
 } // namespace
 
@@ -24,13 +33,17 @@ bool autoSearchIsIvf(const Params& params, int bankRows)
 
 std::shared_ptr<BankIndex> createBankIndex(const Params& params, int bankRows)
 {
+    const auto ivf = [&] {
+        return std::make_shared<IvfIndex>(0, 0, static_cast<uint64>(params.seed),
+                                          screeningFor(bankRows, kProjectedIvfMinRows));
+    };
     if (params.searchMethod == SEARCH_APPROXIMATE)
-        return std::make_shared<IvfIndex>(0, 0, static_cast<uint64>(params.seed));
+        return ivf();
     if (useCuda(params.searchDevice, "search"))
         return std::make_shared<CudaSearch>();
     if (autoSearchIsIvf(params, bankRows))
-        return std::make_shared<IvfIndex>(0, 0, static_cast<uint64>(params.seed));
-    return std::make_shared<ExactSearch>();
+        return ivf();
+    return std::make_shared<ExactSearch>(screeningFor(bankRows, kProjectedExactMinRows));
 }
 
 } // namespace detail

@@ -12,6 +12,15 @@ namespace cv {
 namespace patchcore {
 namespace detail {
 
+/** How a CPU index screens the bank before it ranks the candidates in double precision; each falls back to the next
+ *  where the CPU or the vectors' width do not allow it, with the same results. */
+enum Screening
+{
+    SCREEN_PROJECTED, //!< ProjectedScreen: bf16 dot products in a 128-d principal projection (a lower bound)
+    SCREEN_BF16,      //!< Bf16Screen: bf16 dot products at full width, an error bound
+    SCREEN_FP32       //!< fp32 dot products in GEMM form
+};
+
 class BankIndex
 {
 public:

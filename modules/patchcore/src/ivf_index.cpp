@@ -189,8 +189,8 @@ struct Candidate
 
 } // namespace
 
-IvfIndex::IvfIndex(int cells, int probes, uint64 seed, bool bf16Screening)
-    : cellsWanted_(cells), probesWanted_(probes), seed_(seed), bf16Screening_(bf16Screening)
+IvfIndex::IvfIndex(int cells, int probes, uint64 seed, Screening screening)
+    : cellsWanted_(cells), probesWanted_(probes), seed_(seed), screening_(screening)
 {
     if (cells < 0 || probes < 0)
         PATCHCORE_ERROR(Error::StsBadArg, "IvfIndex cells and probes must be >= 0 (0 chooses them from the bank)");
@@ -217,7 +217,7 @@ void IvfIndex::setProbes(int probes)
 std::string IvfIndex::describe() const
 {
     return "IVF: " + std::to_string(cells()) + " cells, " + std::to_string(probes()) + " probed" +
-           (screen_.empty() ? "" : ", bf16-screened");
+           (!projected_.empty() ? ", projected-screened" : screen_.empty() ? "" : ", bf16-screened");
 }
 
 void IvfIndex::setBank(const Mat& bank)
@@ -252,8 +252,13 @@ void IvfIndex::setBank(const Mat& bank)
     tbb::parallel_for(0, n, [&](int i) { bank.row(rowIds_[i]).copyTo(permuted_.row(i)); });
     normsSq_ = squaredNorms(permuted_.ptr<float>(), n, dim);
     screen_.release();
+    projected_.release();
     centroidScreen_.release();
-    if (bf16Screening_ && Bf16Screen::available() && screen_.build(permuted_))
+    if (screening_ == SCREEN_FP32 || !Bf16Screen::available())
+        return;
+    const bool screened = screening_ == SCREEN_PROJECTED && ProjectedScreen::available(dim) ? projected_.build(permuted_)
+                                                                                             : screen_.build(permuted_);
+    if (screened)
         centroidScreen_.build(centroids_);
 }
 
@@ -316,6 +321,16 @@ void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& i
     else
         centroidDistances(q, m, centroids_, centroidNormsSq_, choose);
 
+    if (!projected_.empty())
+        return projected_.knnInCells(queries, permuted_, k, probed, cellStart_, rowIds_.data(), distSq, indices);
+    if (!screen_.empty())
+    {
+        // Each query's nearest cell goes first (it sets the query's screening bound), the others by cell.
+        const Bf16Screen::CellProbes lists = Bf16Screen::CellProbes::of(probed, {}, cellStart_);
+        screen_.knnInCells(queries, permuted_, k, lists, rowIds_.data(), distSq, indices);
+        return;
+    }
+
     // One slot per (query, probed cell) holds that cell's best candidates for the query; the slots of a cell are
     // listed by cell so that each probed cell is read once, for all the queries that probe it.
     std::vector<int> slotStart(m + 1, 0), byCellStart(cells() + 1, 0);
@@ -333,29 +348,6 @@ void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& i
             bySlot[next[probed[i][j]]++] = slotStart[i] + static_cast<int>(j);
             slotQuery[slotStart[i] + j] = i;
         }
-
-    if (!screen_.empty())
-    {
-        // Each query's nearest cell goes first (it sets the query's screening bound), the others by cell.
-        Bf16Screen::CellProbes lists;
-        lists.cellRows = cellStart_;
-        lists.firstCell.resize(m);
-        lists.byCellStart.assign(cells() + 1, 0);
-        for (int i = 0; i < m; ++i)
-        {
-            lists.firstCell[i] = probed[i][0];
-            for (size_t j = 1; j < probed[i].size(); ++j)
-                ++lists.byCellStart[probed[i][j] + 1];
-        }
-        std::partial_sum(lists.byCellStart.begin(), lists.byCellStart.end(), lists.byCellStart.begin());
-        lists.queries.resize(lists.byCellStart.back());
-        std::vector<int> at(lists.byCellStart.begin(), lists.byCellStart.end() - 1);
-        for (int i = 0; i < m; ++i)
-            for (size_t j = 1; j < probed[i].size(); ++j)
-                lists.queries[at[probed[i][j]]++] = i;
-        screen_.knnInCells(queries, permuted_, k, lists, rowIds_.data(), distSq, indices);
-        return;
-    }
 
     // Ties by the caller's row, as the exact search breaks them.
     auto less = [&](const Candidate& a, const Candidate& b) {

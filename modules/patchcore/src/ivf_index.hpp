@@ -5,31 +5,33 @@
 
 #include "bank_index.hpp"
 #include "search_bf16.hpp"
+#include "search_projected.hpp"
 
 namespace cv {
 namespace patchcore {
 namespace detail {
 
 /** The bank is split into k-means cells; a query scans only the `probes` cells whose centroids are nearest to it
- *  (more when those cells hold fewer than k rows), screens them with bf16 dot products where the CPU has AVX-512 BF16
- *  (Bf16Screen::knnInCells, with the same error bound as the exact search; the cells are then chosen by bf16 distances
- *  to the centroids too, Bf16Screen::partialDistances) or with the fp32 kernels in GEMM form,
- *  and re-ranks the best candidates in double precision. A true neighbour is missed only when it lies in a cell that is
- *  not probed; with probes == cells the search is exact.
+ *  (more when those cells hold fewer than k rows), screens them where the CPU has AVX-512 BF16 in a 128-d principal
+ *  projection (ProjectedScreen::knnInCells, a lower bound) or at full width (Bf16Screen::knnInCells, the exact
+ *  search's error bound; the cells are then chosen by bf16 distances to the centroids too,
+ *  Bf16Screen::partialDistances), else with the fp32 kernels in GEMM form, and ranks the candidates in double
+ *  precision. A true neighbour is missed only when it lies in a cell that is not probed; with probes == cells the
+ *  search is exact.
  *
  *  Memory: setBank() keeps a copy of the bank permuted cell by cell (so that a probe reads contiguous memory, once for
- *  every query that probes the cell), its squared norms, the original row ids and, for bf16 screening, a packed bf16
- *  copy: about 1.5x the bank's size (6 KB per 1024-d row) on top of the caller's bank, which is shared elsewhere and
- *  must not be reordered.
+ *  every query that probes the cell), its squared norms, the original row ids and the screen's copy: a packed bf16
+ *  copy at full width (about 1.5x the bank's size in all, 6 KB per 1024-d row) or the projected rows in fp32 and bf16
+ *  (about 1.2x), on top of the caller's bank, which is shared elsewhere and must not be reordered.
  *
  *  Deterministic: for a given seed, setBank() and knn() give the same results whatever the number of threads. */
 class IvfIndex : public BankIndex
 {
 public:
     /** `cells` 0: autoCells(N). `probes` 0: autoProbes(cells). Both are clamped to the bank at setBank().
-     *  `bf16Screening`: screen the probed cells with bf16 dot products where the CPU has them (as ExactSearch does;
-     *  false measures or tests the fp32 path). */
-    explicit IvfIndex(int cells = 0, int probes = 0, uint64 seed = 0, bool bf16Screening = true);
+     *  `screening`: how the probed cells are screened, where the CPU and the bank's width allow it
+     *  (createBankIndex() picks it by the bank's size). */
+    explicit IvfIndex(int cells = 0, int probes = 0, uint64 seed = 0, Screening screening = SCREEN_BF16);
 
     void setBank(const Mat& bank) CV_OVERRIDE;
     void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const CV_OVERRIDE;
@@ -63,8 +65,9 @@ private:
 
     int cellsWanted_, probesWanted_, probesUsed_ = 0;
     uint64 seed_;
-    bool bf16Screening_;
-    Bf16Screen screen_;                 // of permuted_, where the CPU has AVX-512 BF16
+    Screening screening_;
+    ProjectedScreen projected_;         // of permuted_, where the CPU has AVX-512 BF16 and the rows are wide
+    Bf16Screen screen_;                 // of permuted_, where the CPU has AVX-512 BF16 and projected_ is not used
     Bf16Screen centroidScreen_;         // of centroids_: the queries' choice of cells, with screen_
     Mat centroids_;                     // cells x D CV_32F
     std::vector<float> centroidNormsSq_;

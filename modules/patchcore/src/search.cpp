@@ -56,10 +56,15 @@ void ExactSearch::setBank(const Mat& bank)
 {
     CV_Assert(!bank.empty() && bank.type() == CV_32F && bank.isContinuous());
     screen_.release();
+    projected_.release();
     bank_ = bank;
     bankNormsSq_.clear();
-    if (bf16Screening_ && Bf16Screen::available() && screen_.build(bank))
-        return; // the screen keeps its own norms
+    if (screening_ != SCREEN_FP32 && Bf16Screen::available())
+    {
+        const bool projected = screening_ == SCREEN_PROJECTED && ProjectedScreen::available(bank.cols);
+        if (projected ? projected_.build(bank) : screen_.build(bank))
+            return; // the screens keep their own norms
+    }
     bankNormsSq_.resize(bank.rows);
     tbb::parallel_for(0, bank.rows, [&](int i) {
         bankNormsSq_[i] = Eigen::Map<const Eigen::VectorXf>(bank.ptr<float>(i), bank.cols).squaredNorm();
@@ -76,7 +81,9 @@ void ExactSearch::knn(const Mat& queries, int k, Mat& distSq, Mat& indices, doub
 {
     CV_Assert(!empty());
     candidatesPerQuery = 0;
-    if (!screen_.empty()) // checks the queries and k itself
+    if (!projected_.empty()) // checks the queries and k itself
+        return projected_.knn(queries, bank_, k, nullptr, distSq, indices, &candidatesPerQuery);
+    if (!screen_.empty())
         return screen_.knn(queries, bank_, k, distSq, indices, &candidatesPerQuery);
     const int n = size(), dim = bank_.cols;
     CV_Assert(queries.type() == CV_32F && queries.isContinuous() && queries.cols == dim);

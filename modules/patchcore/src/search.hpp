@@ -6,6 +6,7 @@
 #include "distance_kernels.hpp"
 #include "bank_index.hpp"
 #include "search_bf16.hpp"
+#include "search_projected.hpp"
 
 namespace cv {
 namespace patchcore {
@@ -20,17 +21,21 @@ namespace detail {
 class ExactSearch : public BankIndex
 {
 public:
-    /** `bf16Screening`: allow the bf16 screen where the CPU has it (false measures or tests the fp32 path). */
-    explicit ExactSearch(bool bf16Screening = true) : bf16Screening_(bf16Screening) {}
+    /** `screening`: the screen wanted, where the CPU and the bank's width allow it (createBankIndex() picks it by the
+     *  bank's size; SCREEN_FP32 measures or tests the fp32 path). */
+    explicit ExactSearch(Screening screening = SCREEN_BF16) : screening_(screening) {}
     /** Keeps `bank` (N x D CV_32F, shared, not copied) and precomputes its squared norms, or its packed bf16 copy
      *  (half its size) for screening. */
     void setBank(const Mat& bank) CV_OVERRIDE;
-    /** True when knn() screens with bf16 dot products. */
-    bool screensInBf16() const { return !screen_.empty(); }
+    /** True when knn() screens with bf16 dot products (at full width or projected). */
+    bool screensInBf16() const { return !screen_.empty() || !projected_.empty(); }
     const Mat& bank() const { return bank_; }
     int size() const CV_OVERRIDE { return bank_.rows; }
     bool empty() const { return bank_.empty(); }
-    std::string describe() const CV_OVERRIDE { return screensInBf16() ? "exact, bf16-screened" : "exact"; }
+    std::string describe() const CV_OVERRIDE
+    {
+        return !projected_.empty() ? "exact, projected-screened" : screensInBf16() ? "exact, bf16-screened" : "exact";
+    }
     /** For each row of `queries` (M x D CV_32F): the k nearest bank rows by squared Euclidean distance, ascending
      *  (ties: lower index first). `distSq` gets M x k CV_32F, `indices` M x k CV_32S. k <= bank rows. */
     void knn(const Mat& queries, int k, Mat& distSq, Mat& indices) const CV_OVERRIDE;
@@ -38,9 +43,10 @@ public:
     void knn(const Mat& queries, int k, Mat& distSq, Mat& indices, double& candidatesPerQuery) const;
 
 private:
-    bool bf16Screening_;
+    Screening screening_;
     Mat bank_;
     std::vector<float> bankNormsSq_;
+    ProjectedScreen projected_;
     Bf16Screen screen_;
 };
 

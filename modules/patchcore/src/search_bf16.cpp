@@ -426,6 +426,31 @@ void Bf16Screen::partialDistances(const Mat& queries, const std::function<void(i
 #endif
 }
 
+Bf16Screen::CellProbes Bf16Screen::CellProbes::of(const std::vector<std::vector<int>>& probed,
+                                                  const std::vector<int>& subset, const std::vector<int>& cellRows)
+{
+    const int cells = static_cast<int>(cellRows.size()) - 1;
+    const int m = static_cast<int>(subset.empty() ? probed.size() : subset.size());
+    auto cellsOf = [&](int i) -> const std::vector<int>& { return probed[subset.empty() ? i : subset[i]]; };
+    CellProbes lists;
+    lists.cellRows = cellRows;
+    lists.firstCell.resize(m);
+    lists.byCellStart.assign(cells + 1, 0);
+    for (int i = 0; i < m; ++i)
+    {
+        lists.firstCell[i] = cellsOf(i)[0];
+        for (size_t j = 1; j < cellsOf(i).size(); ++j)
+            ++lists.byCellStart[cellsOf(i)[j] + 1];
+    }
+    std::partial_sum(lists.byCellStart.begin(), lists.byCellStart.end(), lists.byCellStart.begin());
+    lists.queries.resize(lists.byCellStart.back());
+    std::vector<int> at(lists.byCellStart.begin(), lists.byCellStart.end() - 1);
+    for (int i = 0; i < m; ++i)
+        for (size_t j = 1; j < cellsOf(i).size(); ++j)
+            lists.queries[at[cellsOf(i)[j]]++] = i;
+    return lists;
+}
+
 void Bf16Screen::knnInCells(const Mat& queries, const Mat& bank, int k, const CellProbes& probes, const int* rowIds,
                             Mat& distSq, Mat& indices) const
 {

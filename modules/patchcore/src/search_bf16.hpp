@@ -45,6 +45,10 @@ public:
     struct CellProbes
     {
         std::vector<int> cellRows, firstCell, byCellStart, queries;
+        /** The lists for the queries `subset` (all of `probed` when empty), query i of the lists being subset[i]:
+         *  probed[q] holds the cells query q probes, its nearest first. */
+        static CellProbes of(const std::vector<std::vector<int>>& probed, const std::vector<int>& subset,
+                             const std::vector<int>& cellRows);
     };
     /** As knn(), but each query is screened only against the rows of the cells that list it, so the result is exact
      *  over those rows. `rowIds` (bank row -> the caller's row id, or

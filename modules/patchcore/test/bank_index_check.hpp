@@ -74,6 +74,23 @@ inline IndexComparison compareWithBruteForce(const cv::patchcore::detail::BankIn
     return c;
 }
 
+// An index whose knn() is another index's knnExact(), to put that path through the brute-force check.
+class ExactPathOf : public cv::patchcore::detail::BankIndex
+{
+public:
+    explicit ExactPathOf(const BankIndex& index) : index_(index) {}
+    void setBank(const cv::Mat&) CV_OVERRIDE {}
+    void knn(const cv::Mat& queries, int k, cv::Mat& distSq, cv::Mat& indices) const CV_OVERRIDE
+    {
+        index_.knnExact(queries, k, distSq, indices);
+    }
+    int size() const CV_OVERRIDE { return index_.size(); }
+    std::string describe() const CV_OVERRIDE { return index_.describe() + ", exact path"; }
+
+private:
+    const BankIndex& index_;
+};
+
 } // namespace opencv_test
 
 #endif

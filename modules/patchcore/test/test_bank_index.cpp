@@ -33,10 +33,10 @@ TEST(Patchcore_BankIndex, every_backend_against_brute_force)
     cv::Mat bank, queries;
     clusteredData(6000, 48, bank, queries);
     std::vector<std::pair<std::shared_ptr<BankIndex>, double>> backends{
-        {std::make_shared<ExactSearch>(true), 1.0},  // bf16-screened where the CPU has it
-        {std::make_shared<ExactSearch>(false), 1.0}, // fp32 GEMM form
+        {std::make_shared<ExactSearch>(cv::patchcore::detail::SCREEN_BF16), 1.0}, // bf16-screened where available
+        {std::make_shared<ExactSearch>(cv::patchcore::detail::SCREEN_FP32), 1.0}, // fp32 GEMM form
         {std::make_shared<IvfIndex>(), 0.95},                 // bf16-screened cells where the CPU has it
-        {std::make_shared<IvfIndex>(0, 0, 0, false), 0.95}};  // fp32 cells
+        {std::make_shared<IvfIndex>(0, 0, 0, cv::patchcore::detail::SCREEN_FP32), 0.95}}; // fp32 cells
     if (cudaAvailable())
         backends.push_back({std::make_shared<CudaSearch>(), 1.0});
     for (const auto& b : backends)
@@ -77,6 +77,28 @@ TEST(Patchcore_BankIndex, factory_follows_the_settings)
     p.searchMethod = cv::patchcore::SEARCH_EXACT;
     p.searchDevice = cv::patchcore::DEVICE_CPU;
     EXPECT_EQ(std::string::npos, createBankIndex(p, 1000)->describe().find("CUDA"));
+}
+
+// The projected screen from 16,384 rows (exact) and 32,768 (IVF) where the CPU and the width allow it, not below.
+TEST(Patchcore_BankIndex, factory_projects_large_banks_only)
+{
+    if (!cv::patchcore::detail::ProjectedScreen::available(512))
+        GTEST_SKIP() << "SKIPPED: the projected screen needs AVX-512 BF16 (this CPU or PATCHCORE_SIMD has none)";
+    cv::patchcore::Params p;
+    p.searchDevice = cv::patchcore::DEVICE_CPU;
+    const auto describe = [&](int rows) {
+        cv::Mat bank(rows, 512, CV_32F);
+        cv::RNG(rows).fill(bank, cv::RNG::NORMAL, 0, 1);
+        const std::shared_ptr<BankIndex> index = createBankIndex(p, rows);
+        index->setBank(bank);
+        return index->describe();
+    };
+    p.searchMethod = cv::patchcore::SEARCH_EXACT;
+    EXPECT_EQ("exact, bf16-screened", describe(16383));
+    EXPECT_EQ("exact, projected-screened", describe(16384));
+    p.searchMethod = cv::patchcore::SEARCH_APPROXIMATE;
+    EXPECT_NE(std::string::npos, describe(32767).find(", bf16-screened"));
+    EXPECT_NE(std::string::npos, describe(32768).find(", projected-screened"));
 }
 
 } // namespace

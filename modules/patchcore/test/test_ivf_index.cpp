@@ -13,6 +13,9 @@ namespace opencv_test {
 namespace {
 
 using cv::patchcore::detail::IvfIndex;
+using cv::patchcore::detail::Screening;
+using cv::patchcore::detail::SCREEN_BF16;
+using cv::patchcore::detail::SCREEN_FP32;
 
 cv::Mat normalRows(int rows, int dim, uint64 seed, double mean = 3)
 {
@@ -48,11 +51,12 @@ void expectExact(const IndexComparison& c)
 TEST(Patchcore_IvfIndex, ExactWhenEveryCellIsProbed)
 {
     const cv::Mat bank = normalRows(3000, 48, 1), queries = normalRows(100, 48, 2);
-    for (bool bf16 : {true, false})
+    for (Screening screening : {SCREEN_BF16, SCREEN_FP32})
     {
-        IvfIndex index(20, 2, 0, bf16);
+        IvfIndex index(20, 2, 0, screening);
         index.setBank(bank);
-        const std::string screened = bf16 && cv::patchcore::detail::Bf16Screen::available() ? ", bf16-screened" : "";
+        const std::string screened =
+            screening == SCREEN_BF16 && cv::patchcore::detail::Bf16Screen::available() ? ", bf16-screened" : "";
         SCOPED_TRACE(index.describe());
         EXPECT_EQ(index.describe(), "IVF: 20 cells, 2 probed" + screened);
         EXPECT_FALSE(index.exact());
@@ -64,23 +68,6 @@ TEST(Patchcore_IvfIndex, ExactWhenEveryCellIsProbed)
     }
 }
 
-// An index whose knn() is another index's knnExact(), to put that path through the brute-force check.
-class ExactPathOf : public cv::patchcore::detail::BankIndex
-{
-public:
-    explicit ExactPathOf(const BankIndex& index) : index_(index) {}
-    void setBank(const cv::Mat&) CV_OVERRIDE {}
-    void knn(const cv::Mat& queries, int k, cv::Mat& distSq, cv::Mat& indices) const CV_OVERRIDE
-    {
-        index_.knnExact(queries, k, distSq, indices);
-    }
-    int size() const CV_OVERRIDE { return index_.size(); }
-    std::string describe() const CV_OVERRIDE { return index_.describe() + ", exact path"; }
-
-private:
-    const BankIndex& index_;
-};
-
 // knnExact() probes every cell, whatever knn() probes: what the detector's exact image score relies on. Queries far
 // from the data, and queries next to bank rows, which sit near cell boundaries as often as the rows do.
 TEST(Patchcore_IvfIndex, KnnExactIsExactWithFewProbes)
@@ -90,9 +77,9 @@ TEST(Patchcore_IvfIndex, KnnExactIsExactWithFewProbes)
     cv::RNG rng(5);
     for (int i = 40; i < queries.rows; ++i)
         queries.row(i) = bank.row(rng.uniform(0, bank.rows)) + queries.row(i) * 0.02;
-    for (bool bf16 : {true, false})
+    for (Screening screening : {SCREEN_BF16, SCREEN_FP32})
     {
-        IvfIndex index(40, 1, 0, bf16);
+        IvfIndex index(40, 1, 0, screening);
         index.setBank(bank);
         SCOPED_TRACE(index.describe());
         for (int k : {1, 3, 17})

@@ -46,9 +46,9 @@ TEST_P(Patchcore_SearchSizes, ExactMatchWithBruteForce)
         bank.row(i * 7 % nb).copyTo(queries.row(i));
     std::vector<std::vector<std::pair<double, int>>> ref;
     bruteForce(queries, bank, k, ref);
-    for (const bool screening : {true, false})
+    for (const Screening screening : {SCREEN_PROJECTED, SCREEN_BF16, SCREEN_FP32})
     {
-        SCOPED_TRACE(screening ? "bf16 screening where available" : "fp32 path");
+        SCOPED_TRACE(screening == SCREEN_FP32 ? "fp32 path" : "bf16 screening where available");
         ExactSearch s(screening);
         s.setBank(bank);
         cv::Mat d, idx;
@@ -98,12 +98,12 @@ TEST(Patchcore_Search, Fp16BankIsExactForTheStoredVectors)
     half.convertTo(rounded, CV_32F);
     std::vector<std::vector<std::pair<double, int>>> ref;
     bruteForce(queries, rounded, 3, ref);
-    for (const bool screening : {true, false})
+    for (const Screening screening : {SCREEN_PROJECTED, SCREEN_BF16, SCREEN_FP32})
     {
-        SCOPED_TRACE(screening ? "bf16 screening where available" : "fp32 path");
+        SCOPED_TRACE(screening == SCREEN_FP32 ? "fp32 path" : "bf16 screening where available");
         ExactSearch s(screening);
         s.setBank(rounded); // what a detector with Params::bankFp16 searches
-        if (screening && Bf16Screen::available())
+        if (screening != SCREEN_FP32 && Bf16Screen::available())
             ASSERT_TRUE(s.screensInBf16());
         EXPECT_EQ(s.size(), 3000);
         cv::Mat d, idx;
@@ -193,7 +193,7 @@ TEST(Patchcore_Search, Bf16ScreeningMatchesTheFp32Path)
         else
             queries.row(i) *= scale;
     }
-    ExactSearch screened, plain(false);
+    ExactSearch screened, plain(SCREEN_FP32);
     screened.setBank(bank);
     plain.setBank(bank);
     ASSERT_FALSE(plain.screensInBf16());
@@ -227,7 +227,7 @@ TEST(Patchcore_Search, NonFiniteQueryIsAnError)
     cv::Mat bank = cv::Mat::ones(10, 4, CV_32F);
     cv::Mat q = cv::Mat::zeros(2, 4, CV_32F);
     q.at<float>(1, 2) = std::numeric_limits<float>::quiet_NaN();
-    for (const bool screening : {true, false})
+    for (const Screening screening : {SCREEN_PROJECTED, SCREEN_BF16, SCREEN_FP32})
     {
         ExactSearch s(screening);
         s.setBank(bank);
