@@ -33,8 +33,6 @@ struct Farthest
 };
 
 const int kRowGrain = 1024;
-// Rows per projection task: 64 rows (256 KB at 1024 dims) and the 128 projection columns (512 KB) fit in L2.
-const int kProjectRows = 64;
 // Above these sizes a selection step runs in parallel; below, TBB's overhead would exceed the work. Measured on
 // hazelnut (BM_Coreset): a scan threshold of 4,096 points took 0.227 s against 0.32 s at 16,384 and 65,536.
 const int kParallelPivots = 4096;
@@ -218,21 +216,6 @@ Mat randomProjection(int inDim, int outDim, uint64 seed)
         for (int c = 0; c < outDim; ++c)
             projection.at<float>(r, c) = rng.uniform(-bound, bound);
     return projection;
-}
-
-Mat projectRows(const Mat& rows, const Mat& projection)
-{
-    CV_Assert(rows.cols == projection.rows && rows.type() == CV_32F && rows.isContinuous());
-    CV_Assert(projection.type() == CV_32F);
-    Mat out(rows.rows, projection.cols, CV_32F);
-    // Each output is the dot product of a row with a projection column: with the columns stored as rows, the SIMD
-    // dot-product kernels of the search do the work (the build itself targets generic x86-64).
-    const Mat columns = projection.t();
-    tbb::parallel_for(tbb::blocked_range<int>(0, rows.rows, kProjectRows), [&](const tbb::blocked_range<int>& r) {
-        dotProducts(rows.ptr<float>(r.begin()), r.end() - r.begin(), rows.cols, columns.ptr<float>(), columns.rows,
-                    columns.cols, rows.cols, out.ptr<float>(r.begin()), out.cols);
-    });
-    return out;
 }
 
 std::vector<int> randomIndices(int n, int count, uint64 seed)

@@ -3,6 +3,7 @@
 #define OPENCV_PATCHCORE_CORESET_HPP
 
 #include "precomp.hpp"
+#include "distance_kernels.hpp" // projectRows
 
 #include <functional>
 
@@ -27,9 +28,6 @@ int bankSize(double n, const Params& params);
 
 /** inDim x outDim CV_32F matrix with entries uniform in [-1/sqrt(inDim), 1/sqrt(inDim)), from cv::RNG(seed). */
 Mat randomProjection(int inDim, int outDim, uint64 seed);
-
-/** rows * projection, computed blockwise in parallel (rows: N x D CV_32F, projection: D x d). */
-Mat projectRows(const Mat& rows, const Mat& projection);
 
 /** `count` distinct indices in [0, n) drawn from cv::RNG(seed). */
 std::vector<int> randomIndices(int n, int count, uint64 seed);

@@ -1,6 +1,8 @@
 #include "distance_kernels.hpp"
 
 #include <Eigen/Core>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
@@ -354,6 +356,24 @@ static PATCHCORE_TARGET_AVX512 PATCHCORE_NO_FP_CONTRACT double exactDistanceSqAv
     return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 #endif
+
+// Rows per projection task: 64 rows (256 KB at 1024 dims) and the 128 projection columns (512 KB) fit in L2.
+const int kProjectRows = 64;
+
+Mat projectRows(const Mat& rows, const Mat& projection)
+{
+    CV_Assert(rows.cols == projection.rows && rows.type() == CV_32F && rows.isContinuous());
+    CV_Assert(projection.type() == CV_32F);
+    Mat out(rows.rows, projection.cols, CV_32F);
+    // Each output is the dot product of a row with a projection column: with the columns stored as rows, the SIMD
+    // dot-product kernels of the search do the work (the build itself targets generic x86-64).
+    const Mat columns = projection.t();
+    tbb::parallel_for(tbb::blocked_range<int>(0, rows.rows, kProjectRows), [&](const tbb::blocked_range<int>& r) {
+        dotProducts(rows.ptr<float>(r.begin()), r.end() - r.begin(), rows.cols, columns.ptr<float>(), columns.rows,
+                    columns.cols, rows.cols, out.ptr<float>(r.begin()), out.cols);
+    });
+    return out;
+}
 
 PATCHCORE_NO_FP_CONTRACT double exactDistanceSq(const float* a, const float* b, int dim)
 {

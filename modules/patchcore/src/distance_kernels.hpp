@@ -29,6 +29,10 @@ const char* simdLevelName(SimdLevel level);
 void dotProducts(const float* a, int rowsA, size_t strideA, const float* b, int rowsB, size_t strideB, int dim,
                  float* out, size_t outStride);
 
+/** rows * projection (rows: N x D CV_32F, continuous; projection: D x d CV_32F) through dotProducts, in blocks of rows
+ *  in parallel; each value is computed the same way whatever the number of threads. */
+Mat projectRows(const Mat& rows, const Mat& projection);
+
 /** Squared Euclidean distance in double precision between `a` and `b`, summed in the same order whatever the
  *  instruction set, so that rankings do not depend on the CPU. */
 double exactDistanceSq(const float* a, const float* b, int dim);

@@ -250,16 +250,20 @@ void IvfIndex::setBank(const Mat& bank)
     groupByCell(cell, cells, cellStart_, rowIds_);
     permuted_.create(n, dim, CV_32F);
     tbb::parallel_for(0, n, [&](int i) { bank.row(rowIds_[i]).copyTo(permuted_.row(i)); });
-    normsSq_ = squaredNorms(permuted_.ptr<float>(), n, dim);
     screen_.release();
     projected_.release();
     centroidScreen_.release();
-    if (screening_ == SCREEN_FP32 || !Bf16Screen::available())
-        return;
-    const bool screened = screening_ == SCREEN_PROJECTED && ProjectedScreen::available(dim) ? projected_.build(permuted_)
-                                                                                             : screen_.build(permuted_);
-    if (screened)
-        centroidScreen_.build(centroids_);
+    normsSq_.clear();
+    if (screening_ != SCREEN_FP32 && Bf16Screen::available())
+    {
+        const bool projected = screening_ == SCREEN_PROJECTED && ProjectedScreen::available(dim);
+        if (projected ? projected_.build(permuted_) : screen_.build(permuted_))
+        {
+            centroidScreen_.build(centroids_);
+            return; // the screens keep their own norms
+        }
+    }
+    normsSq_ = squaredNorms(permuted_.ptr<float>(), n, dim);
 }
 
 std::vector<int> IvfIndex::cellsToProbe(const float* centroidDistance, int probesWanted, int capacity) const
@@ -310,7 +314,6 @@ void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& i
                         "k must be in [1, bank rows = " + std::to_string(n) + "], got " + std::to_string(k));
     const int m = queries.rows, capacity = std::min(n, k + kExtraCandidates);
     const float* q = queries.ptr<float>();
-    const std::vector<float> queryNormsSq = squaredNorms(q, m, dim);
 
     // The cells come from bf16 dot products where the rows are screened in bf16 anyway: a near tie between two
     // cells may go the other way than in fp32, which changes which rows are probed, never a reported distance.
@@ -331,6 +334,7 @@ void IvfIndex::search(const Mat& queries, int k, int probes, Mat& distSq, Mat& i
         return;
     }
 
+    const std::vector<float> queryNormsSq = squaredNorms(q, m, dim);
     // One slot per (query, probed cell) holds that cell's best candidates for the query; the slots of a cell are
     // listed by cell so that each probed cell is read once, for all the queries that probe it.
     std::vector<int> slotStart(m + 1, 0), byCellStart(cells() + 1, 0);

@@ -72,7 +72,7 @@ private:
     Mat centroids_;                     // cells x D CV_32F
     std::vector<float> centroidNormsSq_;
     Mat permuted_;                      // bank rows cell by cell (CV_32F, N x D)
-    std::vector<float> normsSq_;        // of permuted_ rows
+    std::vector<float> normsSq_;        // of permuted_ rows, for the fp32 scan (the screens keep their own)
     std::vector<int> rowIds_;           // permuted_ row -> caller's bank row
     std::vector<int> cellStart_;        // cells + 1 offsets into permuted_
 };

@@ -3,6 +3,7 @@
 #include "distance_kernels.hpp"
 
 #include <Eigen/Dense>
+#include <opencv2/core/eigen.hpp>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -33,33 +34,18 @@ const int kGrowth = 4;
 const int kRowBlock = 64;
 const double kUnit = 1.0 / (1 << 24); // fp32 unit roundoff
 
-// out (a.rows x b.rows) = A B^T, blocked over A's rows and parallel.
-Mat products(const Mat& a, const Mat& b)
-{
-    Mat out(a.rows, b.rows, CV_32F);
-    tbb::parallel_for(0, (a.rows + kRowBlock - 1) / kRowBlock, [&](int blk) {
-        const int r0 = blk * kRowBlock, count = std::min(kRowBlock, a.rows - r0);
-        dotProducts(a.ptr<float>(r0), count, a.cols, b.ptr<float>(), b.rows, b.cols, a.cols, out.ptr<float>(r0),
-                    out.cols);
-    });
-    return out;
-}
-
 Eigen::MatrixXd toEigen(const Mat& m)
 {
-    Eigen::MatrixXd out(m.rows, m.cols);
-    for (int i = 0; i < m.rows; ++i)
-        for (int j = 0; j < m.cols; ++j)
-            out(i, j) = m.at<float>(i, j);
+    Eigen::MatrixXd out;
+    cv2eigen(m, out);
     return out;
 }
 
-Mat toMatTransposed(const Eigen::MatrixXd& m)
+Mat toMat(const Eigen::MatrixXd& m)
 {
-    Mat out(static_cast<int>(m.cols()), static_cast<int>(m.rows()), CV_32F);
-    for (int i = 0; i < out.rows; ++i)
-        for (int j = 0; j < out.cols; ++j)
-            out.at<float>(i, j) = static_cast<float>(m(j, i));
+    Mat wide, out;
+    eigen2cv(m, wide);
+    wide.convertTo(out, CV_32F);
     return out;
 }
 
@@ -78,11 +64,10 @@ void principalBasis(const Mat& bank, int dims, Mat& mean, Mat& basisT)
     mean.create(1, dim, CV_32F);
     for (int t = 0; t < dim; ++t)
         mean.at<float>(t) = static_cast<float>(sum[t] / samples);
-    Mat sampleT(dim, samples, CV_32F);
+    Mat sample(samples, dim, CV_32F);
     for (int i = 0; i < samples; ++i)
-        for (int t = 0; t < dim; ++t)
-            sampleT.at<float>(t, i) = bank.at<float>(rows[i], t) - mean.at<float>(t);
-    const Mat cov = products(sampleT, sampleT); // unnormalised covariance, D x D
+        subtract(bank.row(rows[i]), mean, sample.row(i));
+    const Mat cov = projectRows(Mat(sample.t()), sample); // unnormalised covariance, D x D
 
     Mat start(width, dim, CV_32F);
     RNG(0x70c2a5e1).fill(start, RNG::NORMAL, 0, 1);
@@ -92,13 +77,13 @@ void principalBasis(const Mat& bank, int dims, Mat& mean, Mat& basisT)
         Eigen::HouseholderQR<Eigen::MatrixXd> qr(q);
         q = qr.householderQ() * Eigen::MatrixXd::Identity(dim, width);
         if (step < kPowerSteps)
-            q = toEigen(products(cov, toMatTransposed(q))); // cov q (cov is symmetric)
+            q = toEigen(projectRows(cov, toMat(q)));
     }
-    const Eigen::MatrixXd covQ = toEigen(products(cov, toMatTransposed(q)));
+    const Eigen::MatrixXd covQ = toEigen(projectRows(cov, toMat(q)));
     Eigen::MatrixXd small = q.transpose() * covQ;
     small = 0.5 * (small + small.transpose());
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(small); // ascending eigenvalues
-    basisT = toMatTransposed(q * eig.eigenvectors().rightCols(dims).rowwise().reverse());
+    basisT = toMat(q * eig.eigenvectors().rightCols(dims).rowwise().reverse()).t();
 }
 
 } // namespace
